@@ -1,0 +1,159 @@
+/**
+ * The only reader of process.env. Every setting is declared here once, validated with zod at boot,
+ * and frozen. A bad value stops the process with the variable's name.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+const nonNegativeBigint = (fallback: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a non-negative integer')
+    .default(fallback)
+    .transform((v) => BigInt(v));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+/** Dev defaults: documented in README and .env.example; never valid against real services. */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+export const DEV_STRIPE_SECRET_KEY = 'sk_test_123';
+export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_dev_settlement_engine';
+/** anvil's first well-known development account. */
+export const DEV_EVM_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+
+  // HTTP API
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port(3000),
+  PUBLIC_BASE_URL: optionalString,
+  ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
+  ADMIN_READONLY_TOKEN: optionalString,
+  WEBHOOK_BODY_LIMIT: z.string().default('256kb'),
+
+  // PostgreSQL (embedded in dev when DATABASE_URL is unset)
+  DATABASE_URL: optionalString,
+  PG_PORT: port(54329),
+
+  // Temporal
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('settlement'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: bool(false),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_UI_URL: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
+
+  // Stripe
+  STRIPE_SECRET_KEY: z.string().startsWith('sk_').default(DEV_STRIPE_SECRET_KEY),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').default(DEV_STRIPE_WEBHOOK_SECRET),
+  /** Set to stripe-mock's URL in dev; unset means the real Stripe API. */
+  STRIPE_API_BASE: optionalString,
+  STRIPE_MOCK_PORT: port(12111),
+  STRIPE_MOCK_PATH: optionalString,
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+
+  // Money policy
+  PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  APPROVAL_THRESHOLD_CENTS: nonNegativeBigint('100000'),
+  APPROVAL_TIMEOUT: z.string().default('7 days'),
+  AUTO_REFUND_ON_FAILURE: bool(false),
+  TREASURY_RECHECK_INTERVAL: z.string().default('5 minutes'),
+  HOLD_TTL: z.string().default('2 days'),
+
+  // Solana
+  SOLANA_RPC_URL: optionalString,
+  SOLANA_RPC_PORT: port(8899),
+  SOLANA_COMMITMENT: z.enum(['processed', 'confirmed', 'finalized']).default('confirmed'),
+  TREASURY_KEYPAIR_PATH: optionalString,
+  TREASURY_KEYPAIR: optionalString,
+  USDC_MINT: optionalString,
+  NFT_MINT_SEED: z.string().min(8).default('dev-nft-mint-seed'),
+  PRIORITY_FEE_CAP_MICROLAMPORTS: z.coerce.number().int().min(0).default(100_000),
+  COMPUTE_UNIT_LIMIT: z.coerce.number().int().positive().default(600_000),
+  SETTLEMENT_PROGRAM_ID: optionalString,
+  DEV_TREASURY_FUNDING_MICRO_USDC: nonNegativeBigint('1000000000000'),
+  SOLANA_FAULT_INJECTION: bool(false),
+
+  // EVM
+  EVM_RPC_URL: optionalString,
+  EVM_RPC_PORT: port(8545),
+  EVM_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/).default(DEV_EVM_PRIVATE_KEY),
+  EVM_CONFIRMATIONS: z.coerce.number().int().min(1).default(1),
+  EVM_MAX_FEE_GWEI: z.coerce.number().int().positive().default(200),
+  EVM_SPLITTER_ADDRESS: optionalString,
+  EVM_USDC_ADDRESS: optionalString,
+
+  // Schedules and thresholds
+  RECONCILIATION_CRON: z.string().default('0 9 * * MON'),
+  TRIAL_CHECK_CRON: z.string().default('0 8 * * *'),
+  SCHEDULE_CATCHUP_WINDOW: z.string().default('1 day'),
+  TREASURY_WARNING_BALANCE_CENTS: nonNegativeBigint('200000'),
+  RUNWAY_WARNING_DAYS: z.coerce.number().int().min(0).default(7),
+  ALERT_WEBHOOK_URL: optionalString,
+  TRIAL_REMINDER_DAYS: z.coerce.number().int().min(0).default(3),
+  TRIAL_END_POLICY: z.enum(['cancel', 'past_due']).default('cancel'),
+  STUCK_AFTER_MINUTES: z.coerce.number().int().positive().default(15),
+  STUCK_ATTEMPTS: z.coerce.number().int().positive().default(5),
+  OTEL_ENABLED: bool(false),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends RawConfig {
+  dataDir: string;
+  databaseUrl: string;
+  /** true when DATABASE_URL is unset and the dev stack runs PostgreSQL itself */
+  embeddedPostgres: boolean;
+  temporalAddress: string;
+  temporalUiUrl: string;
+  publicBaseUrl: string;
+  solanaRpcUrl: string;
+  evmRpcUrl: string;
+  treasuryKeypairPath: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`invalid setting ${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
+  }
+  const raw = parsed.data;
+  const dataDir = path.resolve(raw.DATA_DIR);
+  return Object.freeze({
+    ...raw,
+    dataDir,
+    databaseUrl: raw.DATABASE_URL ?? `postgresql://postgres:postgres@127.0.0.1:${raw.PG_PORT}/settlement`,
+    embeddedPostgres: raw.DATABASE_URL === undefined,
+    temporalAddress: raw.TEMPORAL_ADDRESS ?? `127.0.0.1:${raw.TEMPORAL_PORT}`,
+    temporalUiUrl: raw.TEMPORAL_UI_URL ?? `http://127.0.0.1:${raw.TEMPORAL_UI_PORT}`,
+    publicBaseUrl: raw.PUBLIC_BASE_URL ?? `http://localhost:${raw.PORT}`,
+    solanaRpcUrl: raw.SOLANA_RPC_URL ?? `http://127.0.0.1:${raw.SOLANA_RPC_PORT}`,
+    evmRpcUrl: raw.EVM_RPC_URL ?? `http://127.0.0.1:${raw.EVM_RPC_PORT}`,
+    treasuryKeypairPath: raw.TREASURY_KEYPAIR_PATH ?? path.join(dataDir, 'solana', 'treasury-keypair.json'),
+  });
+}
+
+/** Names of every setting, for the docker-compose and .env.example drift tests. */
+export const settingNames: readonly string[] = Object.keys(schema.shape);
