@@ -1,0 +1,3 @@
+pub mod settle_purchase;
+
+pub use settle_purchase::*;

@@ -1,0 +1,3 @@
+pub mod receipt;
+
+pub use receipt::*;

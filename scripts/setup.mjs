@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Idempotent set-up shared by `npm start` and `npm test`: does only what is missing and says what it
+// does. It runs before dependencies exist, so it uses Node builtins only and reads the few settings
+// it needs (tool path overrides) straight from the environment.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const toolsDir = path.join(root, '.tools');
+const goBin = path.join(toolsDir, 'bin');
+const started = Date.now();
+
+const GO_TOOLS = [
+  { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal@v1.5.1', override: 'TEMPORAL_CLI_PATH' },
+  { name: 'stripe-mock', module: 'github.com/stripe/stripe-mock@v0.197.0', override: 'STRIPE_MOCK_PATH' },
+];
+
+function log(msg) {
+  process.stdout.write(`[setup +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (res.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${res.status ?? res.signal}`);
+  }
+}
+
+function hashFiles(files) {
+  const h = createHash('sha256');
+  for (const f of files) h.update(existsSync(f) ? readFileSync(f) : Buffer.from('missing'));
+  return h.digest('hex');
+}
+
+/** Re-run `step` only when the hash of its inputs changed since the last success. */
+function stamped(name, inputs, outputsExist, step) {
+  mkdirSync(toolsDir, { recursive: true });
+  const stampFile = path.join(toolsDir, `${name}.stamp`);
+  const digest = hashFiles(inputs);
+  if (outputsExist() && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === digest) return;
+  step();
+  writeFileSync(stampFile, digest);
+}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function npmDependencies() {
+  stamped('npm', [path.join(root, 'package-lock.json'), path.join(root, 'package.json')], () => existsSync(path.join(root, 'node_modules')), () => {
+    log('installing npm packages (npm ci) — a cold install takes a minute or two');
+    run('npm', ['ci', '--no-audit', '--no-fund']);
+  });
+}
+
+function goTools() {
+  for (const tool of GO_TOOLS) {
+    const override = process.env[tool.override];
+    if (override) {
+      if (!existsSync(override)) throw new Error(`${tool.override}=${override} does not exist`);
+      continue;
+    }
+    if (existsSync(path.join(goBin, tool.name))) continue;
+    if (onPath(tool.name)) {
+      log(`${tool.name}: using ${onPath(tool.name)} from PATH`);
+      continue;
+    }
+    if (!onPath('go')) {
+      if (tool.name === 'temporal') {
+        log('temporal: Go is not installed; @temporalio/testing will download the dev server where the internet is reachable');
+        continue;
+      }
+      throw new Error(`${tool.name} is missing and Go is not installed: install Go 1.25+ or set ${tool.override}`);
+    }
+    log(`${tool.name}: go install ${tool.module} (a cold build of the Temporal CLI takes about 4 minutes on 2 cores)`);
+    run('go', ['install', tool.module], { env: { ...process.env, GOBIN: goBin, GOFLAGS: '-mod=mod' } });
+  }
+}
+
+function prismaClient() {
+  const schema = path.join(root, 'prisma', 'schema.prisma');
+  stamped('prisma', [schema, path.join(root, 'package-lock.json')], () => existsSync(path.join(root, 'src/generated/prisma/client.ts')), () => {
+    log('generating the Prisma client');
+    // `generate` needs no engine, but the CLI insists one exists: point it at any file.
+    run(path.join(root, 'node_modules/.bin/prisma'), ['generate'], {
+      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: schema, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    });
+  });
+}
+
+function contracts() {
+  const script = path.join(root, 'scripts/compile-contracts.ts');
+  if (!existsSync(script)) return;
+  const sources = execFileSync('git', ['ls-files', 'contracts'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f.endsWith('.sol'))
+    .map((f) => path.join(root, f));
+  stamped('contracts', [...sources, script], () => existsSync(path.join(root, 'contracts/out')), () => {
+    log('compiling Solidity contracts with solc (npm)');
+    run(path.join(root, 'node_modules/.bin/tsx'), [script]);
+  });
+}
+
+try {
+  npmDependencies();
+  goTools();
+  prismaClient();
+  contracts();
+  log('ready');
+} catch (err) {
+  process.stderr.write(`[setup] ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

