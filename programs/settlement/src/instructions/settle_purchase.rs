@@ -37,8 +37,8 @@ pub struct SettlePurchase<'info> {
     #[account(mut)]
     pub treasury: Signer<'info>,
 
-    /// CHECK: any wallet may own the NFT; it is only the authority of its token account and is
-    /// recorded in the receipt, never read or written.
+    /// Wallet that receives the NFT; recorded in the receipt.
+    /// CHECK: any wallet may own the NFT; it only authorizes its token account and is never read.
     pub buyer: UncheckedAccount<'info>,
 
     #[account(
