@@ -1,0 +1,35 @@
+/** `tsx src/dev/solana-chain/main.ts`: the local Solana chain as its own process. */
+import { loadConfig } from '../../config';
+import { startSolanaChain } from './index';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const chain = await startSolanaChain({
+    port: config.SOLANA_RPC_PORT,
+    dataDir: config.dataDir,
+    funding: config.DEV_TREASURY_FUNDING_MICRO_USDC,
+    faultInjection: config.SOLANA_FAULT_INJECTION,
+    treasuryKeypairPath: config.treasuryKeypairPath,
+    log: (line) => console.log(line),
+  });
+  console.log(`SOLANA_RPC_URL=${chain.rpcUrl}`);
+  console.log(`USDC_MINT=${chain.usdcMint.toBase58()}`);
+  console.log(`TREASURY=${chain.treasury.toBase58()}`);
+  const shutdown = (signal: string) => {
+    console.log(`solana local chain: ${signal}, stopping`);
+    chain.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
