@@ -60,8 +60,11 @@ function onPath(name) {
 
 function npmDependencies() {
   stamped('npm', [path.join(root, 'package-lock.json'), path.join(root, 'package.json')], () => existsSync(path.join(root, 'node_modules')), () => {
-    log('installing npm packages (npm ci) — a cold install takes a minute or two');
-    run('npm', ['ci', '--no-audit', '--no-fund']);
+    // `npm install` rather than `npm ci`: this npm leaves other platforms' optional binaries
+    // (@swc/core-darwin-*, anvil-win32-*) out of the lock file and `npm ci` then refuses the lock.
+    // With a lock file present, `npm install` installs exactly the locked versions.
+    log('installing npm packages from package-lock.json — a cold install takes a minute or two');
+    run('npm', ['install', '--no-audit', '--no-fund']);
   });
 }
 

@@ -104,6 +104,7 @@ CREATE TABLE "JournalEntry" (
 CREATE TABLE "TreasuryHold" (
     "id" TEXT NOT NULL,
     "purchaseId" TEXT NOT NULL,
+    "account" TEXT NOT NULL,
     "amountMicro" BIGINT NOT NULL,
     "status" TEXT NOT NULL,
     "expiresAt" TIMESTAMP(3) NOT NULL,
@@ -262,6 +263,9 @@ CREATE INDEX "JournalEntry_transactionId_idx" ON "JournalEntry"("transactionId")
 
 -- CreateIndex
 CREATE UNIQUE INDEX "TreasuryHold_purchaseId_key" ON "TreasuryHold"("purchaseId");
+
+-- CreateIndex
+CREATE INDEX "TreasuryHold_account_status_idx" ON "TreasuryHold"("account", "status");
 
 -- CreateIndex
 CREATE INDEX "TreasuryHold_status_expiresAt_idx" ON "TreasuryHold"("status", "expiresAt");

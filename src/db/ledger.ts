@@ -1,0 +1,213 @@
+/**
+ * Double-entry ledger in PostgreSQL, counted in micro-USD (1 cent = 10_000; 1 micro-USDC = 1).
+ * Journal transactions are append-only, keyed by an idempotency key, and sum to zero. Treasury holds
+ * follow TigerBeetle's pending → posted | voided | expired.
+ */
+import { DomainError, ErrorType } from '../shared/errors';
+import { Rail } from '../shared/status';
+import type { Db, Prisma } from './client';
+import { newId } from './ids';
+
+export const Account = {
+  /** USDC the treasury holds on a chain; must equal the on-chain balance. */
+  treasury: (rail: Rail) => `treasury:${rail === Rail.Evm ? 'evm' : 'solana'}`,
+  /** Money Stripe holds for us and will pay out. */
+  stripeReceivable: 'stripe:receivable',
+  stripeFees: 'stripe:fees',
+  /** Sales at gross; platform margin = gross − stripe fee − creator payouts. */
+  sales: 'revenue:sales',
+  creatorPayouts: 'expense:creator-payouts',
+  treasuryFunding: 'equity:treasury-funding',
+  clawbackReceivable: 'clawback:receivable',
+  refundLosses: 'expense:refund-losses',
+} as const;
+
+const ACCOUNT_KINDS: Record<string, string> = {
+  'treasury:solana': 'asset',
+  'treasury:evm': 'asset',
+  [Account.stripeReceivable]: 'asset',
+  [Account.stripeFees]: 'expense',
+  [Account.sales]: 'revenue',
+  [Account.creatorPayouts]: 'expense',
+  [Account.treasuryFunding]: 'equity',
+  [Account.clawbackReceivable]: 'asset',
+  [Account.refundLosses]: 'expense',
+};
+
+export const HoldStatus = { Pending: 'pending', Posted: 'posted', Voided: 'voided', Expired: 'expired' } as const;
+
+export interface JournalLine {
+  account: string;
+  /** debit positive, credit negative */
+  amountMicro: bigint;
+}
+
+export interface JournalInput {
+  idempotencyKey: string;
+  kind: string;
+  purchaseId?: string;
+  memo?: string;
+  lines: readonly JournalLine[];
+}
+
+type Tx = Prisma.TransactionClient;
+
+export async function ensureLedgerAccounts(db: Db): Promise<void> {
+  await db.ledgerAccount.createMany({
+    data: Object.entries(ACCOUNT_KINDS).map(([code, kind]) => ({ code, kind })),
+    skipDuplicates: true,
+  });
+}
+
+/**
+ * Append a balanced journal transaction. A repeated idempotency key is a no-op that returns the
+ * original transaction id, so retried activities never double-post.
+ */
+export async function postJournal(tx: Tx, input: JournalInput): Promise<{ transactionId: string; created: boolean }> {
+  const sum = input.lines.reduce((acc, l) => acc + l.amountMicro, 0n);
+  if (sum !== 0n) throw new DomainError(ErrorType.Internal, `journal ${input.idempotencyKey} does not balance: ${sum}`);
+  if (input.lines.some((l) => l.amountMicro === 0n)) {
+    input = { ...input, lines: input.lines.filter((l) => l.amountMicro !== 0n) };
+  }
+  const existing = await tx.journalTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+  if (existing) return { transactionId: existing.id, created: false };
+  const id = newId('jtx');
+  await tx.journalTransaction.create({
+    data: { id, idempotencyKey: input.idempotencyKey, kind: input.kind, purchaseId: input.purchaseId, memo: input.memo },
+  });
+  await tx.journalEntry.createMany({ data: input.lines.map((l) => ({ transactionId: id, accountCode: l.account, amountMicro: l.amountMicro })) });
+  for (const line of input.lines) {
+    await tx.ledgerAccount.update({ where: { code: line.account }, data: { balanceMicro: { increment: line.amountMicro } } });
+  }
+  return { transactionId: id, created: true };
+}
+
+export interface TreasuryPosition {
+  balanceMicro: bigint;
+  openHoldsMicro: bigint;
+  availableMicro: bigint;
+}
+
+async function lockedTreasuryPosition(tx: Tx, account: string): Promise<TreasuryPosition> {
+  // The row lock serialises every reservation against this treasury: two purchases can never both
+  // see the same available balance.
+  const rows = await tx.$queryRaw<{ balanceMicro: bigint }[]>`
+    SELECT "balanceMicro" FROM "LedgerAccount" WHERE code = ${account} FOR UPDATE`;
+  const balanceMicro = rows[0]?.balanceMicro ?? 0n;
+  const holds = await tx.treasuryHold.aggregate({
+    where: { status: HoldStatus.Pending, account },
+    _sum: { amountMicro: true },
+  });
+  const openHoldsMicro = holds._sum.amountMicro ?? 0n;
+  return { balanceMicro, openHoldsMicro, availableMicro: balanceMicro - openHoldsMicro };
+}
+
+export async function treasuryPosition(db: Db, rail: Rail): Promise<TreasuryPosition> {
+  const account = Account.treasury(rail);
+  const [acct, holds] = await Promise.all([
+    db.ledgerAccount.findUnique({ where: { code: account } }),
+    db.treasuryHold.aggregate({ where: { status: HoldStatus.Pending, account }, _sum: { amountMicro: true } }),
+  ]);
+  const balanceMicro = acct?.balanceMicro ?? 0n;
+  const openHoldsMicro = holds._sum.amountMicro ?? 0n;
+  return { balanceMicro, openHoldsMicro, availableMicro: balanceMicro - openHoldsMicro };
+}
+
+export type ReserveOutcome =
+  | { outcome: 'reserved'; holdId: string; position: TreasuryPosition }
+  | { outcome: 'insufficient'; position: TreasuryPosition };
+
+/** Reserve `amountMicro` for a purchase, or report that the treasury cannot cover it. Idempotent. */
+export async function reserveTreasuryHold(
+  db: Db,
+  input: { purchaseId: string; rail: Rail; amountMicro: bigint; expiresAt: Date },
+): Promise<ReserveOutcome> {
+  const account = Account.treasury(input.rail);
+  return db.$transaction(async (tx) => {
+    const position = await lockedTreasuryPosition(tx, account);
+    const existing = await tx.treasuryHold.findUnique({ where: { purchaseId: input.purchaseId } });
+    if (existing && (existing.status === HoldStatus.Pending || existing.status === HoldStatus.Posted)) {
+      return { outcome: 'reserved', holdId: existing.id, position };
+    }
+    if (position.availableMicro < input.amountMicro) return { outcome: 'insufficient', position };
+    const hold = existing
+      ? await tx.treasuryHold.update({
+          where: { id: existing.id },
+          data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt },
+        })
+      : await tx.treasuryHold.create({
+          data: { id: newId('hold'), purchaseId: input.purchaseId, account, amountMicro: input.amountMicro, status: HoldStatus.Pending, expiresAt: input.expiresAt },
+        });
+    return {
+      outcome: 'reserved',
+      holdId: hold.id,
+      position: { ...position, openHoldsMicro: position.openHoldsMicro + input.amountMicro, availableMicro: position.availableMicro - input.amountMicro },
+    };
+  });
+}
+
+/** Release a pending hold. Voiding twice, or voiding nothing, changes nothing. A posted hold stays. */
+export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voided' | 'none' | 'posted'> {
+  const hold = await db.treasuryHold.findUnique({ where: { purchaseId } });
+  if (!hold) return 'none';
+  if (hold.status === HoldStatus.Posted) return 'posted';
+  await db.treasuryHold.updateMany({ where: { purchaseId, status: { in: [HoldStatus.Pending, HoldStatus.Expired] } }, data: { status: HoldStatus.Voided } });
+  return 'voided';
+}
+
+/** Pending holds past their TTL become expired; returns how many. */
+export async function expireStaleHolds(db: Db, now: Date): Promise<number> {
+  const res = await db.treasuryHold.updateMany({ where: { status: HoldStatus.Pending, expiresAt: { lt: now } }, data: { status: HoldStatus.Expired } });
+  return res.count;
+}
+
+export async function postTreasuryHold(tx: Tx, purchaseId: string): Promise<void> {
+  await tx.treasuryHold.updateMany({ where: { purchaseId, status: { not: HoldStatus.Posted } }, data: { status: HoldStatus.Posted } });
+}
+
+/** Treasury funding (dev bootstrap, or a Stripe payout converted to USDC). Idempotent by reference. */
+export async function recordTreasuryFunding(
+  db: Db,
+  input: { rail: Rail; amountMicro: bigint; reference: string; source: 'bootstrap' | 'stripe_payout' | 'owner' },
+): Promise<{ created: boolean }> {
+  if (input.amountMicro <= 0n) throw new DomainError(ErrorType.ValidationFailed, 'funding amount must be positive');
+  const credit = input.source === 'stripe_payout' ? Account.stripeReceivable : Account.treasuryFunding;
+  return db.$transaction(async (tx) => {
+    const res = await postJournal(tx, {
+      idempotencyKey: `treasury:${input.source}:${input.reference}`,
+      kind: 'treasury_funded',
+      memo: `${input.source} ${input.reference}`,
+      lines: [
+        { account: Account.treasury(input.rail), amountMicro: input.amountMicro },
+        { account: credit, amountMicro: -input.amountMicro },
+      ],
+    });
+    return { created: res.created };
+  });
+}
+
+/**
+ * Lines for a settled purchase. gross = stripeFee + platformFee + creatorPool, so the platform's
+ * margin is what remains of revenue:sales after the fee and payout expenses.
+ */
+export function settlementJournalLines(input: { rail: Rail; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint }): JournalLine[] {
+  const micro = (cents: bigint) => cents * 10_000n;
+  const net = micro(input.grossCents - input.stripeFeeCents);
+  return [
+    { account: Account.stripeReceivable, amountMicro: net },
+    { account: Account.stripeFees, amountMicro: micro(input.stripeFeeCents) },
+    { account: Account.creatorPayouts, amountMicro: input.creatorPoolMicroUsdc },
+    { account: Account.sales, amountMicro: -micro(input.grossCents) },
+    { account: Account.treasury(input.rail), amountMicro: -input.creatorPoolMicroUsdc },
+  ];
+}
+
+/** After the pivot, a refund or dispute becomes a claim on the creators plus a loss; never a chain reversal. */
+export function clawbackJournalLines(input: { grossCents: bigint; creatorPoolMicroUsdc: bigint }): JournalLine[] {
+  const gross = input.grossCents * 10_000n;
+  return [
+    { account: Account.stripeReceivable, amountMicro: -gross },
+    { account: Account.clawbackReceivable, amountMicro: input.creatorPoolMicroUsdc },
+    { account: Account.refundLosses, amountMicro: gross - input.creatorPoolMicroUsdc },
+  ];
+}
