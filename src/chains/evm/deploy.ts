@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Contract, ContractFactory, getAddress, isAddress, MaxUint256, Wallet, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, getAddress, isAddress, MaxUint256, NonceManager, Wallet, type JsonRpcProvider } from 'ethers';
 import { z } from 'zod';
 import { settlementSplitterAbi, settlementSplitterBytecode, testUsdcAbi, testUsdcBytecode } from './abi';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
@@ -78,9 +78,12 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
     const chainId = Number((await provider.getNetwork()).chainId);
     const local = chainId === LOCAL_CHAIN_ID;
     const file = opts.deploymentsFile ?? defaultDeploymentsFile(chainId, opts.dataDir ?? '.data');
-    const deployer = new Wallet(opts.deployerKey, provider);
-    const treasury = new Wallet(opts.treasuryKey ?? opts.deployerKey, provider);
-    const settler = getAddress(opts.settlerAddress ?? deployer.address);
+    const deployerWallet = new Wallet(opts.deployerKey, provider);
+    const treasuryWallet = new Wallet(opts.treasuryKey ?? opts.deployerKey, provider);
+    // One NonceManager per key, shared when the deployer is also the treasury.
+    const deployer = new NonceManager(deployerWallet);
+    const treasury = treasuryWallet.address === deployerWallet.address ? deployer : new NonceManager(treasuryWallet);
+    const settler = getAddress(opts.settlerAddress ?? deployerWallet.address);
 
     let recorded = readEvmDeployment(file);
     if (recorded && recorded.chainId !== chainId) {
@@ -95,7 +98,7 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
         usdc = recorded.usdc;
       } else {
         const factory = new ContractFactory(testUsdcAbi, testUsdcBytecode, deployer);
-        const token = await factory.deploy(deployer.address);
+        const token = await factory.deploy(deployerWallet.address);
         await token.waitForDeployment();
         usdc = getAddress(await token.getAddress());
         recorded = undefined; // a new token means a new splitter
@@ -117,7 +120,7 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
       log(`SettlementSplitter already at ${splitterAddress}`);
     } else {
       const factory = new ContractFactory(settlementSplitterAbi, settlementSplitterBytecode, deployer);
-      const deployed = await factory.deploy(deployer.address, usdc, treasury.address);
+      const deployed = await factory.deploy(deployerWallet.address, usdc, treasuryWallet.address);
       const receipt = await deployed.deploymentTransaction()?.wait();
       splitterAddress = getAddress(await deployed.getAddress());
       splitterBlock = receipt?.blockNumber ?? (await provider.getBlockNumber());
@@ -130,8 +133,8 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
       splitterBlock,
       usdc,
       testUsdc,
-      admin: deployer.address,
-      treasury: treasury.address,
+      admin: deployerWallet.address,
+      treasury: treasuryWallet.address,
       settler,
       updatedAt: new Date().toISOString(),
     };
@@ -139,9 +142,9 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
     writeEvmDeployment(file, deployment);
 
     const splitter = new Contract(splitterAddress, settlementSplitterAbi, deployer);
-    if (getAddress(await splitter.getFunction('treasury')()) !== treasury.address) {
-      await (await splitter.getFunction('setTreasury')(treasury.address)).wait();
-      log(`treasury set to ${treasury.address}`);
+    if (getAddress(await splitter.getFunction('treasury')()) !== treasuryWallet.address) {
+      await (await splitter.getFunction('setTreasury')(treasuryWallet.address)).wait();
+      log(`treasury set to ${treasuryWallet.address}`);
     }
     const role = (await splitter.getFunction('SETTLER_ROLE')()) as string;
     if (!(await splitter.getFunction('hasRole')(role, settler))) {
@@ -152,14 +155,14 @@ export async function deployEvmContracts(opts: DeployEvmOptions): Promise<EvmDep
     const token = new Contract(usdc, testUsdcAbi, deployer);
     if (local) {
       const target = opts.treasuryFundingMicroUsdc ?? DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC;
-      const balance = (await token.getFunction('balanceOf')(treasury.address)) as bigint;
+      const balance = (await token.getFunction('balanceOf')(treasuryWallet.address)) as bigint;
       if (balance < target) {
-        await (await token.getFunction('mint')(treasury.address, target - balance)).wait();
-        log(`minted ${target - balance} micro-USDC to treasury ${treasury.address}`);
+        await (await token.getFunction('mint')(treasuryWallet.address, target - balance)).wait();
+        log(`minted ${target - balance} micro-USDC to treasury ${treasuryWallet.address}`);
       }
     }
     const wantAllowance = opts.allowanceMicroUsdc ?? MaxUint256;
-    const allowance = (await token.getFunction('allowance')(treasury.address, splitterAddress)) as bigint;
+    const allowance = (await token.getFunction('allowance')(treasuryWallet.address, splitterAddress)) as bigint;
     // Unlimited allowances decrease only when spent from; re-approve once below half.
     if (wantAllowance === MaxUint256 ? allowance < MaxUint256 / 2n : allowance !== wantAllowance) {
       const asTreasury = new Contract(usdc, testUsdcAbi, treasury);

@@ -32,6 +32,8 @@ export async function connectProvider(rpcUrl: string, opts: ProviderOptions = {}
   const network = Network.from(chainId);
   return new JsonRpcProvider(req, network, {
     staticNetwork: network,
+    // ethers caches identical reads for 250 ms, which hands out stale pending nonces under load.
+    cacheTimeout: -1,
     pollingInterval: opts.pollingIntervalMs ?? (chainId === LOCAL_CHAIN_ID ? 250 : 2_000),
   });
 }
