@@ -269,6 +269,39 @@ describe('EVM rail', () => {
     expect(await balanceOf(treasury.address)).toBe(before - 210n);
   });
 
+  it('a retry follows the journalled pending transaction instead of sending another', async () => {
+    const journal = new MemoryJournal();
+    const payee = Wallet.createRandom().address;
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const first = railFor(settler.privateKey).settle(request('purchase-pending-1', [[payee, 7n]]), journal);
+      while (journal.rows.length === 0) await new Promise((r) => setTimeout(r, 50));
+      // A second worker (fresh rail, same journal) retries while the first tx is still in the mempool.
+      const retry = railFor(settler.privateKey).settle(request('purchase-pending-1', [[payee, 7n]]), journal);
+      await new Promise((r) => setTimeout(r, 300));
+      await provider.send('evm_mine', []);
+      const [a, b] = await Promise.all([first, retry]);
+      expect(b.txId).toBe(a.txId);
+      expect(b.nftId).toBe(a.nftId);
+      expect(journal.rows).toHaveLength(1);
+      expect(await balanceOf(payee)).toBe(7n);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
+  it('a journalled transaction the node never saw (dropped) does not block a new send', async () => {
+    const journal = new MemoryJournal();
+    const payee = Wallet.createRandom().address;
+    const nonce = await provider.getTransactionCount(settler.address, 'pending');
+    await journal.recordAttempt({ purchaseId: 'purchase-dropped-1', txId: `0x${'ab'.repeat(32)}`, validUntil: BigInt(nonce) });
+    const result = await railFor(settler.privateKey).settle(request('purchase-dropped-1', [[payee, 9n]]), journal);
+    expect(result.alreadySettled).toBe(false);
+    expect(journal.rows).toHaveLength(2);
+    expect(journal.rows[1]?.validUntil).toBe(BigInt(nonce));
+    expect(await balanceOf(payee)).toBe(9n);
+  });
+
   it('maps an unreachable RPC to RpcUnavailable', async () => {
     const rail = createEvmRail({ rpcUrl: 'http://127.0.0.1:1', settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
     await expectDomainError(rail.ping(), ErrorType.RpcUnavailable);
