@@ -100,6 +100,7 @@ export class Ledger extends EventEmitter {
   private slotHashes: { slot: bigint; hash: string }[] = [];
   private sysvarsSlot = -1;
   private readonly signatures = new Map<string, SignatureRecord>();
+  private readonly byAddress = new Map<string, string[]>();
   private readonly priorityFees: PriorityFeeSample[] = [];
   private readonly logPath: string;
   private timer: NodeJS.Timeout | undefined;
@@ -363,6 +364,25 @@ export class Ledger extends EventEmitter {
     return signature;
   }
 
+  /** Newest first, like getSignaturesForAddress. */
+  signaturesForAddress(address: string, limit: number): SignatureRecord[] {
+    const sigs = this.byAddress.get(address) ?? [];
+    const out: SignatureRecord[] = [];
+    for (let i = sigs.length - 1; i >= 0 && out.length < limit; i -= 1) {
+      const rec = this.signatureStatus(sigs[i] ?? '', true);
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  private index(record: SignatureRecord): void {
+    for (const a of new Set([...record.accountKeys, ...record.loadedWritable, ...record.loadedReadonly])) {
+      const list = this.byAddress.get(a);
+      if (list) list.push(record.signature);
+      else this.byAddress.set(a, [record.signature]);
+    }
+  }
+
   getTransaction(signature: string): SignatureRecord | null {
     return this.signatureStatus(signature, true);
   }
@@ -373,6 +393,7 @@ export class Ledger extends EventEmitter {
       this.faults.delayNextMs = 0;
     }
     this.signatures.set(record.signature, record);
+    this.index(record);
     this.persistAccounts(writable, { t: 'sig', r: record });
     const notify = () => {
       this.emit('signature', record);
@@ -414,7 +435,11 @@ export class Ledger extends EventEmitter {
       }
       if (entry.t === 'acct') accounts.set(entry.a, entry);
       else if (entry.t === 'del') accounts.delete(entry.a);
-      else if (entry.t === 'sig') this.signatures.set(entry.r.signature, { ...entry.r, visibleAt: undefined });
+      else if (entry.t === 'sig') {
+        const rec = { ...entry.r, visibleAt: undefined };
+        this.signatures.set(rec.signature, rec);
+        this.index(rec);
+      }
       else if (entry.t === 'height') {
         this.blockHeight = Math.max(this.blockHeight, entry.h);
         this.slot = Math.max(this.slot, entry.s);

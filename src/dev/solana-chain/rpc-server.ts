@@ -235,6 +235,13 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
       }),
     );
   });
+  h.set('getSignaturesForAddress', (p) => {
+    const cfg = cfgOf(p, 1);
+    const limit = typeof cfg.limit === 'number' && cfg.limit > 0 ? Math.min(cfg.limit, 1000) : 1000;
+    return ledger.signaturesForAddress(pubkeyParam(p, 0), limit).map((r) => ({
+      signature: r.signature, slot: r.slot, err: r.err, memo: null, blockTime: r.blockTime, confirmationStatus: 'finalized',
+    }));
+  });
   h.set('getTransaction', (p) => {
     const rec = ledger.getTransaction(stringParam(p, 0, 'signature'));
     if (!rec || rec.raw === '') return null;

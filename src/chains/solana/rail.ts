@@ -1,0 +1,363 @@
+/**
+ * The Solana settlement rail: one atomic v0 transaction per purchase (DESIGN §6), at most once
+ * (DESIGN §4): deterministic NFT mint address, signature journaled before sending, and a retry
+ * that re-signs only after the previous blockhash has provably expired.
+ */
+import {
+  type AddressLookupTableAccount, type Commitment, Connection, type Keypair, PACKET_DATA_SIZE, PublicKey,
+  type SignatureStatus, type TransactionInstruction, TransactionMessage, VersionedTransaction,
+} from '@solana/web3.js';
+import { TOKEN_2022_PROGRAM_ID, getAssociatedTokenAddressSync, unpackAccount, unpackMint } from '@solana/spl-token';
+import bs58 from 'bs58';
+import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
+import { DomainError, ErrorType } from '../../shared/errors';
+import { PURCHASE_ID_PATTERN } from '../../shared/ids';
+import { Rail } from '../../shared/status';
+import { chainFailureToDomainError, isMintAlreadyExists, preflightFailureOf, toDomainError } from './errors';
+import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
+import { LookupTables } from './lookup-tables';
+import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
+
+/**
+ * Most payouts one settlement transaction carries, measured against the local chain (litesvm with
+ * the real Token/Token-2022/ATA programs) by test/chains/solana/capacity.test.ts: with a lookup
+ * table, 22 payouts to new recipients fit both the 1232-byte packet and the 64-account lock limit;
+ * 23 do not. Products with more collaborators are rejected up front as invalid splits.
+ */
+export const MAX_SOLANA_PAYOUTS = 22;
+
+const U64_MAX = (1n << 64n) - 1n;
+const SIGNATURE_FEE_LAMPORTS = 5000;
+const COMMITMENT_RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
+
+export interface SolanaRailLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SolanaRailDeps {
+  /** Either a ready Connection or the HTTP URL to build one from. */
+  connection?: Connection;
+  rpcUrl?: string;
+  commitment: 'processed' | 'confirmed' | 'finalized';
+  treasury: Keypair;
+  usdcMint: PublicKey;
+  nftMintSeed: string;
+  priorityFeeCapMicroLamports: number;
+  computeUnitLimit: number;
+  logger?: SolanaRailLogger;
+  /** Per-request HTTP timeout (default 15 s). */
+  rpcTimeoutMs?: number;
+  /** How long confirmation tolerates an RPC that keeps failing before giving up (default 30 s). */
+  rpcFailureBudgetMs?: number;
+  /** Status poll interval while confirming (default 400 ms, one slot). */
+  pollIntervalMs?: number;
+}
+
+export interface SolanaRail extends SettlementRail {
+  readonly connection: Connection;
+  /** The deterministic NFT mint address a purchase settles to. */
+  nftMintFor(purchaseId: string): PublicKey;
+  /** The treasury's USDC associated token account. */
+  treasuryUsdcAccount(): Promise<PublicKey>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function timeoutFetch(ms: number) {
+  return (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
+    fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
+}
+
+export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
+  const commitment: Commitment = deps.commitment;
+  const connection =
+    deps.connection ??
+    new Connection(deps.rpcUrl ?? '', {
+      commitment,
+      disableRetryOnRateLimit: true,
+      fetch: timeoutFetch(deps.rpcTimeoutMs ?? 15_000) as never,
+    });
+  if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
+  const treasury = deps.treasury;
+  const log = deps.logger;
+  const pollMs = deps.pollIntervalMs ?? 400;
+  const failureBudgetMs = deps.rpcFailureBudgetMs ?? 30_000;
+  let usdcProgram: PublicKey | undefined;
+
+  const rpc = async <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw toDomainError(err, context);
+    }
+  };
+
+  const usdcProgramId = async (): Promise<PublicKey> => {
+    if (usdcProgram) return usdcProgram;
+    const info = await rpc({ op: 'getUsdcMint' }, () => connection.getAccountInfo(deps.usdcMint));
+    if (!info) throw new DomainError(ErrorType.SettlementRejected, `USDC mint ${deps.usdcMint.toBase58()} does not exist on this chain`);
+    usdcProgram = info.owner;
+    return usdcProgram;
+  };
+
+  const treasuryUsdcAccount = async () => getAssociatedTokenAddressSync(deps.usdcMint, treasury.publicKey, true, await usdcProgramId());
+
+  const meets = (status: SignatureStatus) => (COMMITMENT_RANK[status.confirmationStatus ?? 'processed'] ?? 0) >= (COMMITMENT_RANK[commitment] ?? 1);
+
+  type Outcome = { landed: true; err: unknown; slot: number } | { landed: false };
+
+  /** Blockhash-bounded confirmation: a status, or proof of expiry plus a final history search. */
+  const waitForSignature = async (signature: string, lastValidBlockHeight: number): Promise<Outcome> => {
+    let failingSince: number | undefined;
+    for (;;) {
+      try {
+        const status = (await connection.getSignatureStatuses([signature])).value[0];
+        if (status && meets(status)) return { landed: true, err: status.err, slot: status.slot };
+        if (!status) {
+          const height = await connection.getBlockHeight(commitment);
+          if (height > lastValidBlockHeight) {
+            const final = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
+            if (!final) return { landed: false };
+            if (meets(final)) return { landed: true, err: final.err, slot: final.slot };
+          }
+        }
+        failingSince = undefined;
+      } catch (err) {
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > failureBudgetMs) throw toDomainError(err, { op: 'confirm', signature });
+      }
+      await sleep(pollMs);
+    }
+  };
+
+  const sendAndWait = async (tx: VersionedTransaction, lastValidBlockHeight: number, context: Record<string, unknown>): Promise<number> => {
+    const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
+    await rpc(context, () => connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 }));
+    const outcome = await waitForSignature(signature, lastValidBlockHeight);
+    if (!outcome.landed) throw new DomainError(ErrorType.BlockhashExpired, 'transaction expired before landing', { ...context, signature });
+    if (outcome.err !== null) throw chainFailureToDomainError({ err: outcome.err, logs: [] }, { ...context, signature });
+    return outcome.slot;
+  };
+
+  const lookupTables = new LookupTables(
+    connection,
+    treasury,
+    async (ixs) => {
+      const { blockhash, lastValidBlockHeight } = await rpc({ op: 'lookupTable' }, () => connection.getLatestBlockhash(commitment));
+      const msg = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message();
+      const tx = new VersionedTransaction(msg);
+      tx.sign([treasury]);
+      return sendAndWait(tx, lastValidBlockHeight, { op: 'lookupTable' });
+    },
+    sleep,
+  );
+
+  const validate = (request: SettlementRequest): { buyer: PublicKey; payouts: { wallet: PublicKey; amount: bigint }[]; total: bigint } => {
+    if (!PURCHASE_ID_PATTERN.test(request.purchaseId)) {
+      throw new DomainError(ErrorType.ValidationFailed, 'purchaseId has an invalid format');
+    }
+    if (!isValidSolanaWallet(request.buyerWallet)) {
+      throw new DomainError(ErrorType.InvalidWallet, 'buyer wallet is not a Solana ed25519 public key', { wallet: request.buyerWallet });
+    }
+    const { name, symbol, uri } = request.nft;
+    if (name.length === 0 || Buffer.byteLength(name) > 32 || Buffer.byteLength(symbol) > 10 || Buffer.byteLength(uri) > 200) {
+      throw new DomainError(ErrorType.ValidationFailed, 'NFT metadata must have a name of 1-32 bytes, symbol up to 10 and uri up to 200');
+    }
+    if (request.payouts.length === 0) throw new DomainError(ErrorType.InvalidSplits, 'at least one payout is required');
+    if (request.payouts.length > MAX_SOLANA_PAYOUTS) {
+      throw new DomainError(ErrorType.InvalidSplits, `at most ${MAX_SOLANA_PAYOUTS} payouts fit in one Solana settlement`, { count: request.payouts.length });
+    }
+    let total = 0n;
+    const payouts = request.payouts.map((p) => {
+      if (!isValidSolanaWallet(p.wallet)) throw new DomainError(ErrorType.InvalidWallet, 'payout wallet is not a Solana ed25519 public key', { wallet: p.wallet });
+      if (typeof p.amountMicroUsdc !== 'bigint' || p.amountMicroUsdc < 0n || p.amountMicroUsdc > U64_MAX) {
+        throw new DomainError(ErrorType.ValidationFailed, 'payout amount must be a u64 micro-USDC bigint');
+      }
+      total += p.amountMicroUsdc;
+      return { wallet: new PublicKey(p.wallet), amount: p.amountMicroUsdc };
+    });
+    if (total > U64_MAX) throw new DomainError(ErrorType.ValidationFailed, 'payout total exceeds u64');
+    return { buyer: new PublicKey(request.buyerWallet), payouts, total };
+  };
+
+  /** The chain's own answer to "did this purchase settle?", independent of any journal. */
+  const findOnChainSettlement = async (mint: PublicKey, buyer: PublicKey, context: Record<string, unknown>): Promise<string | undefined> => {
+    const info = await rpc(context, () => connection.getAccountInfo(mint, commitment));
+    if (!info) return undefined;
+    if (!info.owner.equals(TOKEN_2022_PROGRAM_ID)) {
+      throw new DomainError(ErrorType.SettlementRejected, 'the NFT mint address is held by another program', { ...context, owner: info.owner.toBase58() });
+    }
+    const state = unpackMint(mint, info, TOKEN_2022_PROGRAM_ID);
+    const holder = buyerNftAccount(mint, buyer);
+    const holderInfo = await rpc(context, () => connection.getAccountInfo(holder, commitment));
+    const held = holderInfo ? unpackAccount(holder, holderInfo, TOKEN_2022_PROGRAM_ID).amount : 0n;
+    if (state.supply !== 1n || state.mintAuthority !== null || held !== 1n) {
+      throw new DomainError(ErrorType.SettlementRejected, 'the NFT mint exists but does not hold this purchase\'s settlement', {
+        ...context, supply: state.supply.toString(), buyerHolds: held.toString(),
+      });
+    }
+    const history = await rpc(context, () => connection.getSignaturesForAddress(mint, { limit: 100 }, 'confirmed')).catch(() => []);
+    // The mint's first successful transaction is the settlement: it created the account.
+    const created = [...history].reverse().find((h) => h.err === null);
+    return created?.signature ?? '';
+  };
+
+  /** What earlier attempts left behind: a settlement to report, or nothing that may still land. */
+  const resolvePrior = async (
+    request: SettlementRequest, journal: SettlementJournal, mint: PublicKey, buyer: PublicKey,
+  ): Promise<SettlementResult | undefined> => {
+    const context = { purchaseId: request.purchaseId, nftMint: mint.toBase58() };
+    const nftId = mint.toBase58();
+    const attempts = await journal.attempts(request.purchaseId);
+    if (attempts.length > 0) {
+      const signatures = attempts.map((a) => a.txId);
+      const statuses = await rpc(context, () => connection.getSignatureStatuses(signatures, { searchTransactionHistory: true }));
+      const landed = statuses.value.findIndex((s) => s !== null && s.err === null);
+      if (landed >= 0) return { txId: signatures[landed] ?? '', nftId, alreadySettled: true };
+      const height = await rpc(context, () => connection.getBlockHeight(commitment));
+      const live = attempts
+        .filter((a, i) => statuses.value[i] === null && a.validUntil >= BigInt(height))
+        .sort((a, b) => (a.validUntil > b.validUntil ? -1 : 1));
+      for (const attempt of live) {
+        log?.info({ ...context, signature: attempt.txId }, 'earlier settlement attempt may still land; waiting for its blockhash to expire');
+        const outcome = await waitForSignature(attempt.txId, Number(attempt.validUntil));
+        if (outcome.landed && outcome.err === null) return { txId: attempt.txId, nftId, alreadySettled: true };
+      }
+    }
+    const onChain = await findOnChainSettlement(mint, buyer, context);
+    if (onChain !== undefined) {
+      log?.warn({ ...context }, 'NFT mint already exists: settlement landed without a confirmed journal signature');
+      return { txId: onChain !== '' ? onChain : (attempts.at(-1)?.txId ?? ''), nftId, alreadySettled: true };
+    }
+    return undefined;
+  };
+
+  const checkTreasury = async (payouts: { wallet: PublicKey }[], total: bigint, rentForNft: number, context: Record<string, unknown>) => {
+    const program = await usdcProgramId();
+    const treasuryAta = await treasuryUsdcAccount();
+    const recipientAtas = [...new Set(payouts.map((p) => getAssociatedTokenAddressSync(deps.usdcMint, p.wallet, true, program).toBase58()))].map((a) => new PublicKey(a));
+    const [ataInfo, solBalance, ...recipients] = await rpc(context, () =>
+      connection.getMultipleAccountsInfo([treasuryAta, treasury.publicKey, ...recipientAtas], commitment),
+    );
+    const usdc = ataInfo ? unpackAccount(treasuryAta, ataInfo, program).amount : 0n;
+    if (usdc < total) {
+      throw new DomainError(ErrorType.InsufficientTreasury, 'treasury USDC balance is below the payout total', {
+        ...context, balanceMicroUsdc: usdc.toString(), requiredMicroUsdc: total.toString(),
+      });
+    }
+    const missing = recipients.filter((r) => r === null).length;
+    const ataRent = await rpc(context, () => connection.getMinimumBalanceForRentExemption(165));
+    const neededLamports = BigInt(rentForNft + ataRent * (missing + 1) + 2 * SIGNATURE_FEE_LAMPORTS * 10);
+    const lamports = BigInt(solBalance?.lamports ?? 0);
+    if (lamports < neededLamports) {
+      throw new DomainError(ErrorType.InsufficientTreasury, 'treasury SOL balance cannot cover rent and fees', {
+        ...context, lamports: lamports.toString(), requiredLamports: neededLamports.toString(),
+      });
+    }
+  };
+
+  const priorityFee = async (context: Record<string, unknown>): Promise<number> => {
+    const samples = await rpc(context, async () => connection.getRecentPrioritizationFees({ lockedWritableAccounts: [await treasuryUsdcAccount()] }));
+    const fees = samples.map((s) => s.prioritizationFee).sort((a, b) => a - b);
+    const p75 = fees[Math.floor(fees.length * 0.75)] ?? 0;
+    return Math.min(p75, deps.priorityFeeCapMicroLamports);
+  };
+
+  const compile = (ixs: TransactionInstruction[], blockhash: string, tables: AddressLookupTableAccount[]): VersionedTransaction | undefined => {
+    try {
+      const msg = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message(tables);
+      const tx = new VersionedTransaction(msg);
+      const size = tx.serialize().length;
+      const accounts = msg.staticAccountKeys.length + msg.addressTableLookups.reduce((n, l) => n + l.writableIndexes.length + l.readonlyIndexes.length, 0);
+      // 64 is the per-transaction account lock limit validators enforce.
+      return size <= PACKET_DATA_SIZE && accounts <= 64 ? tx : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const buildSigned = async (request: SettlementRequest, nftMint: Keypair, buyer: PublicKey, payouts: { wallet: PublicKey; amount: bigint }[], rentForNft: number, context: Record<string, unknown>) => {
+    const program = await usdcProgramId();
+    const fee = await priorityFee(context);
+    const ixs = settlementInstructions({
+      treasury: treasury.publicKey, nftMint, buyer, nft: request.nft, usdcMint: deps.usdcMint, usdcProgram: program,
+      payouts, computeUnitLimit: deps.computeUnitLimit, priorityFeeMicroLamports: fee, rentForNftMint: rentForNft,
+    });
+    const candidates = lookupCandidates({ treasury: treasury.publicKey, usdcMint: deps.usdcMint, usdcProgram: program, payouts });
+    const probeHash = PublicKey.default.toBase58();
+    let tables: AddressLookupTableAccount[] = [];
+    if (!compile(ixs, probeHash, [])) {
+      tables = await lookupTables.ensure(candidates).catch((err: unknown) => {
+        throw toDomainError(err, { ...context, op: 'lookupTable' });
+      });
+    }
+    const { blockhash, lastValidBlockHeight } = await rpc(context, () => connection.getLatestBlockhash(commitment));
+    const tx = compile(ixs, blockhash, tables);
+    if (!tx) throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', { ...context, payouts: payouts.length });
+    tx.sign([treasury, nftMint]);
+    return { tx, lastValidBlockHeight, usedLookupTables: tables.length > 0 };
+  };
+
+  return {
+    rail: Rail.Solana,
+    connection,
+    isValidWallet: isValidSolanaWallet,
+    nftMintFor: (purchaseId) => deriveNftMintKeypair(deps.nftMintSeed, purchaseId).publicKey,
+    treasuryUsdcAccount,
+
+    async treasuryBalanceMicroUsdc() {
+      const ata = await treasuryUsdcAccount();
+      const info = await rpc({ op: 'treasuryBalance' }, () => connection.getAccountInfo(ata, commitment));
+      return info ? unpackAccount(ata, info, await usdcProgramId()).amount : 0n;
+    },
+
+    async ping() {
+      await rpc({ op: 'ping' }, () => connection.getBlockHeight(commitment));
+    },
+
+    async settle(request, journal) {
+      const { buyer, payouts, total } = validate(request);
+      const nftMint = deriveNftMintKeypair(deps.nftMintSeed, request.purchaseId);
+      const nftId = nftMint.publicKey.toBase58();
+      const context = { purchaseId: request.purchaseId, nftMint: nftId };
+
+      const prior = await resolvePrior(request, journal, nftMint.publicKey, buyer);
+      if (prior) return prior;
+
+      const { fundedSpace } = nftMintSizes(request.nft, nftMint.publicKey, treasury.publicKey);
+      const rentForNft = await rpc(context, () => connection.getMinimumBalanceForRentExemption(fundedSpace));
+      await checkTreasury(payouts, total, rentForNft, context);
+      const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(request, nftMint, buyer, payouts, rentForNft, context);
+      const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
+      await journal.recordAttempt({ purchaseId: request.purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight) });
+      log?.info({ ...context, signature, lastValidBlockHeight, payouts: payouts.length, usedLookupTables }, 'sending settlement');
+
+      try {
+        await connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 });
+      } catch (err) {
+        const failure = preflightFailureOf(err);
+        if (failure && isMintAlreadyExists(failure)) {
+          // Another attempt landed between our checks and this send: report it rather than fail.
+          const again = await resolvePrior(request, journal, nftMint.publicKey, buyer);
+          if (again) return again;
+        }
+        throw toDomainError(err, { ...context, signature });
+      }
+
+      const outcome = await waitForSignature(signature, lastValidBlockHeight);
+      if (!outcome.landed) {
+        throw new DomainError(ErrorType.BlockhashExpired, 'settlement expired before landing; a retry will re-sign', { ...context, signature, lastValidBlockHeight });
+      }
+      if (outcome.err !== null) {
+        const logs = await connection
+          .getTransaction(signature, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' })
+          .then((t) => t?.meta?.logMessages ?? [])
+          .catch(() => []);
+        throw chainFailureToDomainError({ err: outcome.err, logs }, { ...context, signature });
+      }
+      log?.info({ ...context, signature, slot: outcome.slot }, 'settlement confirmed');
+      return { txId: signature, nftId, alreadySettled: false };
+    },
+  };
+}
