@@ -1,0 +1,156 @@
+/** Activities over PostgreSQL and the chains for the purchase saga. Dependencies are injected. */
+import type { Logger } from 'pino';
+import type { SettlementRail } from '../chains/rail';
+import type { Db } from '../db/client';
+import { reserveTreasuryHold, voidTreasuryHold } from '../db/ledger';
+import {
+  createSettlementJournal,
+  loadPurchaseForSettlement,
+  recordClawback,
+  recordFees,
+  recordSettlement,
+  setPurchaseStatus,
+} from '../db/purchases';
+import { DomainError, ErrorType } from '../shared/errors';
+import { assertValidShares, type FeeBreakdown } from '../shared/money';
+import type { PurchaseStatus, Rail } from '../shared/status';
+import { typed } from './errors';
+
+export interface PurchaseActivityDeps {
+  db: Db;
+  rails: Partial<Record<Rail, SettlementRail>>;
+  holdTtlMs: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface SettlementPlan {
+  purchaseId: string;
+  productId: string;
+  rail: Rail;
+  buyerWallet: string;
+  expectedGrossCents: string;
+  nft: { name: string; symbol: string; uri: string };
+  collaborators: { position: number; wallet: string; role: string; shareBps: number }[];
+}
+
+export interface PayoutInput {
+  position: number;
+  wallet: string;
+  role: string;
+  shareBps: number;
+  amountMicroUsdc: string;
+}
+
+export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date() }: PurchaseActivityDeps) {
+  const journal = createSettlementJournal(db);
+  const railFor = (rail: Rail): SettlementRail => {
+    const r = rails[rail];
+    if (!r) throw new DomainError(ErrorType.ValidationFailed, `settlement rail ${rail} is not configured on this worker`);
+    return r;
+  };
+
+  return {
+    /** DESIGN §2 step 1: read and validate; bad data is a non-retryable typed failure. */
+    async loadPurchase(purchaseId: string): Promise<SettlementPlan> {
+      return typed(async () => {
+        const p = await loadPurchaseForSettlement(db, purchaseId);
+        const rail = p.rail as Rail;
+        const chain = railFor(rail);
+        assertValidShares(p.product.collaborators);
+        if (!chain.isValidWallet(p.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
+        for (const c of p.product.collaborators) {
+          if (!chain.isValidWallet(c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
+        }
+        return {
+          purchaseId: p.id,
+          productId: p.productId,
+          rail,
+          buyerWallet: p.buyerWallet,
+          expectedGrossCents: (p.grossCents ?? p.product.priceCents).toString(),
+          nft: { name: p.product.title.slice(0, 32), symbol: p.product.nftSymbol, uri: p.product.nftUri },
+          collaborators: p.product.collaborators.map((c) => ({ position: c.position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
+        };
+      });
+    },
+
+    async markPurchaseStatus(purchaseId: string, status: PurchaseStatus, failure?: { type: string; message: string }): Promise<void> {
+      await setPurchaseStatus(db, purchaseId, status, failure ? { failureType: failure.type, failureMessage: failure.message.slice(0, 500) } : {});
+    },
+
+    async recordFees(input: { purchaseId: string; paymentIntentId: string; chargeId: string; fees: Record<keyof FeeBreakdown, string> }): Promise<void> {
+      const fees = Object.fromEntries(Object.entries(input.fees).map(([k, v]) => [k, BigInt(v)])) as unknown as FeeBreakdown;
+      await recordFees(db, input.purchaseId, fees, { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId });
+    },
+
+    /** The atomic availability check of DESIGN §2 step 4. */
+    async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<{ reserved: boolean; availableMicroUsdc: string }> {
+      const res = await reserveTreasuryHold(db, {
+        purchaseId: input.purchaseId,
+        rail: input.rail,
+        amountMicro: BigInt(input.amountMicroUsdc),
+        expiresAt: new Date(now().getTime() + holdTtlMs),
+      });
+      return { reserved: res.outcome === 'reserved', availableMicroUsdc: res.position.availableMicro.toString() };
+    },
+
+    async voidTreasuryHold(purchaseId: string): Promise<string> {
+      return voidTreasuryHold(db, purchaseId);
+    },
+
+    /** The pivot: one atomic transaction on the purchase's rail, at most once per purchase. */
+    async settleOnChain(input: {
+      purchaseId: string;
+      rail: Rail;
+      buyerWallet: string;
+      nft: { name: string; symbol: string; uri: string };
+      payouts: PayoutInput[];
+    }): Promise<{ txId: string; nftId: string; alreadySettled: boolean }> {
+      return typed(async () => {
+        const result = await railFor(input.rail).settle(
+          {
+            purchaseId: input.purchaseId,
+            buyerWallet: input.buyerWallet,
+            nft: input.nft,
+            payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
+          },
+          journal,
+        );
+        logger.info({ purchaseId: input.purchaseId, txId: result.txId, alreadySettled: result.alreadySettled }, 'settled on chain');
+        return result;
+      });
+    },
+
+    async recordSettlement(input: {
+      purchaseId: string;
+      rail: Rail;
+      txId: string;
+      nftId: string;
+      grossCents: string;
+      stripeFeeCents: string;
+      creatorPoolMicroUsdc: string;
+      payouts: PayoutInput[];
+    }): Promise<void> {
+      await recordSettlement(db, {
+        purchaseId: input.purchaseId,
+        rail: input.rail,
+        txId: input.txId,
+        nftId: input.nftId,
+        grossCents: BigInt(input.grossCents),
+        stripeFeeCents: BigInt(input.stripeFeeCents),
+        creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc),
+        payouts: input.payouts.map((p) => ({ ...p, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
+      });
+    },
+
+    async loadSettledAmounts(purchaseId: string): Promise<{ grossCents: string; creatorPoolMicroUsdc: string } | null> {
+      const p = await db.purchase.findUnique({ where: { id: purchaseId } });
+      if (!p || !p.settlementTxId || p.grossCents === null || p.creatorPoolMicroUsdc === null) return null;
+      return { grossCents: p.grossCents.toString(), creatorPoolMicroUsdc: p.creatorPoolMicroUsdc.toString() };
+    },
+
+    async recordClawback(input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: string; creatorPoolMicroUsdc: string }): Promise<void> {
+      await recordClawback(db, { purchaseId: input.purchaseId, reason: input.reason, grossCents: BigInt(input.grossCents), creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc) });
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/** Products, purchases and the purchase read model: Prisma access for the catalogue and checkout. */
+import type { SettlementAttempt, SettlementJournal } from '../chains/rail';
+import { DomainError, ErrorType } from '../shared/errors';
+import type { FeeBreakdown } from '../shared/money';
+import { PurchaseStatus, type Rail } from '../shared/status';
+import type { Db } from './client';
+import { newId } from './ids';
+import { postJournal, postTreasuryHold, settlementJournalLines, clawbackJournalLines } from './ledger';
+
+export interface CollaboratorInput {
+  wallet: string;
+  role: string;
+  shareBps: number;
+}
+
+export interface ProductInput {
+  title: string;
+  priceCents: bigint;
+  currency: string;
+  rail: Rail;
+  nftSymbol?: string;
+  nftUri?: string;
+  collaborators: readonly CollaboratorInput[];
+}
+
+export async function createProduct(db: Db, input: ProductInput) {
+  const id = newId('prod');
+  return db.product.create({
+    data: {
+      id,
+      title: input.title,
+      priceCents: input.priceCents,
+      currency: input.currency,
+      rail: input.rail,
+      nftSymbol: input.nftSymbol ?? 'RCPT',
+      nftUri: input.nftUri ?? '',
+      collaborators: {
+        create: input.collaborators.map((c, position) => ({ id: newId('collab'), position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
+      },
+    },
+    include: { collaborators: { orderBy: { position: 'asc' } } },
+  });
+}
+
+export const listProducts = (db: Db) =>
+  db.product.findMany({ orderBy: { createdAt: 'desc' }, include: { collaborators: { orderBy: { position: 'asc' } } }, take: 200 });
+
+export const findProduct = (db: Db, id: string) =>
+  db.product.findUnique({ where: { id }, include: { collaborators: { orderBy: { position: 'asc' } } } });
+
+export async function createPendingPurchase(db: Db, input: { id: string; productId: string; buyerWallet: string; rail: Rail; grossCents: bigint; checkoutSessionId: string }) {
+  return db.purchase.create({
+    data: {
+      id: input.id,
+      productId: input.productId,
+      buyerWallet: input.buyerWallet,
+      rail: input.rail,
+      status: PurchaseStatus.PendingPayment,
+      grossCents: input.grossCents,
+      checkoutSessionId: input.checkoutSessionId,
+    },
+  });
+}
+
+export async function loadPurchaseForSettlement(db: Db, purchaseId: string) {
+  const purchase = await db.purchase.findUnique({
+    where: { id: purchaseId },
+    include: { product: { include: { collaborators: { orderBy: { position: 'asc' } } } } },
+  });
+  if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
+  return purchase;
+}
+
+/** Status changes bump `version`, which the status endpoint uses as its ETag. */
+export async function setPurchaseStatus(
+  db: Db,
+  purchaseId: string,
+  status: PurchaseStatus,
+  extra: { failureType?: string; failureMessage?: string; paymentIntentId?: string; chargeId?: string } = {},
+): Promise<void> {
+  await db.purchase.update({ where: { id: purchaseId }, data: { status, ...extra, version: { increment: 1 } } });
+}
+
+export async function recordFees(db: Db, purchaseId: string, fees: FeeBreakdown, refs: { paymentIntentId: string; chargeId: string }) {
+  await db.purchase.update({
+    where: { id: purchaseId },
+    data: {
+      status: PurchaseStatus.FeeCaptured,
+      grossCents: fees.grossCents,
+      stripeFeeCents: fees.stripeFeeCents,
+      netCents: fees.netCents,
+      platformFeeCents: fees.platformFeeCents,
+      creatorPoolMicroUsdc: fees.creatorPoolMicroUsdc,
+      paymentIntentId: refs.paymentIntentId,
+      chargeId: refs.chargeId,
+      version: { increment: 1 },
+    },
+  });
+}
+
+export interface PayoutRecord {
+  position: number;
+  wallet: string;
+  role: string;
+  shareBps: number;
+  amountMicroUsdc: bigint;
+}
+
+/**
+ * Step 6, after the pivot: post the hold, write the ledger and one CollaboratorPayment per payout,
+ * and mark the purchase settled, all in one database transaction. Safe to repeat.
+ */
+export async function recordSettlement(
+  db: Db,
+  input: { purchaseId: string; rail: Rail; txId: string; nftId: string; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint; payouts: readonly PayoutRecord[] },
+): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await postTreasuryHold(tx, input.purchaseId);
+    await postJournal(tx, {
+      idempotencyKey: `purchase:${input.purchaseId}:record`,
+      kind: 'purchase_settled',
+      purchaseId: input.purchaseId,
+      memo: `tx ${input.txId}`,
+      lines: settlementJournalLines(input),
+    });
+    await tx.collaboratorPayment.createMany({
+      data: input.payouts.map((p) => ({
+        id: newId('cpay'),
+        purchaseId: input.purchaseId,
+        position: p.position,
+        wallet: p.wallet,
+        role: p.role,
+        shareBps: p.shareBps,
+        amountMicroUsdc: p.amountMicroUsdc,
+        rail: input.rail,
+        txId: input.txId,
+      })),
+      skipDuplicates: true,
+    });
+    await tx.purchase.update({
+      where: { id: input.purchaseId },
+      data: { status: PurchaseStatus.Settled, settlementTxId: input.txId, nftId: input.nftId, version: { increment: 1 } },
+    });
+  });
+}
+
+export async function recordClawback(db: Db, input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: bigint; creatorPoolMicroUsdc: bigint }) {
+  await db.$transaction(async (tx) => {
+    await postJournal(tx, {
+      idempotencyKey: `purchase:${input.purchaseId}:clawback`,
+      kind: 'purchase_clawback',
+      purchaseId: input.purchaseId,
+      memo: input.reason,
+      lines: clawbackJournalLines(input),
+    });
+    await tx.purchase.update({ where: { id: input.purchaseId }, data: { status: input.reason, version: { increment: 1 } } });
+  });
+}
+
+/** The settlement journal of DESIGN §4, backed by the SettlementAttempt table. */
+export function createSettlementJournal(db: Db): SettlementJournal {
+  return {
+    async recordAttempt(attempt) {
+      await db.settlementAttempt.upsert({
+        where: { txId: attempt.txId },
+        create: { txId: attempt.txId, purchaseId: attempt.purchaseId, validUntil: attempt.validUntil },
+        update: {},
+      });
+    },
+    async attempts(purchaseId): Promise<SettlementAttempt[]> {
+      const rows = await db.settlementAttempt.findMany({ where: { purchaseId }, orderBy: { createdAt: 'asc' } });
+      return rows.map((r) => ({ purchaseId: r.purchaseId, txId: r.txId, validUntil: r.validUntil, createdAt: r.createdAt }));
+    },
+  };
+}
+
+/** The frontend's read model: PostgreSQL only, never a workflow query. */
+export async function purchaseView(db: Db, purchaseId: string) {
+  const p = await db.purchase.findUnique({
+    where: { id: purchaseId },
+    include: { payments: { orderBy: { position: 'asc' } }, product: { include: { collaborators: { orderBy: { position: 'asc' } } } } },
+  });
+  if (!p) return undefined;
+  const str = (v: bigint | null) => (v === null ? null : v.toString());
+  return {
+    version: p.version,
+    body: {
+      purchaseId: p.id,
+      productId: p.productId,
+      status: p.status,
+      grossCents: str(p.grossCents),
+      stripeFeeCents: str(p.stripeFeeCents),
+      netCents: str(p.netCents),
+      platformFeeCents: str(p.platformFeeCents),
+      creatorPoolMicroUsdc: str(p.creatorPoolMicroUsdc),
+      payouts: p.payments.length
+        ? p.payments.map((x) => ({ wallet: x.wallet, role: x.role, shareBps: x.shareBps, amountMicroUsdc: x.amountMicroUsdc.toString() }))
+        : p.product.collaborators.map((c) => ({ wallet: c.wallet, role: c.role, shareBps: c.shareBps, amountMicroUsdc: null })),
+      settlement: { rail: p.rail, txId: p.settlementTxId, nftId: p.nftId },
+      failure: p.failureType ? { type: p.failureType, message: p.failureMessage } : null,
+      updatedAt: p.updatedAt.toISOString(),
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { purchaseWorkflow, clawbackWorkflow } from './purchase';

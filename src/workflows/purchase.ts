@@ -1,0 +1,307 @@
+/**
+ * One run per purchase (workflow id `purchase-<purchaseId>`): fee → split → treasury hold →
+ * (approval) → atomic on-chain settlement (the pivot) → ledger and payout records.
+ * Before the pivot every step registers its compensation; after it, steps only retry forward.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { PayoutInput, SettlementPlan } from '../activities/purchase';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
+import { computeFees, splitLargestRemainder } from '../shared/money';
+import { SA } from '../shared/search-attributes';
+import { PurchaseStatus } from '../shared/status';
+import {
+  approveSignal,
+  disputedSignal,
+  paymentFailedSignal,
+  refundedSignal,
+  rejectSignal,
+  retryNowSignal,
+  statusQuery,
+  treasuryReplenishedSignal,
+  type PurchaseState,
+  type PurchaseWorkflowInput,
+  type PurchaseWorkflowResult,
+} from './definitions';
+
+/** Policy knobs read from config by the worker and passed as the workflow's memo-free input. */
+export interface PurchasePolicy {
+  platformFeeBps: number;
+  approvalThresholdCents: string;
+  approvalTimeout: Duration;
+  treasuryRecheckInterval: Duration;
+  autoRefundOnFailure: boolean;
+}
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+});
+
+/** The balance transaction can lag `payment_intent.succeeded`: a bounded schedule, then an alert. */
+const stripeFee = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes },
+});
+
+const stripeRefund = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes },
+});
+
+const chain = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, ErrorType.InsufficientTreasury],
+  },
+});
+
+export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: PurchasePolicy }): Promise<PurchaseWorkflowResult> {
+  const { purchaseId, policy } = input;
+  const state: PurchaseState = {
+    purchaseId,
+    status: PurchaseStatus.Paid,
+    waitingFor: null,
+    txId: null,
+    lastError: null,
+    compensations: [],
+  };
+  // Mutated by signal handlers; kept in one object so control-flow narrowing does not go stale.
+  const inbox = {
+    abort: null as 'refunded' | 'disputed' | 'payment_failed' | null,
+    decision: null as { approved: boolean; actor: string; reason?: string } | null,
+    wakeups: 0,
+  };
+
+  setHandler(statusQuery, () => state);
+  setHandler(refundedSignal, () => void (inbox.abort ??= 'refunded'));
+  setHandler(disputedSignal, () => void (inbox.abort ??= 'disputed'));
+  setHandler(paymentFailedSignal, () => void (inbox.abort ??= 'payment_failed'));
+  setHandler(approveSignal, ({ actor }) => void (inbox.decision ??= { approved: true, actor }));
+  setHandler(rejectSignal, ({ actor, reason }) => void (inbox.decision ??= { approved: false, actor, reason }));
+  setHandler(treasuryReplenishedSignal, () => void (inbox.wakeups += 1));
+  setHandler(retryNowSignal, () => void (inbox.wakeups += 1));
+
+  const compensations: { name: string; run: () => Promise<unknown> }[] = [];
+
+  async function setStatus(status: PurchaseStatus, failure?: { type: string; message: string }) {
+    state.status = status;
+    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: status }] as never);
+    await db.markPurchaseStatus(purchaseId, status, failure);
+  }
+
+  /** Park until a signal or the re-check interval; returns false if the purchase was aborted meanwhile. */
+  async function waitForWakeup(timeout: Duration): Promise<boolean> {
+    const seen = inbox.wakeups;
+    await condition(() => inbox.wakeups !== seen || inbox.abort !== null, timeout);
+    return inbox.abort === null;
+  }
+
+  /** Run compensations in reverse; a failed compensation is recorded and surfaced, never swallowed. */
+  async function compensate(): Promise<void> {
+    await CancellationScope.nonCancellable(async () => {
+      for (const c of [...compensations].reverse()) {
+        try {
+          await c.run();
+          state.compensations.push({ name: c.name, ok: true });
+        } catch (err) {
+          state.compensations.push({ name: c.name, ok: false, error: String(err) });
+          log.error('compensation failed', { purchaseId, compensation: c.name, error: String(err) });
+          await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:compensation:${c.name}`, severity: 'critical', kind: 'compensation_failed', message: `compensation ${c.name} failed for ${purchaseId}` });
+        }
+      }
+    });
+  }
+
+  async function endBeforePivot(status: PurchaseStatus, failure: { type: string; message: string }): Promise<PurchaseWorkflowResult> {
+    state.lastError = failure;
+    state.waitingFor = null;
+    await compensate();
+    await CancellationScope.nonCancellable(() => setStatus(status, failure));
+    return { purchaseId, status, txId: null };
+  }
+
+  const abortStatus = () =>
+    inbox.abort === 'refunded' ? PurchaseStatus.Refunded : inbox.abort === 'disputed' ? PurchaseStatus.Disputed : PurchaseStatus.Failed;
+  const abortFailure = () => ({ type: ErrorType.PurchaseAborted, message: `purchase aborted before settlement: ${inbox.abort}` });
+
+  let plan: SettlementPlan;
+  try {
+    // 1. Load and validate.
+    plan = await db.loadPurchase(purchaseId);
+    upsertSearchAttributes([
+      { key: SA.PurchaseId, value: purchaseId },
+      { key: SA.ProductId, value: plan.productId },
+      { key: SA.SettlementRail, value: plan.rail },
+      { key: SA.BuyerWallet, value: plan.buyerWallet },
+      { key: SA.GrossCents, value: Number(plan.expectedGrossCents) },
+    ] as never);
+    if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
+    await setStatus(PurchaseStatus.Paid);
+    if (policy.autoRefundOnFailure) {
+      compensations.push({ name: 'refundPayment', run: () => stripeRefund.refundPayment(purchaseId) });
+    }
+
+    // 2. Capture the real fee; keep trying on a bounded schedule, then alert and wait for ops.
+    let fee: Awaited<ReturnType<Activities['captureStripeFee']>> | undefined;
+    while (!fee) {
+      try {
+        state.waitingFor = null;
+        fee = await stripeFee.captureStripeFee(purchaseId);
+      } catch (err) {
+        if (!isRetryExhausted(err, ErrorType.FeeNotYetAvailable)) throw err;
+        state.waitingFor = 'payment_fee';
+        state.lastError = failureOf(err);
+        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:fee-unavailable`, severity: 'warning', kind: 'fee_unavailable', message: `Stripe fee for ${purchaseId} is still unavailable` });
+        if (!(await waitForWakeup('1 hour'))) return await endBeforePivot(abortStatus(), abortFailure());
+      }
+    }
+
+    // 3. The split, in integers; payouts sum exactly to the pool.
+    const fees = computeFees(BigInt(fee.grossCents), BigInt(fee.stripeFeeCents), policy.platformFeeBps);
+    const amounts = splitLargestRemainder(fees.creatorPoolMicroUsdc, plan.collaborators);
+    const payouts: PayoutInput[] = plan.collaborators.map((c, i) => ({ ...c, amountMicroUsdc: (amounts[i] ?? 0n).toString() }));
+    const feeStrings = {
+      grossCents: fees.grossCents.toString(),
+      stripeFeeCents: fees.stripeFeeCents.toString(),
+      netCents: fees.netCents.toString(),
+      platformFeeCents: fees.platformFeeCents.toString(),
+      creatorPoolCents: fees.creatorPoolCents.toString(),
+      creatorPoolMicroUsdc: fees.creatorPoolMicroUsdc.toString(),
+    };
+    await db.recordFees({ purchaseId, paymentIntentId: fee.paymentIntentId, chargeId: fee.chargeId, fees: feeStrings });
+    state.status = PurchaseStatus.FeeCaptured;
+    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+    if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
+
+    // 4. Front from the treasury: a pending hold, or a durable wait for funds.
+    let alerted = false;
+    for (;;) {
+      const hold = await db.reserveTreasury({ purchaseId, rail: plan.rail, amountMicroUsdc: feeStrings.creatorPoolMicroUsdc });
+      if (hold.reserved) break;
+      state.waitingFor = 'treasury';
+      if (!alerted) {
+        alerted = true;
+        await setStatus(PurchaseStatus.AwaitingTreasury);
+        await db.raiseAlert({
+          dedupeKey: `purchase:${purchaseId}:treasury-short`,
+          severity: 'critical',
+          kind: 'treasury_insufficient',
+          message: `treasury cannot front ${feeStrings.creatorPoolMicroUsdc} micro-USDC for ${purchaseId}`,
+          payload: { availableMicroUsdc: hold.availableMicroUsdc },
+        });
+      }
+      if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
+    }
+    compensations.push({ name: 'voidTreasuryHold', run: () => db.voidTreasuryHold(purchaseId) });
+    state.waitingFor = null;
+    await setStatus(PurchaseStatus.TreasuryReserved);
+
+    if (fees.grossCents > BigInt(policy.approvalThresholdCents)) {
+      await setStatus(PurchaseStatus.AwaitingApproval);
+      state.waitingFor = 'approval';
+      const decided = await condition(() => inbox.decision !== null || inbox.abort !== null, policy.approvalTimeout);
+      state.waitingFor = null;
+      if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
+      const decision = inbox.decision;
+      if (!decided || !decision?.approved) {
+        const message = decision ? `rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}` : `no approval within ${String(policy.approvalTimeout)}`;
+        return await endBeforePivot(PurchaseStatus.Failed, { type: 'approval_rejected', message });
+      }
+    }
+    if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
+
+    // 5. The pivot. The chain call is idempotent per purchase (deterministic mint / purchaseId).
+    await setStatus(PurchaseStatus.Settling);
+    let settled: Awaited<ReturnType<Activities['settleOnChain']>> | undefined;
+    while (!settled) {
+      try {
+        settled = await chain.settleOnChain({ purchaseId, rail: plan.rail, buyerWallet: plan.buyerWallet, nft: plan.nft, payouts });
+      } catch (err) {
+        // The ledger said yes but the chain says the treasury is short: nothing moved; wait for funds.
+        if (failureType(err) !== ErrorType.InsufficientTreasury) throw err;
+        state.lastError = failureOf(err);
+        state.waitingFor = 'treasury';
+        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:chain-treasury-short`, severity: 'critical', kind: 'treasury_mismatch', message: `on-chain treasury could not cover ${purchaseId} although the ledger could` });
+        if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
+      }
+    }
+    state.txId = settled.txId;
+    state.waitingFor = null;
+    compensations.length = 0; // past the pivot nothing on chain is ever undone
+
+    // 6. Record: forward-only from here.
+    await CancellationScope.nonCancellable(async () => {
+      await db.recordSettlement({ purchaseId, rail: plan.rail, txId: settled.txId, nftId: settled.nftId, grossCents: feeStrings.grossCents, stripeFeeCents: feeStrings.stripeFeeCents, creatorPoolMicroUsdc: feeStrings.creatorPoolMicroUsdc, payouts });
+      state.status = PurchaseStatus.Settled;
+      upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+      const late = inbox.abort;
+      if (late === 'refunded' || late === 'disputed') {
+        await recordClawback(late, feeStrings.grossCents, feeStrings.creatorPoolMicroUsdc);
+      }
+    });
+    return { purchaseId, status: state.status, txId: state.txId };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await endBeforePivot(PurchaseStatus.Failed, { type: 'cancelled', message: 'cancelled by an operator' });
+      throw err;
+    }
+    const failure = failureOf(err);
+    log.error('purchase failed before settlement', { purchaseId, ...failure });
+    return await endBeforePivot(PurchaseStatus.Failed, failure);
+  }
+
+  async function recordClawback(reason: 'refunded' | 'disputed', grossCents: string, creatorPoolMicroUsdc: string) {
+    await db.recordClawback({ purchaseId, reason, grossCents, creatorPoolMicroUsdc });
+    state.status = reason === 'refunded' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed;
+    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+    await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:clawback`, severity: 'critical', kind: 'clawback', message: `${purchaseId} was ${reason} after settlement; clawback receivable recorded` });
+  }
+}
+
+/**
+ * A refund or dispute that arrives after the purchase run has completed: record the clawback.
+ * Started by the webhook as `clawback-<purchaseId>`, so a repeat is one run.
+ */
+export async function clawbackWorkflow(input: { purchaseId: string; reason: 'refunded' | 'disputed' }): Promise<void> {
+  const view = await db.loadSettledAmounts(input.purchaseId);
+  if (!view) {
+    log.warn('clawback for a purchase that never settled: nothing to record', { purchaseId: input.purchaseId });
+    return;
+  }
+  await db.recordClawback({ purchaseId: input.purchaseId, reason: input.reason, grossCents: view.grossCents, creatorPoolMicroUsdc: view.creatorPoolMicroUsdc });
+  await db.raiseAlert({ dedupeKey: `purchase:${input.purchaseId}:clawback`, severity: 'critical', kind: 'clawback', message: `${input.purchaseId} was ${input.reason} after settlement; clawback receivable recorded` });
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+function failureOf(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? ErrorType.Internal, message: cause.message };
+  return { type: ErrorType.Internal, message: err instanceof Error ? err.message : String(err) };
+}
+
+function isRetryExhausted(err: unknown, type: string): boolean {
+  return err instanceof ActivityFailure && failureType(err) === type;
+}
+
