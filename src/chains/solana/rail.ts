@@ -4,10 +4,12 @@
  * that re-signs only after the previous blockhash has provably expired.
  */
 import {
-  type AddressLookupTableAccount, type Commitment, Connection, type Keypair, PACKET_DATA_SIZE, PublicKey,
+  AddressLookupTableAccount, type Commitment, Connection, type Keypair, PACKET_DATA_SIZE, PublicKey,
   type SignatureStatus, type TransactionInstruction, TransactionMessage, VersionedTransaction,
 } from '@solana/web3.js';
-import { TOKEN_2022_PROGRAM_ID, getAssociatedTokenAddressSync, unpackAccount, unpackMint } from '@solana/spl-token';
+import {
+  TOKEN_2022_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync, unpackAccount, unpackMint,
+} from '@solana/spl-token';
 import bs58 from 'bs58';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { DomainError, ErrorType } from '../../shared/errors';
@@ -19,14 +21,25 @@ import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
 
 /**
- * Most payouts one settlement transaction carries, measured against the local chain (litesvm with
- * the real Token/Token-2022/ATA programs) by test/chains/solana/capacity.test.ts: with a lookup
- * table, 22 payouts to new recipients fit both the 1232-byte packet and the 64-account lock limit;
- * 23 do not. Products with more collaborators are rejected up front as invalid splits.
+ * Most payouts one settlement transaction is guaranteed to carry, measured against the local chain
+ * (litesvm running the real Token, Token-2022 and ATA programs; test/chains/solana/capacity.test.ts)
+ * with the largest metadata we accept (name 32, symbol 10, uri 200 bytes): 12 fit in the 1232-byte
+ * packet, 13 do not. The packet, not compute or account locks, is the binding limit. With short
+ * metadata (8-byte name, 31-byte uri) 23 fit.
+ * Products with more collaborators are rejected up front as invalid splits.
  */
-export const MAX_SOLANA_PAYOUTS = 22;
+export const MAX_SOLANA_PAYOUTS = 12;
 
 const U64_MAX = (1n << 64n) - 1n;
+/**
+ * Validators cap a transaction's instruction trace (top-level plus CPI instructions) at 64. Creating
+ * an ATA costs the create plus about four CPIs; an existing one returns early with none. The NFT part
+ * uses 9 top-level instructions plus the buyer's ATA.
+ */
+const MAX_INSTRUCTION_TRACE = 64;
+const ATA_CREATE_CPIS = 5;
+const NFT_TRACE = 9 + 1 + ATA_CREATE_CPIS;
+const ATAS_PER_PREPARE_TX = 4;
 const SIGNATURE_FEE_LAMPORTS = 5000;
 const COMMITMENT_RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
 
@@ -52,6 +65,8 @@ export interface SolanaRailDeps {
   rpcFailureBudgetMs?: number;
   /** Status poll interval while confirming (default 400 ms, one slot). */
   pollIntervalMs?: number;
+  /** Override of MAX_SOLANA_PAYOUTS, only for measuring capacity. */
+  maxPayouts?: number;
 }
 
 export interface SolanaRail extends SettlementRail {
@@ -165,8 +180,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
       throw new DomainError(ErrorType.ValidationFailed, 'NFT metadata must have a name of 1-32 bytes, symbol up to 10 and uri up to 200');
     }
     if (request.payouts.length === 0) throw new DomainError(ErrorType.InvalidSplits, 'at least one payout is required');
-    if (request.payouts.length > MAX_SOLANA_PAYOUTS) {
-      throw new DomainError(ErrorType.InvalidSplits, `at most ${MAX_SOLANA_PAYOUTS} payouts fit in one Solana settlement`, { count: request.payouts.length });
+    const maxPayouts = deps.maxPayouts ?? MAX_SOLANA_PAYOUTS;
+    if (request.payouts.length > maxPayouts) {
+      throw new DomainError(ErrorType.InvalidSplits, `at most ${maxPayouts} payouts fit in one Solana settlement`, { count: request.payouts.length });
     }
     let total = 0n;
     const payouts = request.payouts.map((p) => {
@@ -246,7 +262,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         ...context, balanceMicroUsdc: usdc.toString(), requiredMicroUsdc: total.toString(),
       });
     }
-    const missing = recipients.filter((r) => r === null).length;
+    const missingAtas = recipientAtas.filter((_, i) => recipients[i] === null);
+    const missing = missingAtas.length;
     const ataRent = await rpc(context, () => connection.getMinimumBalanceForRentExemption(165));
     const neededLamports = BigInt(rentForNft + ataRent * (missing + 1) + 2 * SIGNATURE_FEE_LAMPORTS * 10);
     const lamports = BigInt(solBalance?.lamports ?? 0);
@@ -254,6 +271,29 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
       throw new DomainError(ErrorType.InsufficientTreasury, 'treasury SOL balance cannot cover rent and fees', {
         ...context, lamports: lamports.toString(), requiredLamports: neededLamports.toString(),
       });
+    }
+    return new Set(missingAtas.map((a) => a.toBase58()));
+  };
+
+  /**
+   * Creates missing recipient accounts in small transactions ahead of a settlement that has no room
+   * for them. That only moves rent, never USDC.
+   */
+  const prepareRecipientAccounts = async (payouts: { wallet: PublicKey }[], missing: Set<string>, context: Record<string, unknown>) => {
+    const program = await usdcProgramId();
+    const pending = [...new Map(payouts.map((p) => [p.wallet.toBase58(), p.wallet])).values()].filter((w) =>
+      missing.has(getAssociatedTokenAddressSync(deps.usdcMint, w, true, program).toBase58()),
+    );
+    if (pending.length === 0) return;
+    log?.info({ ...context, accounts: pending.length }, 'creating recipient USDC accounts ahead of the settlement');
+    for (let i = 0; i < pending.length; i += ATAS_PER_PREPARE_TX) {
+      const ixs = pending.slice(i, i + ATAS_PER_PREPARE_TX).map((w) =>
+        createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, getAssociatedTokenAddressSync(deps.usdcMint, w, true, program), w, deps.usdcMint, program),
+      );
+      const { blockhash, lastValidBlockHeight } = await rpc(context, () => connection.getLatestBlockhash(commitment));
+      const tx = new VersionedTransaction(new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message());
+      tx.sign([treasury]);
+      await sendAndWait(tx, lastValidBlockHeight, { ...context, op: 'prepareRecipientAccounts' });
     }
   };
 
@@ -277,26 +317,50 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     }
   };
 
-  const buildSigned = async (request: SettlementRequest, nftMint: Keypair, buyer: PublicKey, payouts: { wallet: PublicKey; amount: bigint }[], rentForNft: number, context: Record<string, unknown>) => {
-    const program = await usdcProgramId();
-    const fee = await priorityFee(context);
-    const ixs = settlementInstructions({
-      treasury: treasury.publicKey, nftMint, buyer, nft: request.nft, usdcMint: deps.usdcMint, usdcProgram: program,
-      payouts, computeUnitLimit: deps.computeUnitLimit, priorityFeeMicroLamports: fee, rentForNftMint: rentForNft,
-    });
-    const candidates = lookupCandidates({ treasury: treasury.publicKey, usdcMint: deps.usdcMint, usdcProgram: program, payouts });
+  type Plan = { ixs: TransactionInstruction[]; tables: AddressLookupTableAccount[] };
+
+  /** The instructions and lookup tables for one layout, or undefined when that layout cannot fit. */
+  const plan = async (input: Omit<Parameters<typeof settlementInstructions>[0], 'createRecipientAccounts'>, createRecipientAccounts: boolean, context: Record<string, unknown>): Promise<Plan | undefined> => {
+    const ixs = settlementInstructions({ ...input, createRecipientAccounts });
     const probeHash = PublicKey.default.toBase58();
-    let tables: AddressLookupTableAccount[] = [];
-    if (!compile(ixs, probeHash, [])) {
-      tables = await lookupTables.ensure(candidates).catch((err: unknown) => {
-        throw toDomainError(err, { ...context, op: 'lookupTable' });
-      });
+    if (compile(ixs, probeHash, [])) return { ixs, tables: [] };
+    const candidates = lookupCandidates({ ...input, createRecipientAccounts });
+    // A layout too big even with every candidate in a table is rejected without touching the chain.
+    const ideal = new AddressLookupTableAccount({
+      key: PublicKey.default,
+      state: { deactivationSlot: U64_MAX, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, authority: treasury.publicKey, addresses: candidates },
+    });
+    if (!compile(ixs, probeHash, [ideal])) return undefined;
+    const tables = await lookupTables.ensure(candidates).catch((err: unknown) => {
+      throw toDomainError(err, { ...context, op: 'lookupTable' });
+    });
+    return compile(ixs, probeHash, tables) ? { ixs, tables } : undefined;
+  };
+
+  const buildSigned = async (
+    request: SettlementRequest, nftMint: Keypair, buyer: PublicKey, payouts: { wallet: PublicKey; amount: bigint }[],
+    rentForNft: number, missing: Set<string>, context: Record<string, unknown>,
+  ) => {
+    const input = {
+      treasury: treasury.publicKey, nftMint, buyer, nft: request.nft, usdcMint: deps.usdcMint, usdcProgram: await usdcProgramId(),
+      payouts, computeUnitLimit: deps.computeUnitLimit, priorityFeeMicroLamports: await priorityFee(context), rentForNftMint: rentForNft,
+    };
+    const uniqueRecipients = new Set(payouts.map((p) => p.wallet.toBase58())).size;
+    const trace = NFT_TRACE + payouts.length + uniqueRecipients + missing.size * ATA_CREATE_CPIS;
+    let chosen = trace <= MAX_INSTRUCTION_TRACE ? await plan(input, true, context) : undefined;
+    if (!chosen && NFT_TRACE + payouts.length <= MAX_INSTRUCTION_TRACE) {
+      const lean = await plan(input, false, context);
+      if (lean) {
+        await prepareRecipientAccounts(payouts, missing, context);
+        chosen = lean;
+      }
     }
+    if (!chosen) throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', { ...context, payouts: payouts.length });
     const { blockhash, lastValidBlockHeight } = await rpc(context, () => connection.getLatestBlockhash(commitment));
-    const tx = compile(ixs, blockhash, tables);
+    const tx = compile(chosen.ixs, blockhash, chosen.tables);
     if (!tx) throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', { ...context, payouts: payouts.length });
     tx.sign([treasury, nftMint]);
-    return { tx, lastValidBlockHeight, usedLookupTables: tables.length > 0 };
+    return { tx, lastValidBlockHeight, usedLookupTables: chosen.tables.length > 0 };
   };
 
   return {
@@ -327,8 +391,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
 
       const { fundedSpace } = nftMintSizes(request.nft, nftMint.publicKey, treasury.publicKey);
       const rentForNft = await rpc(context, () => connection.getMinimumBalanceForRentExemption(fundedSpace));
-      await checkTreasury(payouts, total, rentForNft, context);
-      const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(request, nftMint, buyer, payouts, rentForNft, context);
+      const missing = await checkTreasury(payouts, total, rentForNft, context);
+      const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(request, nftMint, buyer, payouts, rentForNft, missing, context);
       const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
       await journal.recordAttempt({ purchaseId: request.purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight) });
       log?.info({ ...context, signature, lastValidBlockHeight, payouts: payouts.length, usedLookupTables }, 'sending settlement');

@@ -23,6 +23,11 @@ export interface SettlementPlanInput {
   computeUnitLimit: number;
   priorityFeeMicroLamports: number;
   rentForNftMint: number;
+  /**
+   * Whether to carry an idempotent create for every recipient's USDC account. Off only after those
+   * accounts were created beforehand, to make room for more payouts.
+   */
+  createRecipientAccounts: boolean;
 }
 
 export function nftMintSizes(nft: { name: string; symbol: string; uri: string }, mint: PublicKey, updateAuthority: PublicKey): { space: number; fundedSpace: number } {
@@ -37,10 +42,13 @@ export function buyerNftAccount(nftMint: PublicKey, buyer: PublicKey): PublicKey
 }
 
 /** Addresses worth putting in a lookup table: everything that is neither a signer nor an invoked program. */
-export function lookupCandidates(input: Pick<SettlementPlanInput, 'treasury' | 'usdcMint' | 'usdcProgram' | 'payouts'>): PublicKey[] {
+export function lookupCandidates(input: Pick<SettlementPlanInput, 'treasury' | 'usdcMint' | 'usdcProgram' | 'payouts' | 'createRecipientAccounts'>): PublicKey[] {
   const treasuryAta = getAssociatedTokenAddressSync(input.usdcMint, input.treasury, true, input.usdcProgram);
   const out = [input.usdcMint, treasuryAta];
-  for (const p of input.payouts) out.push(p.wallet, getAssociatedTokenAddressSync(input.usdcMint, p.wallet, true, input.usdcProgram));
+  for (const p of input.payouts) {
+    if (input.createRecipientAccounts) out.push(p.wallet);
+    out.push(getAssociatedTokenAddressSync(input.usdcMint, p.wallet, true, input.usdcProgram));
+  }
   return out;
 }
 
@@ -70,7 +78,7 @@ export function settlementInstructions(input: SettlementPlanInput): TransactionI
   const created = new Set<string>();
   for (const p of input.payouts) {
     const ata = getAssociatedTokenAddressSync(usdcMint, p.wallet, true, usdcProgram);
-    if (!created.has(ata.toBase58())) {
+    if (input.createRecipientAccounts && !created.has(ata.toBase58())) {
       created.add(ata.toBase58());
       ixs.push(createAssociatedTokenAccountIdempotentInstruction(treasury, ata, p.wallet, usdcMint, usdcProgram, ASSOCIATED_TOKEN_PROGRAM_ID));
     }

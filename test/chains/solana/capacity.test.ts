@@ -1,0 +1,42 @@
+import { Keypair } from '@solana/web3.js';
+import { ErrorType, isDomainError } from '../../../src/shared/errors';
+import { MAX_SOLANA_PAYOUTS } from '../../../src/chains/solana';
+import { MemoryJournal, newPurchaseId, railFor, startTestChain, usdcOf, wallets, type TestChain } from '../../helpers/solana-chain';
+
+let chain: TestChain;
+beforeAll(async () => {
+  chain = await startTestChain();
+});
+afterAll(async () => {
+  await chain.destroy();
+});
+
+const settleWith = async (count: number, maxPayouts?: number) => {
+  const rail = railFor(chain, maxPayouts === undefined ? {} : { maxPayouts });
+  const recipients = wallets(count);
+  const result = await rail.settle(
+    {
+      purchaseId: newPurchaseId(),
+      buyerWallet: Keypair.generate().publicKey.toBase58(),
+      nft: { name: 'N'.repeat(32), symbol: 'S'.repeat(10), uri: 'https://example.test/' + 'u'.repeat(179) },
+      payouts: recipients.map((w, i) => ({ wallet: w.publicKey.toBase58(), amountMicroUsdc: BigInt(1_000 + i) })),
+    },
+    new MemoryJournal(),
+  );
+  return { result, recipients };
+};
+
+test('10 collaborators settle in one transaction with exact amounts', async () => {
+  const { result, recipients } = await settleWith(10);
+  expect(result.alreadySettled).toBe(false);
+  for (const [i, w] of recipients.entries()) expect(await usdcOf(chain.connection, chain.usdcMint, w.publicKey)).toBe(BigInt(1_000 + i));
+});
+
+test(`MAX_SOLANA_PAYOUTS (${MAX_SOLANA_PAYOUTS}) fits, one more does not`, async () => {
+  const { result } = await settleWith(MAX_SOLANA_PAYOUTS);
+  expect(result.alreadySettled).toBe(false);
+  // Past the cap the transaction itself no longer fits, so the cap is not arbitrary.
+  const over = await settleWith(MAX_SOLANA_PAYOUTS + 1, 64).catch((e: unknown) => e);
+  expect(isDomainError(over, ErrorType.InvalidSplits)).toBe(true);
+  await expect(settleWith(MAX_SOLANA_PAYOUTS + 1)).rejects.toMatchObject({ type: ErrorType.InvalidSplits });
+});
