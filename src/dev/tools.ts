@@ -1,0 +1,26 @@
+/** Where the embedded stack's external binaries are: an override, the project's .tools/bin, or PATH. */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function resolveTool(name: 'temporal' | 'stripe-mock' | 'anvil', override: string | undefined, pathEnv: string): string | undefined {
+  if (override) return override;
+  const local = name === 'anvil' ? path.join(PROJECT_ROOT, 'node_modules', '.bin', 'anvil') : path.join(PROJECT_ROOT, '.tools', 'bin', name);
+  if (executable(local)) return local;
+  return pathEnv.split(path.delimiter).map((dir) => path.join(dir, name)).find(executable);
+}
+
+export const STRIPE_MOCK_FIXTURES = path.join(PROJECT_ROOT, '.tools', 'stripe-mock-fixtures.json');
+/** The one payment stripe-mock's fixtures describe (see scripts/setup.mjs). */
+export const STRIPE_MOCK_PAYMENT_CENTS = 2500n;
+export const STRIPE_MOCK_FEE_CENTS = 103n;

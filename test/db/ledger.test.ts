@@ -1,0 +1,63 @@
+import type { Db } from '../../src/db/client';
+import { Account, recordTreasuryFunding, reserveTreasuryHold, treasuryPosition, voidTreasuryHold, postJournal } from '../../src/db/ledger';
+import { Rail } from '../../src/shared/status';
+import { freshDb } from '../helpers/db';
+
+let db: Db;
+beforeAll(async () => {
+  ({ db } = await freshDb());
+});
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+const inOneDay = () => new Date(Date.now() + 86_400_000);
+
+it('50 concurrent reservations against a treasury that covers 10 never overdraw it', async () => {
+  await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 10_000_000n, reference: 'concurrency', source: 'owner' });
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => reserveTreasuryHold(db, { purchaseId: `pur_concurrent_${i}`, rail: Rail.Solana, amountMicro: 1_000_000n, expiresAt: inOneDay() })),
+  );
+  expect(results.filter((r) => r.outcome === 'reserved')).toHaveLength(10);
+  const position = await treasuryPosition(db, Rail.Solana);
+  expect(position).toEqual({ balanceMicro: 10_000_000n, openHoldsMicro: 10_000_000n, availableMicro: 0n });
+  const holds = await db.treasuryHold.count({ where: { status: 'pending' } });
+  expect(holds).toBe(10);
+});
+
+it('reserving twice for one purchase holds once; voiding frees it; voiding again changes nothing', async () => {
+  const { db: d } = await freshDb();
+  try {
+    await recordTreasuryFunding(d, { rail: Rail.Evm, amountMicro: 5_000_000n, reference: 'x', source: 'owner' });
+    const a = await reserveTreasuryHold(d, { purchaseId: 'pur_twice_0001', rail: Rail.Evm, amountMicro: 3_000_000n, expiresAt: inOneDay() });
+    const b = await reserveTreasuryHold(d, { purchaseId: 'pur_twice_0001', rail: Rail.Evm, amountMicro: 3_000_000n, expiresAt: inOneDay() });
+    expect(a.outcome).toBe('reserved');
+    expect(b.outcome).toBe('reserved');
+    expect((await treasuryPosition(d, Rail.Evm)).availableMicro).toBe(2_000_000n);
+    expect(await voidTreasuryHold(d, 'pur_twice_0001')).toBe('voided');
+    expect(await voidTreasuryHold(d, 'pur_twice_0001')).toBe('voided');
+    expect((await treasuryPosition(d, Rail.Evm)).availableMicro).toBe(5_000_000n);
+    expect(await voidTreasuryHold(d, 'pur_never_0001')).toBe('none');
+  } finally {
+    await d.$disconnect();
+  }
+});
+
+it('refuses an unbalanced journal and writes nothing', async () => {
+  const before = await db.journalTransaction.count();
+  await expect(
+    db.$transaction((tx) => postJournal(tx, { idempotencyKey: 'bad', kind: 'test', lines: [{ account: Account.stripeFees, amountMicro: 1n }] })),
+  ).rejects.toThrow(/does not balance/);
+  expect(await db.journalTransaction.count()).toBe(before);
+});
+
+it('a repeated idempotency key posts once', async () => {
+  const lines = [
+    { account: Account.stripeFees, amountMicro: 7n },
+    { account: Account.stripeReceivable, amountMicro: -7n },
+  ];
+  const first = await db.$transaction((tx) => postJournal(tx, { idempotencyKey: 'dup-key', kind: 'test', lines }));
+  const second = await db.$transaction((tx) => postJournal(tx, { idempotencyKey: 'dup-key', kind: 'test', lines }));
+  expect(second).toEqual({ transactionId: first.transactionId, created: false });
+  expect(await db.journalEntry.count({ where: { transactionId: first.transactionId } })).toBe(2);
+});

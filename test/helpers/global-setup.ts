@@ -1,0 +1,38 @@
+/**
+ * One PostgreSQL server and one stripe-mock for the whole jest run. Each test file clones a fresh,
+ * migrated database from a template and starts its own Temporal dev server (test/helpers/temporal.ts).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres';
+import { freePort, waitForPort } from '../../src/dev/net';
+import { PROJECT_ROOT, resolveTool, STRIPE_MOCK_FIXTURES } from '../../src/dev/tools';
+
+export const TEMPLATE_DB = 'settlement_template';
+
+declare global {
+  var __testInfra: { pg: EmbeddedPostgresHandle; stripeMock: ChildProcess; dir: string } | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-test-'));
+  const pgPort = await freePort();
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort });
+  await pg.createDatabase(TEMPLATE_DB);
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/migrate.mjs'), 'deploy', pg.databaseUrl(TEMPLATE_DB)], { stdio: 'pipe' });
+
+  const stripeMockPath = resolveTool('stripe-mock', process.env.STRIPE_MOCK_PATH, process.env.PATH ?? '');
+  if (!stripeMockPath) throw new Error('stripe-mock is not installed: run `npm run setup`');
+  const stripePort = await freePort();
+  const args = ['-http-addr', `127.0.0.1:${stripePort}`];
+  if (fs.existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
+  const stripeMock = spawn(stripeMockPath, args, { stdio: 'ignore' });
+  await waitForPort(stripePort);
+
+  process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
+  process.env.TEST_STRIPE_API_BASE = `http://127.0.0.1:${stripePort}`;
+  process.env.TEST_TMP_DIR = dir;
+  globalThis.__testInfra = { pg, stripeMock, dir };
+}

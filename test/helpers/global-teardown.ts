@@ -1,0 +1,9 @@
+import fs from 'node:fs';
+
+export default async function globalTeardown(): Promise<void> {
+  const infra = globalThis.__testInfra;
+  if (!infra) return;
+  infra.stripeMock.kill('SIGTERM');
+  await infra.pg.stop();
+  fs.rmSync(infra.dir, { recursive: true, force: true });
+}
