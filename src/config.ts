@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { durationMs } from './shared/duration';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const bool = (fallback: boolean) =>
@@ -17,6 +18,18 @@ const nonNegativeBigint = (fallback: string) =>
     .regex(/^\d+$/, 'must be a non-negative integer')
     .default(fallback)
     .transform((v) => BigInt(v));
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => {
+      try {
+        durationMs(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a duration such as "5 minutes" or "2 days"');
 const optionalString = z
   .string()
   .optional()
@@ -69,10 +82,10 @@ export const schema = z.object({
   // Money policy
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   APPROVAL_THRESHOLD_CENTS: nonNegativeBigint('100000'),
-  APPROVAL_TIMEOUT: z.string().default('7 days'),
+  APPROVAL_TIMEOUT: duration('7 days'),
   AUTO_REFUND_ON_FAILURE: bool(false),
-  TREASURY_RECHECK_INTERVAL: z.string().default('5 minutes'),
-  HOLD_TTL: z.string().default('2 days'),
+  TREASURY_RECHECK_INTERVAL: duration('5 minutes'),
+  HOLD_TTL: duration('2 days'),
 
   // Solana
   SOLANA_RPC_URL: optionalString,
@@ -100,7 +113,7 @@ export const schema = z.object({
   // Schedules and thresholds
   RECONCILIATION_CRON: z.string().default('0 9 * * MON'),
   TRIAL_CHECK_CRON: z.string().default('0 8 * * *'),
-  SCHEDULE_CATCHUP_WINDOW: z.string().default('1 day'),
+  SCHEDULE_CATCHUP_WINDOW: duration('1 day'),
   TREASURY_WARNING_BALANCE_CENTS: nonNegativeBigint('200000'),
   RUNWAY_WARNING_DAYS: z.coerce.number().int().min(0).default(7),
   ALERT_WEBHOOK_URL: optionalString,

@@ -82,3 +82,11 @@ export function splitLargestRemainder(pool: bigint, shares: readonly Share[]): b
   }
   return parts;
 }
+
+/** Stripe's SDK takes amounts as JS numbers; refuse anything that would lose precision. */
+export function toStripeAmount(value: bigint): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new DomainError(ErrorType.ValidationFailed, 'amount is outside the range Stripe accepts');
+  }
+  return Number(value);
+}

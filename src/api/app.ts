@@ -1,0 +1,54 @@
+/** createApp(deps) → an Express app with no listen(): routes, validation, one error handler. */
+import express from 'express';
+import type { Logger } from 'pino';
+import type Stripe from 'stripe';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+import type { PurchaseWorkflows } from '../services/purchase-workflows';
+import type { createStripeEventHandler } from '../services/stripe-events';
+import { ErrorType } from '../shared/errors';
+import { adminAuth } from './auth';
+import { errorHandler, HttpError } from './errors';
+import type { Metrics } from './metrics';
+import { adminRouter } from './routes/admin';
+import { healthRouter, type HealthDeps } from './routes/health';
+import { publicRouter } from './routes/public';
+import { webhookRouter } from './routes/webhooks';
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  db: Db;
+  stripe: Stripe;
+  workflows: PurchaseWorkflows;
+  events: ReturnType<typeof createStripeEventHandler>;
+  metrics: Metrics;
+  logger: Logger;
+  readiness: HealthDeps['checks'];
+  collectMetrics?: HealthDeps['collect'];
+  /** extra admin routers (treasury, workflows, audit) mounted under /admin */
+  adminExtensions?: express.Router[];
+  publicExtensions?: express.Router[];
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  // The webhook needs the raw body, so it is mounted before the JSON parser.
+  app.use('/webhooks', webhookRouter({
+    stripe: deps.stripe,
+    webhookSecret: deps.config.STRIPE_WEBHOOK_SECRET,
+    toleranceSeconds: deps.config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    bodyLimit: deps.config.WEBHOOK_BODY_LIMIT,
+    events: deps.events,
+    metrics: deps.metrics,
+  }));
+  app.use(express.json({ limit: '100kb' }));
+  app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
+  app.use('/api', publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }), ...(deps.publicExtensions ?? []));
+  app.use('/admin', adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, workflows: deps.workflows }), ...(deps.adminExtensions ?? []));
+  app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,48 @@
+/**
+ * Builds the real dependencies from config. Only entry points (worker, server, ops CLI, demo) call
+ * this; everything below them receives dependencies by injection.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import Stripe from 'stripe';
+import type { Config } from './config';
+import { evmRailFromConfig } from './chains/evm';
+import type { SettlementRail } from './chains/rail';
+import { solanaRailFromConfig } from './chains/solana';
+import { createDb } from './db/client';
+import { Rail } from './shared/status';
+
+export function createStripe(config: Readonly<Config>): Stripe {
+  const base = config.STRIPE_API_BASE ? new URL(config.STRIPE_API_BASE) : undefined;
+  return new Stripe(config.STRIPE_SECRET_KEY, {
+    maxNetworkRetries: 2,
+    timeout: 15_000,
+    ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
+  });
+}
+
+/** The rails this process can reach; a rail that is not configured is left out with a log line. */
+export function createRails(config: Readonly<Config>, logger: Logger): Partial<Record<Rail, SettlementRail>> {
+  const rails: Partial<Record<Rail, SettlementRail>> = {};
+  try {
+    rails[Rail.Solana] = solanaRailFromConfig(config, logger.child({ rail: 'solana' }));
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'solana rail not configured');
+  }
+  rails[Rail.Evm] = evmRailFromConfig(config, logger.child({ rail: 'evm' }));
+  return rails;
+}
+
+const temporalTls = (config: Readonly<Config>) => (config.TEMPORAL_TLS || config.TEMPORAL_API_KEY ? {} : undefined);
+
+export async function connectTemporalClient(config: Readonly<Config>): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporalAddress, tls: temporalTls(config), apiKey: config.TEMPORAL_API_KEY });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+}
+
+export function connectTemporalWorker(config: Readonly<Config>): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.temporalAddress, tls: temporalTls(config), apiKey: config.TEMPORAL_API_KEY });
+}
+
+export { createDb };

@@ -1,0 +1,108 @@
+/**
+ * Temporal operations on purchase runs, shared by the webhook, the admin API and the ops CLI.
+ * Workflow ids come from the purchase id, so a repeated start reaches the same run (DESIGN §2).
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import type { Config } from '../config';
+import { purchaseWorkflowId } from '../shared/ids';
+import { SA } from '../shared/search-attributes';
+import { PurchaseStatus } from '../shared/status';
+import {
+  approveSignal,
+  disputedSignal,
+  paymentFailedSignal,
+  refundedSignal,
+  rejectSignal,
+  retryNowSignal,
+  statusQuery,
+  treasuryReplenishedSignal,
+  type ActorInput,
+} from '../workflows/definitions';
+import type { PurchasePolicy } from '../workflows/purchase';
+
+export type PurchaseWorkflows = ReturnType<typeof createPurchaseWorkflows>;
+
+export function purchasePolicy(config: Readonly<Config>): PurchasePolicy {
+  return {
+    platformFeeBps: config.PLATFORM_FEE_BPS,
+    approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS.toString(),
+    approvalTimeout: config.APPROVAL_TIMEOUT as PurchasePolicy['approvalTimeout'],
+    treasuryRecheckInterval: config.TREASURY_RECHECK_INTERVAL as PurchasePolicy['treasuryRecheckInterval'],
+    autoRefundOnFailure: config.AUTO_REFUND_ON_FAILURE,
+  };
+}
+
+export function createPurchaseWorkflows(client: Client, config: Readonly<Config>) {
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
+  const startOptions = (purchaseId: string) => ({
+    workflowId: purchaseWorkflowId(purchaseId),
+    taskQueue,
+    args: [{ purchaseId, policy: purchasePolicy(config) }] as const,
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: SA.PurchaseId, value: purchaseId },
+      { key: SA.PurchaseStatus, value: PurchaseStatus.Paid },
+    ],
+  });
+
+  const signal = <Args extends unknown[]>(purchaseId: string, def: SignalDefinition<Args>, ...args: Args): Promise<void> =>
+    client.workflow.getHandle(purchaseWorkflowId(purchaseId)).signal(def, ...args);
+
+  return {
+    /** Start the run, or reach the existing one. A run that already completed stays completed. */
+    async start(purchaseId: string): Promise<'running' | 'completed'> {
+      try {
+        await client.workflow.start('purchaseWorkflow', { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args] });
+        return 'running';
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'completed';
+        throw err;
+      }
+    },
+
+    /**
+     * A refund, dispute or failed payment: signal the run, starting it if no event has yet (the run then
+     * aborts before moving money). If the run already completed, the clawback workflow records it.
+     */
+    async abort(purchaseId: string, reason: 'refunded' | 'disputed' | 'payment_failed', eventId: string): Promise<'signalled' | 'clawback' | 'ignored'> {
+      const def = reason === 'refunded' ? refundedSignal : reason === 'disputed' ? disputedSignal : paymentFailedSignal;
+      try {
+        await client.workflow.signalWithStart('purchaseWorkflow', { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args], signal: def, signalArgs: [{ eventId }] });
+        return 'signalled';
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      if (reason === 'payment_failed') return 'ignored';
+      try {
+        await client.workflow.start('clawbackWorkflow', {
+          workflowId: `clawback-${purchaseId}`,
+          taskQueue,
+          args: [{ purchaseId, reason }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      return 'clawback';
+    },
+
+    approve: (purchaseId: string, input: ActorInput) => signal(purchaseId, approveSignal, input),
+    reject: (purchaseId: string, input: ActorInput) => signal(purchaseId, rejectSignal, input),
+    retryNow: (purchaseId: string) => signal(purchaseId, retryNowSignal),
+    treasuryReplenished: (purchaseId: string) => signal(purchaseId, treasuryReplenishedSignal),
+
+    async status(purchaseId: string) {
+      try {
+        return await client.workflow.getHandle(purchaseWorkflowId(purchaseId)).query(statusQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    },
+
+    handle: (purchaseId: string) => client.workflow.getHandle(purchaseWorkflowId(purchaseId)),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Stripe webhook events: store each one once under its event id, then start or signal the purchase
+ * run. Nothing slow happens here: no Stripe or chain calls, only PostgreSQL and Temporal.
+ */
+import type Stripe from 'stripe';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client';
+import { Prisma } from '../db/client';
+import type { PurchaseWorkflows } from './purchase-workflows';
+
+export type EventOutcome =
+  | 'duplicate'
+  | 'started'
+  | 'already_completed'
+  | 'signalled'
+  | 'clawback'
+  | 'awaiting_async_payment'
+  | 'unknown_purchase'
+  | 'ignored';
+
+export interface StripeEventDeps {
+  db: Db;
+  workflows: PurchaseWorkflows;
+  logger: Logger;
+  /** Subscription events are handled by the subscription mirror when it is wired in. */
+  onSubscriptionEvent?: (event: Stripe.Event) => Promise<EventOutcome>;
+}
+
+export const HANDLED_EVENT_TYPES = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'payment_intent.succeeded',
+  'charge.refunded',
+  'charge.dispute.created',
+] as const;
+
+export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {
+  async function purchaseIdFor(metadata: Stripe.Metadata | null | undefined, paymentIntent: string | { id: string } | null | undefined): Promise<string | undefined> {
+    const fromMetadata = metadata?.purchase_id;
+    if (fromMetadata) return (await db.purchase.findUnique({ where: { id: fromMetadata }, select: { id: true } }))?.id;
+    const pi = typeof paymentIntent === 'string' ? paymentIntent : paymentIntent?.id;
+    if (!pi) return undefined;
+    return (await db.purchase.findUnique({ where: { paymentIntentId: pi }, select: { id: true } }))?.id;
+  }
+
+  async function start(purchaseId: string | undefined, paymentIntentId?: string | null): Promise<EventOutcome> {
+    if (!purchaseId) return 'unknown_purchase';
+    if (paymentIntentId) {
+      await db.purchase.updateMany({ where: { id: purchaseId, paymentIntentId: null }, data: { paymentIntentId } });
+    }
+    return (await workflows.start(purchaseId)) === 'running' ? 'started' : 'already_completed';
+  }
+
+  async function dispatch(event: Stripe.Event): Promise<EventOutcome> {
+    switch (event.type) {
+      case 'checkout.session.completed':
+      case 'checkout.session.async_payment_succeeded': {
+        const session = event.data.object;
+        if (session.payment_status === 'unpaid') return 'awaiting_async_payment';
+        const id = await purchaseIdFor(session.metadata ?? { purchase_id: session.client_reference_id ?? '' }, session.payment_intent);
+        return start(id, typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id);
+      }
+      case 'payment_intent.succeeded': {
+        const pi = event.data.object;
+        return start(await purchaseIdFor(pi.metadata, pi.id), pi.id);
+      }
+      case 'checkout.session.async_payment_failed': {
+        const session = event.data.object;
+        const id = await purchaseIdFor(session.metadata, session.payment_intent);
+        if (!id) return 'unknown_purchase';
+        return (await workflows.abort(id, 'payment_failed', event.id)) === 'signalled' ? 'signalled' : 'ignored';
+      }
+      case 'charge.refunded':
+      case 'charge.dispute.created': {
+        const obj = event.data.object;
+        const id = await purchaseIdFor('metadata' in obj ? obj.metadata : undefined, obj.payment_intent);
+        if (!id) return 'unknown_purchase';
+        const res = await workflows.abort(id, event.type === 'charge.refunded' ? 'refunded' : 'disputed', event.id);
+        return res === 'clawback' ? 'clawback' : 'signalled';
+      }
+      default:
+        if (event.type.startsWith('customer.subscription.') || event.type.startsWith('invoice.')) {
+          return onSubscriptionEvent ? onSubscriptionEvent(event) : 'ignored';
+        }
+        return 'ignored';
+    }
+  }
+
+  return {
+    /**
+     * Store, then act. A duplicate delivery of a processed event changes nothing; a duplicate of one
+     * whose first delivery died before acting is acted on (every action is idempotent).
+     */
+    async handle(event: Stripe.Event): Promise<EventOutcome> {
+      const stored = await db.webhookEvent.createMany({
+        data: [{ id: event.id, type: event.type, livemode: event.livemode, stripeCreatedAt: new Date(event.created * 1000), payload: event as unknown as Prisma.InputJsonValue }],
+        skipDuplicates: true,
+      });
+      if (stored.count === 0) {
+        const existing = await db.webhookEvent.findUnique({ where: { id: event.id }, select: { processedAt: true } });
+        if (existing?.processedAt) return 'duplicate';
+      }
+      const outcome = await dispatch(event);
+      await db.webhookEvent.update({ where: { id: event.id }, data: { processedAt: new Date(), outcome } });
+      logger.info({ eventId: event.id, eventType: event.type, outcome }, 'stripe event');
+      return outcome;
+    },
+  };
+}
