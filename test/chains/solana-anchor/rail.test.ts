@@ -1,0 +1,156 @@
+/**
+ * The rail's own decisions (idempotency checks, journaling before sending, error mapping) against a
+ * scripted RPC. The settlement program never runs here: there is no SBF build to deploy. Its
+ * execution is covered on the host by programs/settlement/program-test.
+ */
+import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
+import { ErrorType } from '../../../src/shared/errors';
+import { Rail } from '../../../src/shared/status';
+import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
+import { createSolanaAnchorRail, findNftMintAddress, findReceiptAddress } from '../../../src/chains/solana-anchor';
+
+const programId = Keypair.generate().publicKey;
+const usdcMint = Keypair.generate().publicKey;
+const treasury = Keypair.generate();
+
+const request = (overrides: Partial<SettlementRequest> = {}): SettlementRequest => ({
+  purchaseId: 'pur_rail_00000001',
+  buyerWallet: Keypair.generate().publicKey.toBase58(),
+  nft: { name: 'Track', symbol: 'TRK', uri: 'https://example.invalid/1.json' },
+  payouts: [
+    { wallet: Keypair.generate().publicKey.toBase58(), amountMicroUsdc: 2_619_000n },
+    { wallet: Keypair.generate().publicKey.toBase58(), amountMicroUsdc: 1_091_250n },
+    { wallet: Keypair.generate().publicKey.toBase58(), amountMicroUsdc: 654_750n },
+  ],
+  ...overrides,
+});
+
+function memoryJournal(initial: SettlementAttempt[] = []) {
+  const attempts = [...initial];
+  const journal: SettlementJournal = {
+    recordAttempt: async (attempt) => {
+      attempts.push({ ...attempt, createdAt: new Date() });
+    },
+    attempts: async (purchaseId) => attempts.filter((a) => a.purchaseId === purchaseId),
+  };
+  return { journal, attempts };
+}
+
+type RpcMethod =
+  | 'getAccountInfo'
+  | 'getSignaturesForAddress'
+  | 'getSignatureStatuses'
+  | 'getBlockHeight'
+  | 'getLatestBlockhash'
+  | 'getRecentPrioritizationFees'
+  | 'sendRawTransaction'
+  | 'confirmTransaction'
+  | 'getTokenAccountBalance';
+function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}) {
+  const rpc: Record<RpcMethod, jest.Mock> = {
+    getAccountInfo: jest.fn(async () => null),
+    getSignaturesForAddress: jest.fn(async () => []),
+    getSignatureStatuses: jest.fn(async () => ({ value: [null] })),
+    getBlockHeight: jest.fn(async () => 1_000),
+    getLatestBlockhash: jest.fn(async () => ({ blockhash: Keypair.generate().publicKey.toBase58(), lastValidBlockHeight: 1_150 })),
+    getRecentPrioritizationFees: jest.fn(async () => [{ slot: 1, prioritizationFee: 5_000 }]),
+    sendRawTransaction: jest.fn(async () => 'sent'),
+    confirmTransaction: jest.fn(async () => ({ value: { err: null } })),
+    getTokenAccountBalance: jest.fn(async () => ({ value: { amount: '123456789' } })),
+    ...overrides,
+  };
+  return { rpc, connection: rpc as unknown as Connection };
+}
+
+const railWith = (connection: Connection) => createSolanaAnchorRail({ connection, treasury, programId, usdcMint, priorityFeeCapMicroLamports: 1_000 });
+
+describe('createSolanaAnchorRail', () => {
+  it('is the solana-anchor rail and validates wallets', () => {
+    const rail = railWith(fakeConnection().connection);
+    expect(rail.rail).toBe(Rail.SolanaAnchor);
+    expect(rail.isValidWallet(Keypair.generate().publicKey.toBase58())).toBe(true);
+    expect(rail.isValidWallet(findReceiptAddress(programId, 'pur_rail_00000001')[0].toBase58())).toBe(false);
+    expect(rail.isValidWallet('0xabc')).toBe(false);
+  });
+
+  it('returns the existing settlement when the receipt already exists, sending nothing', async () => {
+    const { rpc, connection } = fakeConnection({
+      getAccountInfo: jest.fn(async () => ({ data: Buffer.alloc(0), owner: programId, executable: false, lamports: 1 })),
+      getSignaturesForAddress: jest.fn(async () => [{ signature: 'newest' }, { signature: 'settling-tx' }]),
+    });
+    const { journal, attempts } = memoryJournal();
+    const result = await railWith(connection).settle(request(), journal);
+    expect(result).toEqual({ txId: 'settling-tx', nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(), alreadySettled: true });
+    expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('returns a journaled attempt that landed instead of signing a new one', async () => {
+    const { rpc, connection } = fakeConnection({
+      getSignatureStatuses: jest.fn(async () => ({ value: [{ err: null, confirmationStatus: 'confirmed' }] })),
+    });
+    const { journal } = memoryJournal([{ purchaseId: 'pur_rail_00000001', txId: 'earlier', validUntil: 900n, createdAt: new Date() }]);
+    const result = await railWith(connection).settle(request(), journal);
+    expect(result.txId).toBe('earlier');
+    expect(result.alreadySettled).toBe(true);
+    expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
+  });
+
+  it('journals the signature before sending, then sends one transaction ending in settle_purchase', async () => {
+    const { journal, attempts } = memoryJournal();
+    let journaledAtSend = 0;
+    const { rpc, connection } = fakeConnection({
+      // An expired earlier attempt that never landed: re-signing is allowed.
+      getBlockHeight: jest.fn(async () => 2_000),
+      sendRawTransaction: jest.fn(async () => {
+        journaledAtSend = attempts.length;
+        return 'sent';
+      }),
+    });
+    attempts.push({ purchaseId: 'pur_rail_00000001', txId: 'expired', validUntil: 1_500n, createdAt: new Date(0) });
+    const result = await railWith(connection).settle(request(), journal);
+
+    expect(journaledAtSend).toBe(2);
+    const raw = rpc.sendRawTransaction.mock.calls[0]?.[0] as Uint8Array;
+    const tx = VersionedTransaction.deserialize(raw);
+    const keys = tx.message.staticAccountKeys;
+    const last = tx.message.compiledInstructions.at(-1);
+    expect(keys[last?.programIdIndex ?? -1]?.equals(programId)).toBe(true);
+    expect(result).toEqual({ txId: attempts[1]?.txId, nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(), alreadySettled: false });
+    expect(attempts[1]?.validUntil).toBe(1_150n);
+  });
+
+  it('maps a program error in the confirmation to a typed error', async () => {
+    const { connection } = fakeConnection({
+      confirmTransaction: jest.fn(async () => ({ value: { err: { InstructionError: [5, { Custom: 6013 }] } } })),
+    });
+    await expect(railWith(connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({ type: ErrorType.InsufficientTreasury });
+  });
+
+  it('rejects bad input before touching the chain', async () => {
+    const { rpc, connection } = fakeConnection();
+    const rail = railWith(connection);
+    const { journal } = memoryJournal();
+    await expect(rail.settle(request({ buyerWallet: 'nope' }), journal)).rejects.toMatchObject({ type: ErrorType.InvalidWallet });
+    const wallet = Keypair.generate().publicKey.toBase58();
+    const twice = [
+      { wallet, amountMicroUsdc: 50_000n },
+      { wallet, amountMicroUsdc: 50_000n },
+    ];
+    await expect(rail.settle(request({ payouts: twice }), journal)).rejects.toMatchObject({ type: ErrorType.InvalidSplits });
+    await expect(rail.settle(request({ payouts: [] }), journal)).rejects.toMatchObject({ type: ErrorType.InvalidSplits });
+    expect(rpc.getAccountInfo).not.toHaveBeenCalled();
+  });
+
+  it('reports the treasury balance and whether the program is deployed', async () => {
+    const missing = railWith(fakeConnection().connection);
+    await expect(missing.treasuryBalanceMicroUsdc()).resolves.toBe(0n);
+    await expect(missing.ping()).rejects.toMatchObject({ type: ErrorType.RpcUnavailable });
+
+    const deployed = railWith(
+      fakeConnection({ getAccountInfo: jest.fn(async () => ({ executable: true, data: Buffer.alloc(0), owner: PublicKey.default, lamports: 1 })) }).connection,
+    );
+    await expect(deployed.treasuryBalanceMicroUsdc()).resolves.toBe(123_456_789n);
+    await expect(deployed.ping()).resolves.toBeUndefined();
+  });
+});
