@@ -29,7 +29,6 @@ import { DomainError, ErrorType, isDomainError } from '../../shared/errors';
 import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import {
-  assertSettlePurchaseSplits,
   buildSettlePurchaseInstruction,
   createSettlementProgram,
   findNftMintAddress,
@@ -163,9 +162,11 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       // The program pays token accounts and refuses to pay one twice.
       throw new DomainError(ErrorType.InvalidSplits, 'each payout wallet may appear once');
     }
+    // Checks the plan the way the program will (assertSettlePurchaseSplits) or throws InvalidSplits.
     const splits = sharesFromAmounts(request.payouts.map((p) => p.amountMicroUsdc));
     const pool = splits.reduce((sum, s) => sum + s.amount, 0n);
-    assertSettlePurchaseSplits(pool, splits);
+    // The program mints a bare Token-2022 NFT: request.nft (name, symbol, uri) is not written on
+    // chain by this rail yet. The NFT is identified by its mint PDA.
     const nftId = findNftMintAddress(programId, purchaseId)[0].toBase58();
 
     try {
