@@ -3,12 +3,19 @@
  * @temporalio/testing), with the search attributes registered and the workflow bundle built once.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { resolveTool } from '../../src/dev/tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes';
 
+let runtimeInstalled = false;
+
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    // Worker lifecycle lines drown test output; keep warnings and errors.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  }
   const cli = resolveTool('temporal', process.env.TEMPORAL_CLI_PATH, process.env.PATH ?? '');
   return TestWorkflowEnvironment.createLocal({
     server: {

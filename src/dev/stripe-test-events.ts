@@ -1,0 +1,99 @@
+/**
+ * Stripe events as Stripe would send them, signed locally with the SDK's test-header helper.
+ * Used by `npm run demo`, the benchmarks and the tests: stripe-mock serves the API but sends no webhooks.
+ */
+import { randomBytes } from 'node:crypto';
+import type Stripe from 'stripe';
+import { toStripeAmount } from '../shared/money';
+
+const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
+
+export interface PaymentRefs {
+  purchaseId: string;
+  checkoutSessionId: string;
+  paymentIntentId: string;
+  amountCents: bigint;
+}
+
+export const newPaymentIntentId = (): string => id('pi');
+
+function event(type: string, object: Record<string, unknown>, createdSec = Math.floor(Date.now() / 1000)): Stripe.Event {
+  return {
+    id: id('evt'),
+    object: 'event',
+    api_version: '2025-01-27.acacia',
+    created: createdSec,
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  } as unknown as Stripe.Event;
+}
+
+export function checkoutSessionCompleted(p: PaymentRefs, paymentStatus: 'paid' | 'unpaid' = 'paid'): Stripe.Event {
+  return event('checkout.session.completed', {
+    id: p.checkoutSessionId,
+    object: 'checkout.session',
+    mode: 'payment',
+    amount_total: toStripeAmount(p.amountCents),
+    currency: 'usd',
+    client_reference_id: p.purchaseId,
+    metadata: { purchase_id: p.purchaseId },
+    payment_intent: p.paymentIntentId,
+    payment_status: paymentStatus,
+    status: 'complete',
+  });
+}
+
+export function asyncPaymentFailed(p: PaymentRefs): Stripe.Event {
+  return event('checkout.session.async_payment_failed', {
+    id: p.checkoutSessionId,
+    object: 'checkout.session',
+    metadata: { purchase_id: p.purchaseId },
+    payment_intent: p.paymentIntentId,
+    payment_status: 'unpaid',
+  });
+}
+
+export function paymentIntentSucceeded(p: PaymentRefs): Stripe.Event {
+  return event('payment_intent.succeeded', {
+    id: p.paymentIntentId,
+    object: 'payment_intent',
+    amount: toStripeAmount(p.amountCents),
+    amount_received: toStripeAmount(p.amountCents),
+    currency: 'usd',
+    metadata: { purchase_id: p.purchaseId },
+    status: 'succeeded',
+  });
+}
+
+export function chargeRefunded(p: PaymentRefs): Stripe.Event {
+  return event('charge.refunded', {
+    id: id('ch'),
+    object: 'charge',
+    amount: toStripeAmount(p.amountCents),
+    amount_refunded: toStripeAmount(p.amountCents),
+    metadata: { purchase_id: p.purchaseId },
+    payment_intent: p.paymentIntentId,
+    refunded: true,
+  });
+}
+
+export function chargeDisputeCreated(p: PaymentRefs): Stripe.Event {
+  return event('charge.dispute.created', {
+    id: id('dp'),
+    object: 'dispute',
+    amount: toStripeAmount(p.amountCents),
+    charge: id('ch'),
+    payment_intent: p.paymentIntentId,
+    reason: 'fraudulent',
+    status: 'needs_response',
+  });
+}
+
+/** The body and Stripe-Signature header for one delivery of `event`. */
+export function signedDelivery(stripe: Stripe, secret: string, evt: Stripe.Event, timestampSec?: number): { body: string; signature: string } {
+  const body = JSON.stringify(evt);
+  return { body, signature: stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: timestampSec }) };
+}

@@ -1,0 +1,199 @@
+/**
+ * The whole engine for an end-to-end test file: a fresh database, a real Temporal dev server, the
+ * local Solana chain over JSON-RPC, stripe-mock, the worker and the HTTP API on a real port. Tests
+ * drive it only through HTTP and signed webhooks, like Stripe and the frontend do.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { Keypair } from '@solana/web3.js';
+import Stripe from 'stripe';
+import { createApp } from '../../src/api/app';
+import { loadConfig, type Config } from '../../src/config';
+import type { Db } from '../../src/db/client';
+import { recordTreasuryFunding } from '../../src/db/ledger';
+import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../../src/dev/stripe-test-events';
+import { createLogger } from '../../src/logger';
+import { buildApiDeps } from '../../src/server';
+import { Rail } from '../../src/shared/status';
+import { buildActivityDeps, createWorker } from '../../src/worker';
+import type { ActivityDeps } from '../../src/activities';
+import { freshDb } from './db';
+import { startTestChain, type TestChain } from './solana-chain';
+import { startTemporal, workflowBundle } from './temporal';
+
+export interface EngineOptions {
+  env?: Record<string, string>;
+  /** micro-USDC minted to the treasury on chain and booked in the ledger */
+  treasuryMicroUsdc?: bigint;
+  /** book a different amount in the ledger than on chain (planted mismatch) */
+  ledgerTreasuryMicroUsdc?: bigint;
+  /** wrap the activity dependencies, e.g. to fail a call on purpose */
+  activityDeps?: (deps: ActivityDeps) => ActivityDeps;
+}
+
+export interface Engine {
+  config: Readonly<Config>;
+  db: Db;
+  temporal: TestWorkflowEnvironment;
+  chain: TestChain;
+  stripe: Stripe;
+  url: string;
+  adminHeaders: Record<string, string>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  createProduct(body?: Partial<ProductBody>): Promise<{ id: string; priceCents: string; collaborators: { wallet: string; role: string; shareBps: number }[] }>;
+  checkout(productId: string, buyerWallet?: string): Promise<PaymentRefs & { buyerWallet: string }>;
+  deliver(event: Stripe.Event, opts?: { timestampSec?: number; secret?: string }): Promise<Response>;
+  pay(refs: PaymentRefs): Promise<Response>;
+  purchase(purchaseId: string): Promise<PurchaseView>;
+  waitForStatus(purchaseId: string, statuses: string[], timeoutMs?: number): Promise<PurchaseView>;
+  http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface ProductBody {
+  title: string;
+  priceCents: string;
+  rail: string;
+  collaborators: { wallet: string; role: string; shareBps: number }[];
+}
+
+export interface PurchaseView {
+  purchaseId: string;
+  status: string;
+  grossCents: string | null;
+  stripeFeeCents: string | null;
+  netCents: string | null;
+  platformFeeCents: string | null;
+  creatorPoolMicroUsdc: string | null;
+  payouts: { wallet: string; role: string; shareBps: number; amountMicroUsdc: string | null }[];
+  settlement: { rail: string; txId: string | null; nftId: string | null };
+  failure: { type: string; message: string } | null;
+  updatedAt: string;
+}
+
+let queueCounter = 0;
+
+export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const { db, url: databaseUrl } = await freshDb();
+  const funding = opts.treasuryMicroUsdc ?? 1_000_000_000_000n;
+  const chain = await startTestChain({ funding });
+  const temporal = await startTemporal();
+  const stripeBase = process.env.TEST_STRIPE_API_BASE;
+  if (!stripeBase) throw new Error('TEST_STRIPE_API_BASE is unset: run through jest');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: chain.dataDir,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: `settlement-test-${process.pid}-${queueCounter++}`,
+    STRIPE_API_BASE: stripeBase,
+    SOLANA_RPC_URL: chain.rpcUrl,
+    TREASURY_KEYPAIR_PATH: path.join(chain.dataDir, 'solana', 'treasury-keypair.json'),
+    USDC_MINT: chain.usdcMint.toBase58(),
+    TREASURY_RECHECK_INTERVAL: '1 hour',
+    ...opts.env,
+  });
+  await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: opts.ledgerTreasuryMicroUsdc ?? funding, reference: `bootstrap:${chain.usdcMint.toBase58()}`, source: 'bootstrap' });
+
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'test' });
+  const bundle = await workflowBundle();
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let activityDeps: ActivityDeps | undefined;
+
+  const api = buildApiDeps(config, logger, temporal.client);
+  const app = createApp(api);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+  const adminHeaders = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
+
+  const http = (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}${p}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  const engine: Engine = {
+    config,
+    db,
+    temporal,
+    chain,
+    stripe,
+    url,
+    adminHeaders,
+    http,
+    async startWorker() {
+      if (worker) return;
+      activityDeps = buildActivityDeps(config, logger);
+      const deps = opts.activityDeps ? opts.activityDeps(activityDeps) : activityDeps;
+      worker = await createWorker({ connection: temporal.nativeConnection, config, deps, workflowBundle: bundle });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (!worker) return;
+      worker.shutdown();
+      await running;
+      await activityDeps?.db.$disconnect();
+      worker = undefined;
+      running = undefined;
+    },
+    async createProduct(body = {}) {
+      const collaborators = body.collaborators ?? [
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
+      ];
+      const res = await http('POST', '/admin/products', { title: 'Test track', priceCents: '2500', rail: 'solana', ...body, collaborators }, adminHeaders);
+      if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Awaited<ReturnType<Engine['createProduct']>>;
+    },
+    async checkout(productId, buyerWallet = Keypair.generate().publicKey.toBase58()) {
+      const res = await http('POST', '/api/checkout/sessions', { productId, buyerWallet });
+      if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
+      const row = await db.purchase.findUniqueOrThrow({ where: { id: body.purchaseId } });
+      return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: row.grossCents ?? 0n, buyerWallet };
+    },
+    async deliver(evt, o = {}) {
+      const { body, signature } = signedDelivery(stripe, o.secret ?? config.STRIPE_WEBHOOK_SECRET, evt, o.timestampSec);
+      return http('POST', '/webhooks/stripe', body, { 'stripe-signature': signature });
+    },
+    pay(refs) {
+      return engine.deliver(checkoutSessionCompleted(refs));
+    },
+    async purchase(purchaseId) {
+      const res = await http('GET', `/api/purchases/${purchaseId}`);
+      if (res.status !== 200) throw new Error(`purchase ${purchaseId}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as PurchaseView;
+    },
+    async waitForStatus(purchaseId, statuses, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: PurchaseView | undefined;
+      while (Date.now() < deadline) {
+        last = await engine.purchase(purchaseId);
+        if (statuses.includes(last.status)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`purchase ${purchaseId} is ${last?.status ?? 'unknown'} after ${timeoutMs} ms, expected ${statuses.join('|')}`);
+    },
+    async close() {
+      await engine.stopWorker();
+      await new Promise((r) => server.close(r));
+      await api.db.$disconnect();
+      await temporal.teardown();
+      await chain.destroy();
+      await db.$disconnect();
+    },
+  };
+  await engine.startWorker();
+  return engine;
+}
