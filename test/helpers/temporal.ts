@@ -14,7 +14,11 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     // Worker lifecycle lines drown test output; keep warnings and errors.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // a runtime already exists in this process; keep it
+    }
   }
   const cli = resolveTool('temporal', process.env.TEMPORAL_CLI_PATH, process.env.PATH ?? '');
   return TestWorkflowEnvironment.createLocal({
