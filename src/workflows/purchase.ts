@@ -199,7 +199,6 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       state.waitingFor = 'treasury';
       if (!alerted) {
         alerted = true;
-        await setStatus(PurchaseStatus.AwaitingTreasury);
         await db.raiseAlert({
           dedupeKey: `purchase:${purchaseId}:treasury-short`,
           severity: 'critical',
@@ -207,6 +206,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
           message: `treasury cannot front ${feeStrings.creatorPoolMicroUsdc} micro-USDC for ${purchaseId}`,
           payload: { availableMicroUsdc: hold.availableMicroUsdc },
         });
+        await setStatus(PurchaseStatus.AwaitingTreasury);
       }
       if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
     }
