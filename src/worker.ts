@@ -5,8 +5,12 @@ import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, type Config } from './config';
 import { ensureLedgerAccounts } from './db/ledger';
 import { createLogger } from './logger';
-import { connectTemporalWorker, createDb, createRails, createStripe } from './runtime';
+import { connectTemporalClient, connectTemporalWorker, createDb, createRails, createStripe } from './runtime';
+import { ensureSchedules } from './services/schedules';
 import { durationMs } from './shared/duration';
+import { activityObservability } from './observability/activity-metrics';
+import { otelWorkerInterceptors } from './observability/otel';
+import { installWorkerRuntime } from './observability/runtime';
 
 export interface WorkerParts {
   connection: NativeConnection;
@@ -18,14 +22,20 @@ export interface WorkerParts {
 }
 
 export function createWorker({ connection, config, deps, workflowBundle, taskQueue }: WorkerParts): Promise<Worker> {
+  // Tracing is optional (OTEL_ENABLED); it fails the boot with the packages to add when they are missing.
+  const otel = otelWorkerInterceptors(config.OTEL_ENABLED);
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
+    interceptors: {
+      activity: [activityObservability(deps.logger), ...(otel?.interceptors.activity ?? [])],
+      ...(otel && !workflowBundle ? { workflowModules: otel.workflowModules } : {}),
+    },
     // Graceful stop: let running activities finish before the process exits.
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: '5 seconds',
   });
 }
 
@@ -37,17 +47,26 @@ export function buildActivityDeps(config: Readonly<Config>, logger: Logger): Act
     holdTtlMs: durationMs(config.HOLD_TTL),
     logger,
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,
+    treasuryThresholds: { warningBalanceCents: config.TREASURY_WARNING_BALANCE_CENTS, runwayWarningDays: config.RUNWAY_WARNING_DAYS },
+    trialPolicy: { reminderDays: config.TRIAL_REMINDER_DAYS, endPolicy: config.TRIAL_END_POLICY },
+    now: () => new Date(),
   };
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  // Before the first connection: SDK metrics on WORKER_METRICS_PORT, SDK and workflow logs into pino.
+  const { metricsUrl } = installWorkerRuntime(config, logger);
   const deps = buildActivityDeps(config, logger);
   await ensureLedgerAccounts(deps.db);
   const connection = await connectTemporalWorker(config);
   const worker = await createWorker({ connection, config, deps });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, rails: Object.keys(deps.rails) }, 'worker started');
+  // Schedules start workflows on this task queue, so they are ensured once the worker can serve them.
+  const client = await connectTemporalClient(config);
+  await ensureSchedules(client, config, logger);
+  await client.connection.close();
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, rails: Object.keys(deps.rails), metricsUrl }, 'worker started');
   await worker.run();
   await deps.db.$disconnect();
   await connection.close();

@@ -1,0 +1,100 @@
+/**
+ * `npm run demo`, against a running `npm start`: one purchase through checkout and a signed
+ * webhook, then a human summary of what moved where.
+ */
+import { Keypair } from '@solana/web3.js';
+import Stripe from 'stripe';
+import { loadConfig } from '../config';
+import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery } from './stripe-test-events';
+import { STRIPE_MOCK_PAYMENT_CENTS } from './tools';
+
+const config = loadConfig();
+const base = `http://127.0.0.1:${config.PORT}`;
+const admin = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
+const DEMO_TITLE = 'Demo track';
+
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+interface Product {
+  id: string;
+  title: string;
+  rail: string;
+  priceCents: string;
+  collaborators: { wallet: string; role: string; shareBps: number }[];
+}
+
+const usdc = (micro: string | null) => (micro === null ? '?' : `${micro.slice(0, -6) || '0'}.${micro.slice(-6).padStart(6, '0')} USDC`);
+const usd = (cents: string | null) => (cents === null ? '?' : `$${cents.slice(0, -2) || '0'}.${cents.slice(-2).padStart(2, '0')}`);
+
+async function main(): Promise<void> {
+  await call('GET', '/readyz').catch(() => {
+    throw new Error(`the engine is not ready at ${base}: start it with \`npm start\` first`);
+  });
+  const { products } = await call<{ products: Product[] }>('GET', '/admin/products', undefined, admin);
+  let product = products.find((p) => p.title === DEMO_TITLE && p.rail === 'solana');
+  if (!product) {
+    product = await call<Product>('POST', '/admin/products', {
+      title: DEMO_TITLE,
+      priceCents: STRIPE_MOCK_PAYMENT_CENTS.toString(),
+      rail: 'solana',
+      nftSymbol: 'DEMO',
+      nftUri: 'https://example.com/demo-track.json',
+      collaborators: [
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
+        { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
+      ],
+    }, admin);
+    console.log(`created product ${product.id} (${product.title}, ${usd(product.priceCents)})`);
+  }
+  const buyerWallet = Keypair.generate().publicKey.toBase58();
+  const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet });
+  console.log(`checkout session ${checkout.checkoutSessionId} for purchase ${checkout.purchaseId}`);
+
+  // stripe-mock sends no webhooks: sign the one Stripe would send once the buyer pays.
+  const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+  const event = checkoutSessionCompleted({ ...checkout, paymentIntentId: newPaymentIntentId(), amountCents: BigInt(product.priceCents) });
+  const { body, signature } = signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, event);
+  const ack = await call<{ outcome: string }>('POST', '/webhooks/stripe', body, { 'content-type': 'application/json', 'stripe-signature': signature });
+  console.log(`webhook ${event.type} ${event.id}: ${ack.outcome}`);
+
+  const deadline = Date.now() + 120_000;
+  let view: Record<string, unknown> & { status: string } = { status: 'pending_payment' };
+  let last = '';
+  while (Date.now() < deadline) {
+    view = await call('GET', `/api/purchases/${checkout.purchaseId}`);
+    if (view.status !== last) console.log(`  status: ${(last = view.status)}`);
+    if (['settled', 'failed', 'refunded', 'disputed', 'awaiting_approval', 'awaiting_treasury'].includes(view.status)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const v = view as unknown as {
+    status: string; grossCents: string; stripeFeeCents: string; netCents: string; platformFeeCents: string; creatorPoolMicroUsdc: string;
+    payouts: { wallet: string; role: string; shareBps: number; amountMicroUsdc: string | null }[];
+    settlement: { rail: string; txId: string | null; nftId: string | null };
+    failure: { type: string; message: string } | null;
+  };
+  console.log('');
+  console.log(`Purchase ${checkout.purchaseId}: ${v.status.toUpperCase()}`);
+  console.log(`  buyer paid ${usd(v.grossCents)}; Stripe fee ${usd(v.stripeFeeCents)} (from the balance transaction); net ${usd(v.netCents)}`);
+  console.log(`  platform fee ${usd(v.platformFeeCents)}; creator pool ${usdc(v.creatorPoolMicroUsdc)} fronted from the treasury`);
+  for (const p of v.payouts) console.log(`  → ${p.role.padEnd(9)} ${(p.shareBps / 100).toFixed(2).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
+  console.log(`  NFT ${v.settlement.nftId ?? '-'} minted to ${buyerWallet}`);
+  console.log(`  one ${v.settlement.rail} transaction: ${v.settlement.txId ?? '-'}`);
+  if (v.failure) console.log(`  failure: ${v.failure.type}: ${v.failure.message}`);
+  console.log(`  Temporal UI: ${config.temporalUiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/purchase-${checkout.purchaseId}`);
+  if (v.status !== 'settled') process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

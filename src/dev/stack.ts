@@ -1,0 +1,197 @@
+/**
+ * `npm start`: every dev-column part of DESIGN §1 as one supervised process tree — embedded
+ * PostgreSQL, the Temporal dev server (SQLite under DATA_DIR, UI on TEMPORAL_UI_PORT), stripe-mock,
+ * the local Solana chain, anvil with the contracts deployed, the worker and the API. Data survives
+ * a restart; Ctrl-C stops everything.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../config';
+import { deployEvmContracts, evmRailFromConfig } from '../chains/evm';
+import { solanaRailFromConfig } from '../chains/solana';
+import { createDb } from '../db/client';
+import { ensureLedgerAccounts, recordTreasuryFunding } from '../db/ledger';
+import { searchAttributeCliArgs } from '../shared/search-attributes';
+import { Rail } from '../shared/status';
+import { waitForPort } from './net';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
+import { Supervisor } from './supervisor';
+import { PROJECT_ROOT, resolveTool, STRIPE_MOCK_FIXTURES } from './tools';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+
+async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Settings every child receives: the embedded components' addresses. */
+function childEnv(config: Readonly<Config>, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, DATA_DIR: config.dataDir, ...extra };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const supervisor = new Supervisor(log);
+  let pg: EmbeddedPostgresHandle | undefined;
+  let stopping = false;
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n[stack] ${signal}: stopping every component`);
+    const force = setTimeout(() => {
+      log('[stack] components did not stop in time; exiting');
+      process.exit(1);
+    }, 15_000);
+    await supervisor.stopAll();
+    await pg?.stop().catch(() => undefined);
+    clearTimeout(force);
+    log('[stack] stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const env: Record<string, string> = {};
+
+  // PostgreSQL + migrations
+  if (config.embeddedPostgres) {
+    log(`[stack] PostgreSQL: embedded, data in ${path.join(config.dataDir, 'postgres')}`);
+    pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.PG_PORT });
+    await pg.createDatabase('settlement');
+    env.DATABASE_URL = pg.databaseUrl('settlement');
+  }
+  const databaseUrl = env.DATABASE_URL ?? config.databaseUrl;
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'migrate.mjs'), 'deploy', databaseUrl], { stdio: 'inherit' });
+
+  // Temporal dev server
+  if (config.TEMPORAL_ADDRESS === undefined) {
+    const temporal = resolveTool('temporal', config.TEMPORAL_CLI_PATH, process.env.PATH ?? '');
+    if (!temporal) throw new Error('the Temporal CLI is not installed: run `npm run setup` (needs Go) or set TEMPORAL_CLI_PATH');
+    await supervisor.start({
+      name: 'temporal',
+      command: temporal,
+      args: [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(config.TEMPORAL_PORT),
+        '--ui-port', String(config.TEMPORAL_UI_PORT),
+        '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
+        '--namespace', config.TEMPORAL_NAMESPACE,
+        '--log-level', 'warn',
+        ...searchAttributeCliArgs(),
+      ],
+      quiet: true,
+      stopTimeoutMs: 8_000,
+      ready: () => waitForPort(config.TEMPORAL_PORT),
+    });
+  }
+
+  // stripe-mock, unless a real Stripe key is configured
+  if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
+    const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH, process.env.PATH ?? '');
+    if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
+    const args = ['-http-addr', `127.0.0.1:${config.STRIPE_MOCK_PORT}`];
+    if (fs.existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
+    await supervisor.start({ name: 'stripe-mock', command: stripeMock, args, quiet: true, ready: () => waitForPort(config.STRIPE_MOCK_PORT) });
+    env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
+  }
+
+  // Local Solana chain
+  if (config.SOLANA_RPC_URL === undefined) {
+    await supervisor.start({
+      name: 'solana',
+      command: tsx,
+      args: [path.join(PROJECT_ROOT, 'src/dev/solana-chain/main.ts')],
+      env: childEnv(config, env),
+      ready: () => waitForPort(config.SOLANA_RPC_PORT),
+    });
+  }
+
+  // anvil + contracts
+  if (config.EVM_RPC_URL === undefined) {
+    const anvil = resolveTool('anvil', undefined, process.env.PATH ?? '');
+    if (!anvil) throw new Error('anvil is missing: run `npm run setup`');
+    fs.mkdirSync(path.join(config.dataDir, 'evm'), { recursive: true });
+    await supervisor.start({
+      name: 'anvil',
+      command: anvil,
+      args: ['--host', '127.0.0.1', '--port', String(config.EVM_RPC_PORT), '--state', path.join(config.dataDir, 'evm', 'anvil-state.json'), '--state-interval', '5', '--silent'],
+      ready: () => waitForPort(config.EVM_RPC_PORT),
+    });
+    const deployment = await deployEvmContracts({
+      rpcUrl: config.evmRpcUrl,
+      deployerKey: config.EVM_PRIVATE_KEY,
+      dataDir: config.dataDir,
+      treasuryFundingMicroUsdc: config.DEV_TREASURY_FUNDING_MICRO_USDC,
+    });
+    log(`[stack] EVM contracts: splitter ${deployment.splitter}, USDC ${deployment.usdc}`);
+  }
+
+  await bookBootstrapFunding(loadConfig({ ...process.env, ...env }));
+
+  // Worker and API: restarted by the supervisor if they crash.
+  await supervisor.start({ name: 'worker', command: tsx, args: [path.join(PROJECT_ROOT, 'src/worker.ts')], env: childEnv(config, env), restart: true, stopTimeoutMs: 8_000 });
+  await supervisor.start({
+    name: 'api',
+    command: tsx,
+    args: [path.join(PROJECT_ROOT, 'src/server.ts')],
+    env: childEnv(config, env),
+    restart: true,
+    ready: () => waitForHttp(`http://127.0.0.1:${config.PORT}/healthz`),
+  });
+  await waitForHttp(`http://127.0.0.1:${config.PORT}/readyz`, 120_000);
+
+  log('');
+  log('Settlement engine is up:');
+  log(`  API            http://${config.HOST}:${config.PORT}   (health /healthz, readiness /readyz, metrics /metrics)`);
+  log(`  Admin page     http://${config.HOST}:${config.PORT}/admin   (Bearer ${config.ADMIN_TOKEN === 'dev-admin-token' ? 'dev-admin-token' : '<ADMIN_TOKEN>'})`);
+  log(`  Temporal UI    ${config.temporalUiUrl}`);
+  log(`  Temporal gRPC  ${config.temporalAddress}`);
+  log(`  PostgreSQL     ${config.embeddedPostgres ? `127.0.0.1:${config.PG_PORT}/settlement (embedded)` : '(DATABASE_URL)'}`);
+  log(`  Stripe         ${env.STRIPE_API_BASE ? `${env.STRIPE_API_BASE} (stripe-mock)` : 'api.stripe.com'}`);
+  log(`  Solana RPC     ${config.solanaRpcUrl}`);
+  log(`  EVM RPC        ${config.evmRpcUrl}`);
+  log(`  Data           ${config.dataDir}`);
+  log('Run `npm run demo` in another terminal for a purchase end to end. Ctrl-C stops everything.');
+}
+
+/** The ledger's treasury accounts start equal to what the local chains minted to the treasury. */
+async function bookBootstrapFunding(config: Readonly<Config>): Promise<void> {
+  const db = createDb(config.databaseUrl);
+  try {
+    await ensureLedgerAccounts(db);
+    if (config.SOLANA_RPC_URL === undefined) {
+      const rail = solanaRailFromConfig(config);
+      const balance = await rail.treasuryBalanceMicroUsdc();
+      const bootstrap = JSON.parse(fs.readFileSync(path.join(config.dataDir, 'solana', 'bootstrap.json'), 'utf8')) as { usdcMint: string };
+      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: balance, reference: `bootstrap:${bootstrap.usdcMint}`, source: 'bootstrap' });
+    }
+    if (config.EVM_RPC_URL === undefined) {
+      const rail = evmRailFromConfig(config);
+      const balance = await rail.treasuryBalanceMicroUsdc();
+      const { usdc } = await rail.contracts();
+      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: balance, reference: `bootstrap:${usdc}`, source: 'bootstrap' });
+    }
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[stack] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.kill(process.pid, 'SIGTERM');
+});
