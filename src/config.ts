@@ -119,9 +119,13 @@ export const schema = z.object({
   ALERT_WEBHOOK_URL: optionalString,
   TRIAL_REMINDER_DAYS: z.coerce.number().int().min(0).default(3),
   TRIAL_END_POLICY: z.enum(['cancel', 'past_due']).default('cancel'),
+  SUBSCRIPTION_TRIAL_DAYS: z.coerce.number().int().min(1).max(730).default(14),
   STUCK_AFTER_MINUTES: z.coerce.number().int().positive().default(15),
   STUCK_ATTEMPTS: z.coerce.number().int().positive().default(5),
   OTEL_ENABLED: bool(false),
+  /** The worker's Temporal SDK metrics (Prometheus, /metrics); 0 turns the endpoint off. */
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export type RawConfig = z.infer<typeof schema>;

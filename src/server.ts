@@ -6,7 +6,16 @@ import { loadConfig, type Config } from './config';
 import { createLogger } from './logger';
 import { connectTemporalClient, createDb, createRails, createStripe } from './runtime';
 import { createPurchaseWorkflows } from './services/purchase-workflows';
-import { createStripeEventHandler } from './services/stripe-events';
+import { createStripeEventHandler, type EventOutcome } from './services/stripe-events';
+import { subscriptionsRouter } from './api/routes/subscriptions';
+import { treasuryRouter } from './api/routes/treasury';
+import { createSubscriptionEventHandler } from './services/subscriptions';
+import { auditRouter } from './api/routes/audit';
+import { adminPageRouter, dashboardRouter } from './api/routes/dashboard';
+import { workflowsRouter } from './api/routes/workflows';
+import { registerActivityMetrics } from './observability/activity-metrics';
+import { createScrapeCollector } from './observability/metrics';
+import { createWorkflowOps } from './services/workflow-ops';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 
@@ -16,24 +25,35 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
   const workflows = createPurchaseWorkflows(temporal, config);
   const rails = createRails(config, logger);
   const metrics = createMetrics();
+  const subscriptionDeps = { db, stripe, logger, config };
+  const onSubscriptionEvent = createSubscriptionEventHandler(subscriptionDeps);
+  const treasuryThresholds = { warningBalanceCents: config.TREASURY_WARNING_BALANCE_CENTS, runwayWarningDays: config.RUNWAY_WARNING_DAYS };
+  const ops = createWorkflowOps({ client: temporal, db, config });
+  registerActivityMetrics(metrics.registry);
   return {
     config,
     db,
     stripe,
     workflows,
-    events: createStripeEventHandler({ db, workflows, logger }),
+    // The subscription outcomes (subscription_applied, trial_refused, …) are stored as the event's outcome string.
+    events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent: async (e) => (await onSubscriptionEvent(e)) as EventOutcome }),
     metrics,
     logger,
+    adminExtensions: [
+      treasuryRouter({ db, temporal, thresholds: treasuryThresholds }),
+      workflowsRouter({ ops }),
+      auditRouter({ db }),
+      dashboardRouter({ db, ops, thresholds: treasuryThresholds }),
+    ],
+    adminPages: [adminPageRouter({ config })],
+    publicExtensions: [subscriptionsRouter(subscriptionDeps)],
     readiness: {
       database: () => db.$queryRaw`SELECT 1`,
       temporal: () => temporal.workflowService.getSystemInfo({}),
       ...Object.fromEntries(Object.entries(rails).map(([rail, r]) => [`chain:${rail}`, () => r.ping()])),
     },
-    collectMetrics: async () => {
-      const counts = await db.purchase.groupBy({ by: ['status'], _count: { _all: true } });
-      metrics.purchases.reset();
-      for (const c of counts) metrics.purchases.set({ status: c.status }, c._count._all);
-    },
+    // purchases by status, treasury balance/available/runway, settlement latency (src/observability/metrics.ts)
+    collectMetrics: createScrapeCollector(db, metrics, treasuryThresholds),
   };
 }
 

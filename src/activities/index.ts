@@ -1,8 +1,10 @@
 import { createNotifyActivities, type NotifyDeps } from './notify';
 import { createPurchaseActivities, type PurchaseActivityDeps } from './purchase';
+import { createReconciliationActivities, type ReconciliationActivityDeps } from './reconciliation';
 import { createStripeActivities, type StripeActivityDeps } from './stripe';
+import { createSubscriptionActivities, type SubscriptionActivityDeps } from './subscriptions';
 
-export type ActivityDeps = StripeActivityDeps & PurchaseActivityDeps & NotifyDeps;
+export type ActivityDeps = StripeActivityDeps & PurchaseActivityDeps & NotifyDeps & ReconciliationActivityDeps & SubscriptionActivityDeps;
 
 /** Every activity the worker registers, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -10,6 +12,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createStripeActivities(deps),
     ...createPurchaseActivities(deps),
     ...createNotifyActivities(deps),
+    ...createReconciliationActivities(deps),
+    ...createSubscriptionActivities(deps),
   };
 }
 

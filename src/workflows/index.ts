@@ -1,1 +1,3 @@
 export { purchaseWorkflow, clawbackWorkflow } from './purchase';
+export { treasuryReconciliationWorkflow } from './reconciliation';
+export { subscriptionTrialCheckWorkflow } from './subscription-trials';

@@ -1,0 +1,269 @@
+/**
+ * Weekly treasury reconciliation (DESIGN §5): period stats from the ledger, ledger vs on-chain
+ * treasury, ledger fees vs Stripe balance transactions, runway, health and stale holds. One row per
+ * period; the row, its discrepancies and its alerts are written in one database transaction.
+ */
+import type { Logger } from 'pino';
+import type Stripe from 'stripe';
+import type { SettlementRail } from '../chains/rail';
+import type { Db } from '../db/client';
+import { Prisma } from '../db/client';
+import { newId } from '../db/ids';
+import { Account } from '../db/ledger';
+import { assessTreasury, periodStats, staleHolds, TREASURY_RAILS, treasuryTotals } from '../services/treasury';
+import { DomainError, ErrorType } from '../shared/errors';
+import { Rail } from '../shared/status';
+import type { HealthThresholds, Period, TreasuryHealth } from '../shared/treasury-health';
+import { typed } from './errors';
+
+export interface ReconciliationActivityDeps {
+  db: Db;
+  stripe: Stripe;
+  rails: Partial<Record<Rail, SettlementRail>>;
+  logger: Logger;
+  /** defaults: $2,000 and 7 days (the config defaults) */
+  treasuryThresholds?: HealthThresholds;
+  now?: () => Date;
+}
+
+export const DiscrepancyKind = {
+  /** ledger treasury account ≠ on-chain treasury balance */
+  TreasuryBalance: 'treasury_balance_mismatch',
+  /** Stripe charged a fee on a charge the ledger has no settled purchase for */
+  StripeFeeMissingFromLedger: 'stripe_fee_missing_from_ledger',
+  /** the ledger's fee for a charge differs from Stripe's balance transaction */
+  StripeFeeMismatch: 'stripe_fee_mismatch',
+  /** the ledger booked a fee for a charge that Stripe's listing for the period does not show */
+  LedgerFeeMissingInStripe: 'ledger_fee_missing_in_stripe',
+} as const;
+
+export interface DiscrepancyReport {
+  kind: string;
+  reference: string;
+  /** the source of truth's value (ledger for the chain check, Stripe for fees), decimal string */
+  expected: string;
+  actual: string;
+}
+
+export interface StaleHoldReport {
+  holdId: string;
+  purchaseId: string;
+  account: string;
+  amountMicroUsdc: string;
+  expiresAt: string;
+}
+
+/** Temporal payload: money as decimal strings. */
+export interface ReconciliationReport extends Period {
+  purchaseCount: number;
+  frontedMicroUsdc: string;
+  platformFeesCents: string;
+  stripeFeesCents: string;
+  netToReplenishCents: string;
+  ledgerTreasuryMicroUsdc: string;
+  chainTreasuryMicroUsdc: string;
+  openHoldsMicroUsdc: string;
+  availableMicroUsdc: string;
+  runwayDays: number | null;
+  health: TreasuryHealth;
+  railsChecked: string[];
+  stripeBalanceTransactions: number;
+  staleHolds: StaleHoldReport[];
+  discrepancies: DiscrepancyReport[];
+}
+
+export interface RecordedReconciliation {
+  reconciliationId: string;
+  created: boolean;
+  alertsRaised: number;
+}
+
+function stripeFeeOf(bt: Stripe.BalanceTransaction): bigint {
+  return bt.fee_details.filter((d) => d.type === 'stripe_fee').reduce((s, d) => s + BigInt(d.amount), 0n);
+}
+
+function sourceId(bt: Stripe.BalanceTransaction): string | null {
+  const s = bt.source;
+  if (!s) return null;
+  return typeof s === 'string' ? s : s.id;
+}
+
+export const DEFAULT_TREASURY_THRESHOLDS: HealthThresholds = { warningBalanceCents: 200_000n, runwayWarningDays: 7 };
+
+export function createReconciliationActivities({ db, stripe, rails, logger, treasuryThresholds = DEFAULT_TREASURY_THRESHOLDS, now = () => new Date() }: ReconciliationActivityDeps) {
+  const chainRailFor = (rail: Rail): SettlementRail | undefined => rails[rail] ?? (rail === Rail.Solana ? rails[Rail.SolanaAnchor] : undefined);
+
+  return {
+    async computeTreasuryReconciliation(period: Period): Promise<ReconciliationReport> {
+      return typed(async () => {
+        const start = new Date(period.periodStart);
+        const end = new Date(period.periodEnd);
+        if (!(start.getTime() < end.getTime())) throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
+        const at = now();
+        const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), staleHolds(db, at)]);
+        const discrepancies: DiscrepancyReport[] = [];
+
+        // Ledger vs chain, per treasury account whose chain this worker can reach.
+        let ledgerChecked = 0n;
+        let chainChecked = 0n;
+        const railsChecked: string[] = [];
+        for (const rail of TREASURY_RAILS) {
+          const chain = chainRailFor(rail);
+          const account = totals.accounts.find((a) => a.rail === rail);
+          if (!chain || !account) {
+            logger.warn({ rail }, 'reconciliation: no rail configured for this treasury account; not compared with a chain');
+            continue;
+          }
+          const onChain = await chain.treasuryBalanceMicroUsdc();
+          railsChecked.push(rail);
+          ledgerChecked += account.balanceMicro;
+          chainChecked += onChain;
+          if (onChain !== account.balanceMicro) {
+            discrepancies.push({ kind: DiscrepancyKind.TreasuryBalance, reference: Account.treasury(rail), expected: account.balanceMicro.toString(), actual: onChain.toString() });
+          }
+        }
+
+        // Ledger fees vs Stripe balance transactions created in the period (every page).
+        const stripeFees = new Map<string, { fee: bigint; txn: string }>();
+        let listed = 0;
+        for await (const bt of stripe.balanceTransactions.list({ created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) }, limit: 100 })) {
+          listed += 1;
+          const charge = sourceId(bt);
+          if (!charge || (bt.type !== 'charge' && bt.type !== 'payment')) continue;
+          const prev = stripeFees.get(charge);
+          stripeFees.set(charge, { fee: (prev?.fee ?? 0n) + stripeFeeOf(bt), txn: prev?.txn ?? bt.id });
+        }
+        const ledgerByCharge = new Map(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId as string, f]));
+        // A charge settled in another period is matched against the ledger wherever it was booked.
+        const outside = [...stripeFees.keys()].filter((c) => !ledgerByCharge.has(c));
+        if (outside.length) {
+          const rows = await db.purchase.findMany({ where: { chargeId: { in: outside }, stripeFeeCents: { not: null } }, select: { id: true, chargeId: true, stripeFeeCents: true } });
+          const settled = new Set((await db.journalTransaction.findMany({ where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } }, select: { purchaseId: true } })).map((t) => t.purchaseId));
+          for (const r of rows) if (r.chargeId && settled.has(r.id)) ledgerByCharge.set(r.chargeId, { purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n });
+        }
+        for (const [charge, s] of [...stripeFees.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+          const booked = ledgerByCharge.get(charge);
+          if (!booked) discrepancies.push({ kind: DiscrepancyKind.StripeFeeMissingFromLedger, reference: charge, expected: s.fee.toString(), actual: 'missing' });
+          else if (booked.stripeFeeCents !== s.fee) discrepancies.push({ kind: DiscrepancyKind.StripeFeeMismatch, reference: charge, expected: s.fee.toString(), actual: booked.stripeFeeCents.toString() });
+        }
+        for (const f of stats.fees) {
+          const key = f.chargeId ?? `purchase:${f.purchaseId}`;
+          if (!f.chargeId || !stripeFees.has(f.chargeId)) {
+            discrepancies.push({ kind: DiscrepancyKind.LedgerFeeMissingInStripe, reference: key, expected: 'missing', actual: f.stripeFeeCents.toString() });
+          }
+        }
+
+        const { runwayDays, health } = assessTreasury(totals.availableMicro, stats.frontedMicroUsdc, treasuryThresholds);
+        return {
+          periodStart: start.toISOString(),
+          periodEnd: end.toISOString(),
+          purchaseCount: stats.purchaseCount,
+          frontedMicroUsdc: stats.frontedMicroUsdc.toString(),
+          platformFeesCents: stats.platformFeesCents.toString(),
+          stripeFeesCents: stats.stripeFeesCents.toString(),
+          netToReplenishCents: stats.netToReplenishCents.toString(),
+          ledgerTreasuryMicroUsdc: ledgerChecked.toString(),
+          chainTreasuryMicroUsdc: chainChecked.toString(),
+          openHoldsMicroUsdc: totals.openHoldsMicro.toString(),
+          availableMicroUsdc: totals.availableMicro.toString(),
+          runwayDays: runwayDays === null ? null : Number(runwayDays),
+          health,
+          railsChecked,
+          stripeBalanceTransactions: listed,
+          staleHolds: stale.map((h) => ({ holdId: h.id, purchaseId: h.purchaseId, account: h.account, amountMicroUsdc: h.amountMicro.toString(), expiresAt: h.expiresAt.toISOString() })),
+          discrepancies,
+        };
+      });
+    },
+
+    /**
+     * Upsert the period's row (unique on the period), replace its discrepancies, and queue alerts in
+     * the outbox, atomically. Re-running a period rewrites the same row; alert dedupe keys include
+     * the period, so a re-run does not alert twice for the same condition.
+     */
+    async recordTreasuryReconciliation(report: ReconciliationReport): Promise<RecordedReconciliation> {
+      return typed(async () => {
+        const periodStart = new Date(report.periodStart);
+        const periodEnd = new Date(report.periodEnd);
+        const values = {
+          purchaseCount: report.purchaseCount,
+          frontedMicroUsdc: BigInt(report.frontedMicroUsdc),
+          platformFeesCents: BigInt(report.platformFeesCents),
+          stripeFeesCents: BigInt(report.stripeFeesCents),
+          netToReplenishCents: BigInt(report.netToReplenishCents),
+          ledgerTreasuryMicroUsdc: BigInt(report.ledgerTreasuryMicroUsdc),
+          chainTreasuryMicroUsdc: BigInt(report.chainTreasuryMicroUsdc),
+          openHoldsMicroUsdc: BigInt(report.openHoldsMicroUsdc),
+          runwayDays: report.runwayDays,
+          health: report.health,
+          staleHolds: report.staleHolds as unknown as Prisma.InputJsonValue,
+        };
+        const alerts = alertsFor(report);
+        return db.$transaction(async (tx) => {
+          const existing = await tx.treasuryReconciliation.findUnique({ where: { periodStart_periodEnd: { periodStart, periodEnd } }, select: { id: true } });
+          const row = await tx.treasuryReconciliation.upsert({
+            where: { periodStart_periodEnd: { periodStart, periodEnd } },
+            create: { id: newId('recon'), periodStart, periodEnd, ...values },
+            update: values,
+          });
+          await tx.reconciliationDiscrepancy.deleteMany({ where: { reconciliationId: row.id } });
+          if (report.discrepancies.length) {
+            await tx.reconciliationDiscrepancy.createMany({
+              data: report.discrepancies.map((d) => ({ id: newId('disc'), reconciliationId: row.id, kind: d.kind, reference: d.reference, expected: d.expected, actual: d.actual })),
+              skipDuplicates: true,
+            });
+          }
+          const raised = alerts.length
+            ? await tx.alertOutbox.createMany({ data: alerts.map((a) => ({ id: newId('alert'), ...a, payload: { ...a.payload, reconciliationId: row.id } })), skipDuplicates: true })
+            : { count: 0 };
+          if (raised.count) logger.warn({ reconciliationId: row.id, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
+          return { reconciliationId: row.id, created: existing === null, alertsRaised: raised.count };
+        });
+      });
+    },
+  };
+}
+
+function alertsFor(r: ReconciliationReport) {
+  const period = `${r.periodStart}..${r.periodEnd}`;
+  const alerts: { dedupeKey: string; severity: 'warning' | 'critical'; kind: string; message: string; payload: Record<string, string | number | null> }[] = [];
+  if (r.health !== 'healthy') {
+    alerts.push({
+      dedupeKey: `treasury-health:${r.periodStart}:${r.health}`,
+      severity: r.health,
+      kind: 'treasury_health',
+      message: `treasury is ${r.health}: available ${r.availableMicroUsdc} micro-USDC, runway ${r.runwayDays ?? 'n/a'} days (period ${period})`,
+      payload: { availableMicroUsdc: r.availableMicroUsdc, runwayDays: r.runwayDays, health: r.health },
+    });
+  }
+  const chainMismatch = r.discrepancies.filter((d) => d.kind === DiscrepancyKind.TreasuryBalance);
+  if (chainMismatch.length) {
+    alerts.push({
+      dedupeKey: `treasury-chain-mismatch:${r.periodStart}`,
+      severity: 'critical',
+      kind: 'treasury_chain_mismatch',
+      message: `ledger treasury differs from the chain on ${chainMismatch.map((d) => `${d.reference} (ledger ${d.expected}, chain ${d.actual})`).join(', ')}`,
+      payload: { count: chainMismatch.length },
+    });
+  }
+  const feeMismatch = r.discrepancies.length - chainMismatch.length;
+  if (feeMismatch > 0) {
+    alerts.push({
+      dedupeKey: `treasury-fee-mismatch:${r.periodStart}`,
+      severity: 'warning',
+      kind: 'stripe_fee_mismatch',
+      message: `${feeMismatch} Stripe fee mismatch(es) between the ledger and Stripe balance transactions (period ${period})`,
+      payload: { count: feeMismatch },
+    });
+  }
+  if (r.staleHolds.length) {
+    alerts.push({
+      dedupeKey: `treasury-stale-holds:${r.periodStart}`,
+      severity: 'warning',
+      kind: 'stale_holds',
+      message: `${r.staleHolds.length} pending treasury hold(s) past their TTL`,
+      payload: { count: r.staleHolds.length },
+    });
+  }
+  return alerts;
+}

@@ -1,0 +1,140 @@
+/**
+ * The daily trial check (DESIGN §5): repair drift between the mirror and Stripe's listing, send each
+ * trial reminder once, and apply TRIAL_END_POLICY to trials that ended without a payment method.
+ * The clock is injected so tests can stand on boundary dates.
+ */
+import type { Logger } from 'pino';
+import type Stripe from 'stripe';
+import type { Db } from '../db/client';
+import { newId } from '../db/ids';
+import { applySubscriptionSnapshot, diffMirror, mirrorFields, setMirrorStatus } from '../services/subscriptions';
+import { trialEnded, trialReminderDue } from '../shared/subscription-rules';
+import { DAY_MS } from '../shared/treasury-health';
+import { typed } from './errors';
+
+export interface SubscriptionActivityDeps {
+  db: Db;
+  stripe: Stripe;
+  logger: Logger;
+  /** defaults: 3 days, cancel (the config defaults) */
+  trialPolicy?: { reminderDays: number; endPolicy: 'cancel' | 'past_due' };
+  now?: () => Date;
+}
+
+export interface DriftItem {
+  subscriptionId: string;
+  kind: 'missing_in_mirror' | 'field_mismatch' | 'missing_in_stripe';
+  fields: string[];
+}
+
+export interface DriftReport {
+  listed: number;
+  repaired: number;
+  /** at most 100 items travel in the payload; `total` counts them all */
+  items: DriftItem[];
+  total: number;
+}
+
+const LIVE = ['trialing', 'active', 'past_due', 'unpaid', 'incomplete', 'paused'];
+
+export function createSubscriptionActivities({ db, stripe, logger, trialPolicy = { reminderDays: 3, endPolicy: 'cancel' }, now = () => new Date() }: SubscriptionActivityDeps) {
+  return {
+    async repairSubscriptionDrift(): Promise<DriftReport> {
+      return typed(async () => {
+        const listedAt = now();
+        const seen = new Set<string>();
+        const items: DriftItem[] = [];
+        let repaired = 0;
+        for await (const sub of stripe.subscriptions.list({ status: 'all', limit: 100 })) {
+          seen.add(sub.id);
+          const f = mirrorFields(sub);
+          const row = await db.subscription.findUnique({ where: { id: sub.id } });
+          const fields = row ? diffMirror(row, f) : [];
+          if (row && fields.length === 0) continue;
+          // The listing is Stripe's current state: it wins over anything the mirror saw before now.
+          const res = await applySubscriptionSnapshot(db, sub.id, f, row && row.stripeUpdatedAt > listedAt ? row.stripeUpdatedAt : listedAt);
+          if (res === 'applied') repaired += 1;
+          items.push({ subscriptionId: sub.id, kind: row ? 'field_mismatch' : 'missing_in_mirror', fields });
+        }
+        const orphans = await db.subscription.findMany({ where: { status: { in: LIVE }, id: { notIn: [...seen] } }, select: { id: true } });
+        for (const o of orphans) items.push({ subscriptionId: o.id, kind: 'missing_in_stripe', fields: [] });
+        if (items.length) logger.warn({ drift: items.length, repaired }, 'subscription mirror drift');
+        if (items.length) {
+          const day = listedAt.toISOString().slice(0, 10);
+          await db.alertOutbox.createMany({
+            data: [{
+              id: newId('alert'),
+              dedupeKey: `subscription-drift:${day}`,
+              severity: 'warning',
+              kind: 'subscription_drift',
+              message: `${items.length} subscription(s) drifted from Stripe; ${repaired} repaired from Stripe's listing`,
+              payload: { total: items.length, repaired, missingInStripe: orphans.length, sample: items.slice(0, 20).map((i) => `${i.kind}:${i.subscriptionId}`).join(',') },
+            }],
+            skipDuplicates: true,
+          });
+        }
+        return { listed: seen.size, repaired, items: items.slice(0, 100), total: items.length };
+      });
+    },
+
+    /**
+     * Exactly once per trial end: claiming reminderSentAt and queueing the notice in the outbox happen
+     * in one transaction, and the outbox key names the subscription and its trial end.
+     */
+    async sendTrialReminders(): Promise<{ sent: string[] }> {
+      return typed(async () => {
+        const t = now();
+        const candidates = await db.subscription.findMany({
+          where: { status: 'trialing', reminderSentAt: null, trialEnd: { gt: t, lte: new Date(t.getTime() + trialPolicy.reminderDays * DAY_MS) } },
+          orderBy: { trialEnd: 'asc' },
+          take: 1000,
+        });
+        const sent: string[] = [];
+        for (const s of candidates) {
+          if (!s.trialEnd || !trialReminderDue(s.trialEnd, t, trialPolicy.reminderDays)) continue;
+          const trialEnd = s.trialEnd;
+          const claimed = await db.$transaction(async (tx) => {
+            const res = await tx.subscription.updateMany({ where: { id: s.id, reminderSentAt: null, trialEnd }, data: { reminderSentAt: t } });
+            if (res.count === 0) return false;
+            await tx.alertOutbox.createMany({
+              data: [{
+                id: newId('alert'),
+                dedupeKey: `trial-reminder:${s.id}:${trialEnd.toISOString()}`,
+                severity: 'info',
+                kind: 'trial_reminder',
+                message: `trial of subscription ${s.id} ends at ${trialEnd.toISOString()}`,
+                payload: { subscriptionId: s.id, customerId: s.customerId, trialEnd: trialEnd.toISOString(), hasPaymentMethod: s.hasPaymentMethod },
+              }],
+              skipDuplicates: true,
+            });
+            return true;
+          });
+          if (claimed) sent.push(s.id);
+        }
+        return { sent };
+      });
+    },
+
+    /** Trials over without a payment method: cancel at Stripe (idempotent) or mark past_due, by policy. */
+    async handleEndedTrials(): Promise<{ canceled: string[]; markedPastDue: string[] }> {
+      return typed(async () => {
+        const t = now();
+        const ended = await db.subscription.findMany({ where: { status: 'trialing', hasPaymentMethod: false, trialEnd: { lte: t } }, take: 1000 });
+        const canceled: string[] = [];
+        const markedPastDue: string[] = [];
+        for (const s of ended) {
+          if (!s.trialEnd || !trialEnded(s.trialEnd, t)) continue;
+          const observedAt = s.stripeUpdatedAt > t ? s.stripeUpdatedAt : t;
+          if (trialPolicy.endPolicy === 'cancel') {
+            await stripe.subscriptions.cancel(s.id, { invoice_now: false, prorate: false }, { idempotencyKey: `subscription:${s.id}:trial-ended-cancel` });
+            if (await setMirrorStatus(db, s.id, ['trialing'], 'canceled', observedAt)) canceled.push(s.id);
+          } else if (await setMirrorStatus(db, s.id, ['trialing'], 'past_due', observedAt)) {
+            markedPastDue.push(s.id);
+          }
+        }
+        if (canceled.length || markedPastDue.length) logger.info({ canceled: canceled.length, markedPastDue: markedPastDue.length }, 'ended trials handled');
+        return { canceled, markedPastDue };
+      });
+    },
+  };
+}
