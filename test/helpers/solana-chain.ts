@@ -41,6 +41,12 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
     slotMs: opts.slotMs ?? 50,
   });
   const connection = new Connection(chain.rpcUrl, { commitment: 'confirmed', wsEndpoint: chain.wsUrl });
+  // web3.js reconnects its PubSub socket forever; a stopped test chain should not leave that behind.
+  const closeSocket = () => {
+    const socket = (connection as unknown as { _rpcWebSocket?: { setAutoReconnect(v: boolean): void; close(): void } })._rpcWebSocket;
+    socket?.setAutoReconnect(false);
+    socket?.close();
+  };
   const test: TestChain = {
     ...chain,
     dataDir,
@@ -56,11 +62,13 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
       if (body.error) throw new Error(body.error.message);
     },
     async restart() {
+      closeSocket();
       await chain.stop();
       const port = Number(new URL(chain.rpcUrl).port);
       return startTestChain({ ...opts, dataDir, port });
     },
     async destroy() {
+      closeSocket();
       await chain.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

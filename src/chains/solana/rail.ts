@@ -80,8 +80,16 @@ export interface SolanaRail extends SettlementRail {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function timeoutFetch(ms: number) {
-  return (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
-    fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
+  return async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    try {
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
+    } catch (err) {
+      // web3.js only reports failures that pass `instanceof Error`; fetch's own errors can come from
+      // another realm (e.g. under jest), and then web3.js would wait forever for the callback.
+      const cause = err as { message?: string; cause?: { code?: string; message?: string } };
+      throw new Error(`${cause.message ?? 'fetch failed'}${cause.cause?.code ? ` (${cause.cause.code})` : ''}`);
+    }
+  };
 }
 
 export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
