@@ -1,10 +1,11 @@
 /**
  * SettlementRail for clusters where programs/settlement is deployed (rail `solana-anchor`).
  *
- * Status: this path has never executed against a validator. There is no SBF toolchain on our
+ * Status: this rail has never executed against a validator. There is no SBF toolchain on our
  * machines, so the program cannot be compiled to a deployable .so and loaded into a local validator
- * or LiteSVM; only instruction building is tested (test/chains/solana-anchor), and the program's
- * logic is tested on the host with `cargo test`.
+ * or LiteSVM. What is tested: instruction building and the rail's decisions against a scripted RPC
+ * (test/chains/solana-anchor), and the program itself run natively on the host with real SPL
+ * programs (programs/settlement/program-test).
  *
  * Idempotency (DESIGN §4): the receipt PDA makes a second settlement fail on chain; before signing
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the
