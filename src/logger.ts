@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { temporalLogContext } from './observability/log-context';
 
 /** Keys whose values never reach a log line, wherever they appear. */
 export const REDACTED_PATHS = [
@@ -10,5 +11,6 @@ export const REDACTED_PATHS = [
 ];
 
 export function createLogger(opts: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
-  return pino({ name: opts.name, level: opts.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, opts.destination);
+  // Inside an activity every line carries workflowId, runId and purchaseId (src/observability/log-context.ts).
+  return pino({ name: opts.name, level: opts.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: temporalLogContext }, opts.destination);
 }

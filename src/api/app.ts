@@ -27,6 +27,8 @@ export interface ApiDeps {
   collectMetrics?: HealthDeps['collect'];
   /** extra admin routers (treasury, workflows, audit) mounted under /admin */
   adminExtensions?: express.Router[];
+  /** routers under /admin served without the token (the /admin page shell, which holds no data) */
+  adminPages?: express.Router[];
   publicExtensions?: express.Router[];
 }
 
@@ -47,6 +49,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
   app.use('/api', publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }), ...(deps.publicExtensions ?? []));
+  if (deps.adminPages?.length) app.use('/admin', ...deps.adminPages);
   app.use('/admin', adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, workflows: deps.workflows }), ...(deps.adminExtensions ?? []));
   app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

@@ -1,0 +1,28 @@
+/** Admin: GET /admin/audit lists audit rows, newest first, with filters. */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../../db/client';
+import { listAudit } from '../../services/workflow-ops';
+
+const auditQuery = z.object({
+  actor: z.string().max(100).optional(),
+  /** exact, or a prefix ending in `*` (e.g. `workflow.*`) */
+  action: z.string().max(100).optional(),
+  target: z.string().max(500).optional(),
+  result: z.string().max(100).optional(),
+  flagged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  since: z.coerce.date().optional(),
+  until: z.coerce.date().optional(),
+  before: z.string().regex(/^\d{1,19}$/).transform((v) => BigInt(v)).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+}).strict();
+
+export function auditRouter({ db }: { db: Db }): Router {
+  const router = Router();
+  router.get('/audit', async (req, res) => {
+    const filter = auditQuery.parse(req.query);
+    const entries = await listAudit(db, filter);
+    res.json({ count: entries.length, entries, nextBefore: entries.length === filter.limit ? entries[entries.length - 1]?.id : undefined });
+  });
+  return router;
+}

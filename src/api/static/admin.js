@@ -1,0 +1,125 @@
+/* global document, window, prompt */
+// Admin page: everything it shows comes from the admin API, called with the token pasted below
+// (kept in sessionStorage only, so it leaves with the tab). No framework, no build step.
+(function () {
+  'use strict';
+  var KEY = 'settlementAdminToken';
+  var $ = function (id) { return document.getElementById(id); };
+  var uiBase = document.body.getAttribute('data-temporal-ui') || '';
+  var timer = null;
+
+  function token() { return sessionStorage.getItem(KEY) || ''; }
+  function setMessage(text, isError) {
+    var m = $('message');
+    m.textContent = text;
+    m.className = isError ? 'error' : 'ok';
+  }
+  function api(method, path, body) {
+    var headers = { authorization: 'Bearer ' + token() };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(function (res) {
+      return res.text().then(function (text) {
+        var json = text ? JSON.parse(text) : {};
+        if (!res.ok) throw new Error(res.status + ' ' + ((json.error && json.error.message) || res.statusText));
+        return json;
+      });
+    });
+  }
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') e.textContent = attrs[k]; else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+  function link(href, text) { return el('a', { href: href, target: '_blank', rel: 'noopener', text: text }); }
+  function button(label, onClick) {
+    var b = el('button', { type: 'button', text: label, 'data-action': label });
+    b.addEventListener('click', function () {
+      b.disabled = true;
+      onClick().then(function (r) { setMessage(label + ': ' + JSON.stringify(r)); return refresh(); })
+        .catch(function (err) { setMessage(label + ' failed: ' + err.message, true); })
+        .then(function () { b.disabled = false; });
+    });
+    return b;
+  }
+  function purchaseActions(purchaseId, status, workflowId, runId) {
+    var td = el('td', { class: 'actions' });
+    if (status === 'awaiting_approval') {
+      td.appendChild(button('approve', function () { return api('POST', '/admin/purchases/' + purchaseId + '/approve', {}); }));
+      td.appendChild(button('reject', function () {
+        var reason = prompt('Reason for rejecting ' + purchaseId + '?');
+        return reason ? api('POST', '/admin/purchases/' + purchaseId + '/reject', { reason: reason }) : Promise.reject(new Error('a reason is required'));
+      }));
+    }
+    if (workflowId) {
+      td.appendChild(button('retry', function () { return api('POST', '/admin/purchases/' + purchaseId + '/retry', {}); }));
+      td.appendChild(button('reset', function () { return api('POST', '/admin/workflows/' + workflowId + '/reset', { to: 'last', runId: runId }); }));
+      td.appendChild(button('cancel', function () { return api('POST', '/admin/workflows/' + workflowId + '/cancel', {}); }));
+      td.appendChild(button('terminate', function () {
+        var reason = prompt('Terminate skips compensations. Reason?');
+        return reason ? api('POST', '/admin/workflows/' + workflowId + '/terminate', { reason: reason }) : Promise.reject(new Error('a reason is required'));
+      }));
+    }
+    return td;
+  }
+  function fill(tbodyId, rows) {
+    var tbody = $(tbodyId);
+    tbody.textContent = '';
+    rows.forEach(function (r) { tbody.appendChild(r); });
+    if (rows.length === 0) tbody.appendChild(el('tr', {}, [el('td', { colspan: '9', class: 'empty', text: 'none' })]));
+  }
+  function usdc(micro) { return micro == null ? '' : (Number(BigInt(micro) / 10000n) / 100).toFixed(2); }
+  function cents(c) { return c == null ? '' : (Number(c) / 100).toFixed(2); }
+
+  function render(data) {
+    var t = data.treasury;
+    $('treasury').textContent = '';
+    [['balance (USDC)', usdc(t.balanceMicroUsdc)], ['open holds', usdc(t.openHoldsMicroUsdc)], ['available', usdc(t.availableMicroUsdc)],
+      ['runway (days)', t.runwayDays == null ? 'n/a' : String(t.runwayDays)], ['health', t.health]].forEach(function (kv) {
+      $('treasury').appendChild(el('div', { class: 'stat' }, [el('span', { text: kv[0] }), el('strong', { text: kv[1] })]));
+    });
+    function wfRows(list) {
+      return list.map(function (w) {
+        var p = w.purchase || {};
+        return el('tr', { 'data-workflow-id': w.workflowId }, [
+          el('td', {}, [link(w.temporalUiUrl, w.workflowId)]),
+          el('td', { class: 'status', text: w.purchaseStatus || w.executionStatus }),
+          el('td', { text: cents(p.grossCents) }),
+          el('td', { text: (w.stuckReasons || []).concat(w.lastFailure ? [w.lastFailure] : []).join('; ') }),
+          purchaseActions(p.purchaseId || w.workflowId.replace(/^purchase-/, ''), w.purchaseStatus, w.workflowId, w.runId),
+        ]);
+      });
+    }
+    fill('stuck', wfRows(data.stuck));
+    fill('awaiting', wfRows(data.awaiting));
+    fill('purchases', data.recentPurchases.map(function (p) {
+      return el('tr', { 'data-purchase-id': p.purchaseId }, [
+        el('td', {}, [link(p.temporalUiUrl, p.purchaseId)]),
+        el('td', { class: 'status', text: p.status }),
+        el('td', { text: cents(p.grossCents) }),
+        el('td', { text: p.rail }),
+        el('td', { text: p.updatedAt }),
+        purchaseActions(p.purchaseId, p.status, null, null),
+      ]);
+    }));
+    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  }
+  function refresh() {
+    if (!token()) { setMessage('Paste the admin token to load the dashboard.', false); return Promise.resolve(); }
+    return api('GET', '/admin/dashboard.json').then(render).catch(function (err) { setMessage('load failed: ' + err.message, true); });
+  }
+  $('token-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    sessionStorage.setItem(KEY, $('token').value.trim());
+    $('token').value = '';
+    setMessage('token stored for this tab');
+    refresh();
+  });
+  $('forget').addEventListener('click', function () { sessionStorage.removeItem(KEY); setMessage('token forgotten'); });
+  $('temporal-ui').setAttribute('href', uiBase);
+  refresh();
+  timer = setInterval(refresh, 2000);
+  window.addEventListener('beforeunload', function () { clearInterval(timer); });
+})();
