@@ -17,7 +17,7 @@ import { Rail } from '../shared/status';
 import { waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
-import { PROJECT_ROOT, resolveTool, STRIPE_MOCK_FIXTURES } from './tools';
+import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
@@ -104,9 +104,14 @@ async function main(): Promise<void> {
   if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
     const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH, process.env.PATH ?? '');
     if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
-    const args = ['-http-addr', `127.0.0.1:${config.STRIPE_MOCK_PORT}`];
-    if (fs.existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
-    await supervisor.start({ name: 'stripe-mock', command: stripeMock, args, quiet: true, ready: () => waitForPort(config.STRIPE_MOCK_PORT) });
+    await supervisor.start({
+      name: 'stripe-mock',
+      command: stripeMock,
+      args: stripeMockArgs(config.STRIPE_MOCK_PORT),
+      env: stripeMockEnv(),
+      quiet: true,
+      ready: () => waitForPort(config.STRIPE_MOCK_PORT),
+    });
     env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
   }
 

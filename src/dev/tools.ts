@@ -1,5 +1,5 @@
 /** Where the embedded stack's external binaries are: an override, the project's .tools/bin, or PATH. */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -24,3 +24,17 @@ export const STRIPE_MOCK_FIXTURES = path.join(PROJECT_ROOT, '.tools', 'stripe-mo
 /** The one payment stripe-mock's fixtures describe (see scripts/setup.mjs). */
 export const STRIPE_MOCK_PAYMENT_CENTS = 2500n;
 export const STRIPE_MOCK_FEE_CENTS = 103n;
+
+/** HTTP on `port` only: an ephemeral HTTPS port, so a second stripe-mock never fights over 12112. */
+export function stripeMockArgs(port: number): string[] {
+  const args = ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'];
+  if (existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
+  return args;
+}
+
+/** stripe-mock also binds $PORT when it is set, which is the API's port: never pass it on. */
+export function stripeMockEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.PORT;
+  return env;
+}

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres';
 import { freePort, waitForPort } from '../../src/dev/net';
-import { PROJECT_ROOT, resolveTool, STRIPE_MOCK_FIXTURES } from '../../src/dev/tools';
+import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from '../../src/dev/tools';
 
 export const TEMPLATE_DB = 'settlement_template';
 
@@ -26,9 +26,7 @@ export default async function globalSetup(): Promise<void> {
   const stripeMockPath = resolveTool('stripe-mock', process.env.STRIPE_MOCK_PATH, process.env.PATH ?? '');
   if (!stripeMockPath) throw new Error('stripe-mock is not installed: run `npm run setup`');
   const stripePort = await freePort();
-  const args = ['-http-addr', `127.0.0.1:${stripePort}`];
-  if (fs.existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
-  const stripeMock = spawn(stripeMockPath, args, { stdio: 'ignore' });
+  const stripeMock = spawn(stripeMockPath, stripeMockArgs(stripePort), { stdio: 'ignore', env: stripeMockEnv() });
   await waitForPort(stripePort);
 
   process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
