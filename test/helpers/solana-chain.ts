@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, unpackAccount, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import { startSolanaChain, readKeypairFile, type Fault, type SolanaChain } from '../../src/dev/solana-chain';
-import { createSolanaRail, type SolanaRail, type SolanaRailDeps } from '../../src/chains/solana';
+import { createSolanaRail, timeoutFetch, type SolanaRail, type SolanaRailDeps } from '../../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../../src/chains/rail';
 
 export interface TestChain extends SolanaChain {
@@ -40,7 +40,7 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
     treasuryKeypairPath,
     slotMs: opts.slotMs ?? 50,
   });
-  const connection = new Connection(chain.rpcUrl, { commitment: 'confirmed', wsEndpoint: chain.wsUrl });
+  const connection = new Connection(chain.rpcUrl, { commitment: 'confirmed', wsEndpoint: chain.wsUrl, fetch: timeoutFetch(10_000) as never });
   // web3.js reconnects its PubSub socket forever; a stopped test chain should not leave that behind.
   const closeSocket = () => {
     const socket = (connection as unknown as { _rpcWebSocket?: { setAutoReconnect(v: boolean): void; close(): void } })._rpcWebSocket;

@@ -5,7 +5,7 @@ import type { Config } from '../../config';
 import { createSolanaRail, type SolanaRail, type SolanaRailLogger } from './rail';
 import { loadTreasuryKeypair } from './keys';
 
-export { createSolanaRail, MAX_SOLANA_PAYOUTS, type SolanaRail, type SolanaRailDeps, type SolanaRailLogger } from './rail';
+export { createSolanaRail, timeoutFetch, MAX_SOLANA_PAYOUTS, type SolanaRail, type SolanaRailDeps, type SolanaRailLogger } from './rail';
 export { deriveNftMintKeypair, isValidSolanaWallet, loadTreasuryKeypair } from './keys';
 
 /** USDC_MINT when set; otherwise the mint the local chain's dev bootstrap created. */

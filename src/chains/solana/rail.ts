@@ -79,15 +79,24 @@ export interface SolanaRail extends SettlementRail {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function timeoutFetch(ms: number) {
+/**
+ * fetch with a per-request timeout, for `new Connection(url, { fetch })`. A request that dies on a
+ * stale keep-alive socket (the RPC restarted) is retried once: every Solana RPC call is a read or a
+ * signature-idempotent send, so repeating it is safe.
+ */
+export function timeoutFetch(ms: number) {
   return async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-    try {
-      return await fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
-    } catch (err) {
-      // web3.js only reports failures that pass `instanceof Error`; fetch's own errors can come from
-      // another realm (e.g. under jest), and then web3.js would wait forever for the callback.
-      const cause = err as { message?: string; cause?: { code?: string; message?: string } };
-      throw new Error(`${cause.message ?? 'fetch failed'}${cause.cause?.code ? ` (${cause.cause.code})` : ''}`);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
+      } catch (err) {
+        const cause = err as { message?: string; cause?: { code?: string } };
+        const code = cause.cause?.code;
+        if (attempt === 0 && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) continue;
+        // web3.js only reports failures that pass `instanceof Error`; fetch's own errors can come from
+        // another realm (e.g. under jest), and then web3.js would wait forever for the callback.
+        throw new Error(`${cause.message ?? 'fetch failed'}${code ? ` (${code})` : ''}`);
+      }
     }
   };
 }
