@@ -1,8 +1,9 @@
 /**
  * Activity failures by activity and error type. One counter per process: the worker's interceptor
  * increments it, and the API registers it in its /metrics registry when both run in one process
- * (the dev stack and the e2e harness). A worker in its own process also exports Temporal's own
- * `temporal_activity_execution_failed` on WORKER_METRICS_PORT.
+ * (the e2e harness). A worker in its own process (the dev stack) exports the same count through the
+ * SDK's metric meter on WORKER_METRICS_PORT (`settlement_activity_failures`, next to Temporal's own
+ * `temporal_activity_execution_failed`).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
@@ -42,6 +43,8 @@ export function activityObservability(logger?: Logger): ActivityInterceptorsFact
         } catch (err) {
           const type = errorTypeOf(err);
           activityFailures.inc({ activity: ctx.info.activityType, type });
+          // Also through the SDK's meter, so a worker in its own process exports it on WORKER_METRICS_PORT.
+          ctx.metricMeter.createCounter('settlement_activity_failures', 'attempts', 'Activity attempts that failed, by activity and error type').add(1, { activity: ctx.info.activityType, type });
           logger?.warn({ activity: ctx.info.activityType, attempt: ctx.info.attempt, errorType: type, err: err instanceof Error ? err.message : String(err) }, 'activity attempt failed');
           throw err;
         }

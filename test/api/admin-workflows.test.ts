@@ -218,3 +218,48 @@ describe('cancel and terminate', () => {
     expect((await call('GET', '/admin/workflows?state=sleepy')).status).toBe(400);
   });
 });
+
+describe('ops CLI (same service layer)', () => {
+  async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const saved = { ...process.env };
+    Object.assign(process.env, { DATABASE_URL: engine.config.databaseUrl, TEMPORAL_ADDRESS: engine.config.temporalAddress, TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE, LOG_LEVEL: 'silent' });
+    const out: string[] = [];
+    const err: string[] = [];
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    try {
+      const { main } = await import('../../src/ops/cli');
+      return { code: await main(argv), stdout: out.join(''), stderr: err.join('') };
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+      process.env = saved;
+    }
+  }
+
+  it('lists, dry-runs a batch reset, approves (audited as the CLI user) and explains a refusal', async () => {
+    const purchaseId = await paidPurchase(product, ['awaiting_approval']);
+    const list = await ops('list', 'awaiting', '--json');
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as Row[]).map((r) => r.workflowId)).toContain(`purchase-${purchaseId}`);
+
+    const dry = await ops('batch-reset', '--query', `PurchaseId = '${purchaseId}'`);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/DRY RUN: 1 target\(s\)/);
+    expect(dry.stdout).toContain(`purchase-${purchaseId}`);
+    expect(dry.stdout).toMatch(/nothing changed/);
+
+    const approved = await ops('approve', purchaseId, '--reason', 'cli check');
+    expect(approved.code).toBe(0);
+    await engine.waitForStatus(purchaseId, ['settled']);
+    const again = await ops('approve', purchaseId);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ alreadyApplied: true });
+    const reject = await ops('reject', purchaseId, '--reason', 'too late');
+    expect(reject.code).toBe(1);
+    expect(reject.stderr).toMatch(/conflict: cannot reject a purchase that is settled/);
+    const rows = await audit(`target=${purchaseId}`);
+    expect(rows.map((r) => [r.action, r.result])).toEqual([['purchase.reject', 'error:conflict'], ['purchase.approve', 'ok'], ['purchase.approve', 'ok']]);
+    expect(rows[0]?.actor).toMatch(/^cli:/);
+  });
+});
