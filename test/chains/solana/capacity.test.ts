@@ -29,6 +29,9 @@ const settleWith = async (count: number, maxPayouts?: number) => {
 test('10 collaborators settle in one transaction with exact amounts', async () => {
   const { result, recipients } = await settleWith(10);
   expect(result.alreadySettled).toBe(false);
+  const tx = await chain.connection.getTransaction(result.txId, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' });
+  expect(tx?.transaction.message.addressTableLookups.length).toBeGreaterThan(0);
+  expect(tx?.meta?.loadedAddresses?.writable.length).toBeGreaterThanOrEqual(10);
   for (const [i, w] of recipients.entries()) expect(await usdcOf(chain.connection, chain.usdcMint, w.publicKey)).toBe(BigInt(1_000 + i));
 });
 
