@@ -149,12 +149,31 @@ function stripeMockFixtures() {
   log(`wrote stripe-mock fixtures (payment ${DEV_PAYMENT_CENTS}¢, stripe_fee ${fee}¢) to ${path.relative(root, target)}`);
 }
 
+// Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
+// missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
+function chromium() {
+  if (onPath('chromium') || onPath('chromium-browser') || process.env.CHROMIUM_PATH) return;
+  if (!onPath('apt-get')) return;
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!asRoot && !onPath('sudo')) {
+    log('chromium is missing and apt-get needs root: the admin page e2e test will skip (apt-get install -y chromium)');
+    return;
+  }
+  const [cmd, ...pre] = asRoot ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
+  const apt = (args) => spawnSync(cmd, [...pre, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  log('installing chromium with apt-get (for the admin page e2e test)');
+  if (apt(['install', '-y', 'chromium']).status !== 0 && (apt(['update']).status !== 0 || apt(['install', '-y', 'chromium']).status !== 0)) {
+    log('warning: apt-get could not install chromium; the admin page e2e test will skip');
+  }
+}
+
 try {
   npmDependencies();
   goTools();
   stripeMockFixtures();
   prismaClient();
   contracts();
+  chromium();
   log('ready');
 } catch (err) {
   process.stderr.write(`[setup] ${err instanceof Error ? err.message : String(err)}\n`);

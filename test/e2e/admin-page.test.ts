@@ -1,0 +1,88 @@
+/**
+ * The /admin page in headless Chromium (Debian's `chromium`, driven by playwright-core): paste the
+ * token, approve a purchase waiting for approval, and watch it settle. Skips, saying why, when
+ * Chromium or playwright-core is not installed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEngine, type Engine } from '../helpers/engine';
+
+/** The few playwright-core calls used here (the package is optional: it may not be installed). */
+interface Locator { click(): Promise<void>; fill(v: string): Promise<void>; textContent(): Promise<string | null>; waitFor(o?: { timeout?: number }): Promise<void> }
+interface Page { goto(url: string): Promise<unknown>; locator(selector: string): Locator; title(): Promise<string>; on(event: 'dialog', fn: (d: { accept(v?: string): Promise<void> }) => void): void }
+interface Context { newPage(): Promise<Page>; close(): Promise<void> }
+interface Chromium { launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[] }): Promise<Context> }
+
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function findChromium(): string | undefined {
+  const candidates = [process.env.CHROMIUM_PATH, ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')])];
+  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+}
+const PLAYWRIGHT = 'playwright-core';
+function hasPlaywright(): boolean {
+  try {
+    require.resolve(PLAYWRIGHT);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const executablePath = findChromium();
+const missing = !executablePath ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)' : !hasPlaywright() ? 'playwright-core is not installed (npm install --save-dev playwright-core)' : undefined;
+if (missing) {
+  console.warn(`SKIPPED admin page e2e test: ${missing}`);
+}
+const suite = missing ? describe.skip : describe;
+
+suite('admin page in headless Chromium', () => {
+  let engine: Engine;
+  let context: Context | undefined;
+  let profile: string;
+
+  beforeAll(async () => {
+    // stripe-mock always answers a $25.00 payment: a $20.00 threshold makes it wait for approval.
+    engine = await startEngine({ env: { APPROVAL_THRESHOLD_CENTS: '2000' } });
+    const { chromium } = (await import(PLAYWRIGHT)) as { chromium: Chromium };
+    // A fresh profile: playwright passes it to Chromium as --user-data-dir.
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'admin-page-chromium-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: executablePath as string, headless: true, args: CHROMIUM_FLAGS });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await engine?.close();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('loads the page, approves a purchase waiting for approval, and sees it settle', async () => {
+    const product = await engine.createProduct();
+    const refs = await engine.checkout(product.id);
+    expect((await engine.pay(refs)).status).toBe(200);
+    await engine.waitForStatus(refs.purchaseId, ['awaiting_approval']);
+
+    const page = await (context as Context).newPage();
+    await page.goto(`${engine.url}/admin`);
+    expect(await page.title()).toBe('Settlement admin');
+    await page.locator('#token').fill(engine.config.ADMIN_TOKEN);
+    await page.locator('#save-token').click();
+
+    const waiting = `#awaiting tr[data-workflow-id="purchase-${refs.purchaseId}"]`;
+    await page.locator(waiting).waitFor({ timeout: 30_000 });
+    expect(await page.locator(`${waiting} td.status`).textContent()).toBe('awaiting_approval');
+    await page.locator(`${waiting} button[data-action="approve"]`).click();
+
+    const status = page.locator(`#purchases tr[data-purchase-id="${refs.purchaseId}"] td.status`);
+    const deadline = Date.now() + 60_000;
+    let shown: string | null = null;
+    while (Date.now() < deadline && shown !== 'settled') {
+      shown = await status.textContent().catch(() => null);
+      if (shown !== 'settled') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(shown).toBe('settled');
+    expect((await engine.purchase(refs.purchaseId)).status).toBe('settled');
+    const audit = await engine.db.auditLog.findFirstOrThrow({ where: { action: 'purchase.approve', target: refs.purchaseId } });
+    expect(audit).toMatchObject({ actor: 'admin', result: 'ok' });
+  });
+});
