@@ -282,7 +282,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     const missingAtas = recipientAtas.filter((_, i) => recipients[i] === null);
     const missing = missingAtas.length;
     const ataRent = await rpc(context, () => connection.getMinimumBalanceForRentExemption(165));
-    const neededLamports = BigInt(rentForNft + ataRent * (missing + 1) + 2 * SIGNATURE_FEE_LAMPORTS * 10);
+    // NFT mint rent, the buyer's and each missing recipient's account rent, and the capped fee.
+    const maxFee = 2 * SIGNATURE_FEE_LAMPORTS + Math.ceil((deps.priorityFeeCapMicroLamports * deps.computeUnitLimit) / 1_000_000);
+    const neededLamports = BigInt(rentForNft + ataRent * (missing + 1) + maxFee);
     const lamports = BigInt(solBalance?.lamports ?? 0);
     if (lamports < neededLamports) {
       throw new DomainError(ErrorType.InsufficientTreasury, 'treasury SOL balance cannot cover rent and fees', {

@@ -1,5 +1,5 @@
-import { Keypair } from '@solana/web3.js';
-import { TOKEN_2022_PROGRAM_ID, getAssociatedTokenAddressSync, getMint, getAccount, getTokenMetadata } from '@solana/spl-token';
+import { ComputeBudgetProgram, Keypair, Transaction, sendAndConfirmTransaction } from '@solana/web3.js';
+import { TOKEN_2022_PROGRAM_ID, createTransferCheckedInstruction, getAssociatedTokenAddressSync, getMint, getAccount, getTokenMetadata } from '@solana/spl-token';
 import { isDomainError, ErrorType } from '../../../src/shared/errors';
 import type { SettlementRequest } from '../../../src/chains/rail';
 import { MemoryJournal, newPurchaseId, railFor, startTestChain, usdcOf, wallets, type TestChain } from '../../helpers/solana-chain';
@@ -97,4 +97,29 @@ test('insufficient treasury: typed error before sending, nothing moved', async (
   expect(journal.rows).toHaveLength(0);
   expect(await rail.treasuryBalanceMicroUsdc()).toBe(balance);
   expect(await usdcOf(chain.connection, chain.usdcMint, a!.publicKey)).toBe(0n);
+});
+
+test('priority fee follows recent fees on the treasury account, capped by the setting', async () => {
+  const treasury = chain.treasuryKeypair;
+  const rail = railFor(chain, { priorityFeeCapMicroLamports: 20_000 });
+  const ata = await rail.treasuryUsdcAccount();
+  // Recent traffic on the treasury's USDC account paid 50k micro-lamports per CU.
+  for (let i = 0; i < 3; i += 1) {
+    await sendAndConfirmTransaction(
+      chain.connection,
+      new Transaction().add(
+        ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 50_000 }),
+        createTransferCheckedInstruction(ata, chain.usdcMint, ata, treasury.publicKey, BigInt(i), 6),
+      ),
+      [treasury],
+    );
+  }
+  const [a] = wallets(1);
+  const result = await rail.settle(request([{ wallet: a!.publicKey.toBase58(), amountMicroUsdc: 10n }]), new MemoryJournal());
+  const tx = await chain.connection.getTransaction(result.txId, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' });
+  const keys = tx!.transaction.message.staticAccountKeys;
+  const priceIx = tx!.transaction.message.compiledInstructions.find(
+    (ix) => keys[ix.programIdIndex]?.equals(ComputeBudgetProgram.programId) && ix.data[0] === 3,
+  );
+  expect(Buffer.from(priceIx!.data).readBigUInt64LE(1)).toBe(20_000n);
 });
