@@ -245,9 +245,16 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     const attempts = await journal.attempts(request.purchaseId);
     if (attempts.length > 0) {
       const signatures = attempts.map((a) => a.txId);
+      // getSignatureStatuses takes at most 256 signatures; a purchase never gets near that many attempts.
       const statuses = await rpc(context, () => connection.getSignatureStatuses(signatures, { searchTransactionHistory: true }));
-      const landed = statuses.value.findIndex((s) => s !== null && s.err === null);
-      if (landed >= 0) return { txId: signatures[landed] ?? '', nftId, alreadySettled: true };
+      for (const [i, status] of statuses.value.entries()) {
+        const attempt = attempts[i];
+        if (!status || status.err !== null || !attempt) continue;
+        if (meets(status)) return { txId: attempt.txId, nftId, alreadySettled: true };
+        // Seen but not yet at our commitment: it can still be dropped by a fork, so wait for it.
+        const outcome = await waitForSignature(attempt.txId, Number(attempt.validUntil));
+        if (outcome.landed && outcome.err === null) return { txId: attempt.txId, nftId, alreadySettled: true };
+      }
       const height = await rpc(context, () => connection.getBlockHeight(commitment));
       const live = attempts
         .filter((a, i) => statuses.value[i] === null && a.validUntil >= BigInt(height))
