@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AddressLookupTableAccount, VersionedMessage, VersionedTransaction } from '@solana/web3.js';
+import { AddressLookupTableAccount, AddressLookupTableProgram, VersionedMessage, VersionedTransaction } from '@solana/web3.js';
 import { address as toAddress, getTransactionDecoder, lamports as toLamports } from '@solana/kit';
 import { FailedTransactionMetadata, LiteSVM, type TransactionMetadata } from 'litesvm';
 import bs58 from 'bs58';
@@ -248,7 +248,7 @@ export class Ledger extends EventEmitter {
   private lookupTables(tx: VersionedTransaction): AddressLookupTableAccount[] {
     return tx.message.addressTableLookups.map((lookup) => {
       const acc = this.getAccount(lookup.accountKey.toBase58());
-      if (!acc || acc.owner !== 'AddressLookupTab1e1111111111111111111111111') {
+      if (!acc || acc.owner !== AddressLookupTableProgram.programId.toBase58()) {
         throw new RpcError(-32002, 'Transaction simulation failed: Transaction loads an address table account that doesn\'t exist', {
           err: 'AddressLookupTableNotFound', logs: [], accounts: null, unitsConsumed: 0,
         });

@@ -5,12 +5,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VersionedMessage, VersionedTransaction } from '@solana/web3.js';
+import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import bs58 from 'bs58';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RpcError, type Fault, type Ledger, type SignatureRecord, type StoredAccount } from './ledger';
 
-const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
-const TOKEN_2022_PROGRAM = 'TokenzQdBNbLqP5VEhdkAS5EPFLC1KPnBqCXEpPxuEb';
+const TOKEN_PROGRAM = TOKEN_PROGRAM_ID.toBase58();
+const TOKEN_2022_PROGRAM = TOKEN_2022_PROGRAM_ID.toBase58();
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 const CORE_VERSION = '2.2.0';
 

@@ -1,4 +1,5 @@
 /** The local chain itself, through unmodified web3.js / spl-token over HTTP JSON-RPC and PubSub. */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -110,6 +111,17 @@ describe('local Solana chain', () => {
     expect(((await batch.json()) as { result: unknown }[]).map((r) => r.result)[1]).toBe('ok');
     const sendBad = await rpc(chain.rpcUrl, 'sendTransaction', ['AAAA', { encoding: 'base64' }]);
     expect(sendBad.body.error?.code).toBe(-32602);
+  });
+
+  test('scripts/solana-smoke.ts, an independent web3.js/spl-token client, passes against the chain', async () => {
+    const root = path.resolve(__dirname, '../../..');
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/solana-smoke.ts'), chain.rpcUrl], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    expect(out).toContain("balances { alice: '750000', bob: '250000' }");
+    expect(out.trim().endsWith('OK')).toBe(true);
   });
 
   test('bootstrap: treasury keypair file, funded USDC account, bootstrap.json', async () => {

@@ -42,6 +42,8 @@ test('happy path: NFT supply 1 in the buyer Token-2022 ATA, exact payouts, treas
   expect(mint.mintAuthority).toBeNull();
   const ata = getAssociatedTokenAddressSync(mint.address, buyer.publicKey, false, TOKEN_2022_PROGRAM_ID);
   expect((await getAccount(chain.connection, ata, 'confirmed', TOKEN_2022_PROGRAM_ID)).amount).toBe(1n);
+  const held = await chain.connection.getTokenAccountsByOwner(buyer.publicKey, { programId: TOKEN_2022_PROGRAM_ID });
+  expect(held.value.map((v) => v.pubkey.toBase58())).toEqual([ata.toBase58()]);
   const meta = await getTokenMetadata(chain.connection, mint.address, 'confirmed', TOKEN_2022_PROGRAM_ID);
   expect(meta).toMatchObject({ name: 'Track #1', symbol: 'TRK', uri: 'https://example.test/nft/1.json' });
 
