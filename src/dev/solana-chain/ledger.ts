@@ -58,11 +58,17 @@ export interface SignatureRecord {
   visibleAt?: number;
 }
 
+/** What `dev_injectFault` accepts (only when SOLANA_FAULT_INJECTION is on). */
 export type Fault =
+  /** The next `count` (default 1) sends answer with a signature but never execute: a lost packet. */
   | { kind: 'dropNextTransaction'; count?: number }
+  /** The next transaction executes at once but its status and notifications stay hidden for `ms`: RPC lag. */
   | { kind: 'delayConfirmation'; ms: number }
+  /** 151 blocks pass at once, so every blockhash handed out so far is expired. */
   | { kind: 'expireBlockhash' }
+  /** The next `n` HTTP requests get 503. */
   | { kind: 'failNextRequests'; n: number }
+  /** Like failNextRequests, but starting right after the next successful send: a lost confirmation. */
   | { kind: 'failRequestsAfterNextSend'; n: number }
   | { kind: 'clear' };
 
