@@ -102,6 +102,7 @@ export function timeoutFetch(ms: number) {
 }
 
 export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
+  if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
   const commitment: Commitment = deps.commitment;
   const connection =
     deps.connection ??
@@ -110,7 +111,6 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
       disableRetryOnRateLimit: true,
       fetch: timeoutFetch(deps.rpcTimeoutMs ?? 15_000) as never,
     });
-  if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
   const treasury = deps.treasury;
   const log = deps.logger;
   const pollMs = deps.pollIntervalMs ?? 400;
