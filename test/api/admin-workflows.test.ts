@@ -178,6 +178,36 @@ describe('stuck → reset → settles once', () => {
   });
 });
 
+describe('batch reset', () => {
+  it('resets every run matching the query, audits each, and both settle exactly once', async () => {
+    fault.broken = true;
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = await paidPurchase(product, ['awaiting_approval']);
+      expect((await call('POST', `/admin/purchases/${id}/approve`, {})).status).toBe(202);
+      ids.push(id);
+    }
+    await Promise.all(ids.map((id) => engine.waitForStatus(id, ['settling'])));
+    const query = ids.map((id) => `PurchaseId = '${id}'`).join(' OR ');
+    await until('both runs stuck', async () => {
+      const { json } = await call('GET', '/admin/workflows?state=stuck');
+      return ids.every((id) => json.workflows?.some((w) => w.workflowId === `purchase-${id}`)) ? true : undefined;
+    });
+    fault.broken = false;
+    const res = await call('POST', '/admin/workflows/batch-reset', { query, dryRun: false, reason: 'rpc fixed' });
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ dryRun: false });
+    expect((res.json.results as { ok: boolean }[]).every((r) => r.ok)).toBe(true);
+    expect((res.json.targets as unknown[]).length).toBe(2);
+    for (const id of ids) {
+      await engine.waitForStatus(id, ['settled']);
+      expect(fault.sends.get(id)).toBe(1);
+      expect((await audit(`action=workflow.reset&target=purchase-${id}`)).map((r) => r.result)).toEqual(['ok']);
+    }
+    expect((await audit('action=workflow.batch_reset'))[0]).toMatchObject({ result: 'ok', reason: 'rpc fixed' });
+  });
+});
+
 describe('cancel and terminate', () => {
   it('cancel runs the compensations; a repeat is a no-op; both are audited', async () => {
     const purchaseId = await paidPurchase(product, ['awaiting_approval']);
