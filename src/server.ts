@@ -64,15 +64,18 @@ async function main(): Promise<void> {
   const deps = buildApiDeps(config, logger, temporal);
   const app = createApp(deps);
   const server: Server = app.listen(config.PORT, config.HOST, () => logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'));
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     logger.info('api stopping');
     server.close(() => {
       void Promise.all([deps.db.$disconnect(), temporal.connection.close()]).finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5_000).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 if (require.main === module) {

