@@ -9,7 +9,9 @@ import Stripe from 'stripe';
 import type { Config } from './config';
 import { evmRailFromConfig } from './chains/evm';
 import type { SettlementRail } from './chains/rail';
-import { solanaRailFromConfig } from './chains/solana';
+import { loadTreasuryKeypair, resolveUsdcMint, solanaRailFromConfig } from './chains/solana';
+import { createSolanaAnchorRail, programIdFromConfig } from './chains/solana-anchor';
+import { Connection as SolanaConnection } from '@solana/web3.js';
 import { createDb } from './db/client';
 import { Rail } from './shared/status';
 
@@ -31,6 +33,19 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
     logger.warn({ err: (err as Error).message }, 'solana rail not configured');
   }
   rails[Rail.Evm] = evmRailFromConfig(config, logger.child({ rail: 'evm' }));
+  const solana = rails[Rail.Solana];
+  if (config.SETTLEMENT_PROGRAM_ID !== undefined && solana) {
+    // Only where the Anchor program is deployed; products choose it with rail "solana-anchor".
+    rails[Rail.SolanaAnchor] = createSolanaAnchorRail({
+      connection: new SolanaConnection(config.solanaRpcUrl, config.SOLANA_COMMITMENT),
+      treasury: loadTreasuryKeypair(config),
+      programId: programIdFromConfig(config),
+      usdcMint: resolveUsdcMint(config),
+      commitment: config.SOLANA_COMMITMENT,
+      computeUnitLimit: config.COMPUTE_UNIT_LIMIT,
+      priorityFeeCapMicroLamports: config.PRIORITY_FEE_CAP_MICROLAMPORTS,
+    });
+  }
   return rails;
 }
 
