@@ -172,5 +172,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
 }
 
+/**
+ * The environment to hand to child processes (the dev stack's worker, API and tools), without the
+ * API's PORT, which stripe-mock would also bind. Child processes validate it with loadConfig().
+ */
+export function childProcessEnv(overrides: Record<string, string> = {}, omit: readonly string[] = []): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
+  for (const name of omit) delete env[name];
+  return env;
+}
+
+/** The executable search path, for locating the embedded stack's tools. */
+export const executablePath = (): string => process.env.PATH ?? '';
+
 /** Names of every setting, for the docker-compose and .env.example drift tests. */
 export const settingNames: readonly string[] = Object.keys(schema.shape);

@@ -18,6 +18,7 @@ import { createScrapeCollector } from './observability/metrics';
 import { createWorkflowOps } from './services/workflow-ops';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { Rail } from './shared/status';
 
 export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal: Client): ApiDeps {
   const db = createDb(config.databaseUrl);
@@ -35,6 +36,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     db,
     stripe,
     workflows,
+    rails: Object.keys(rails) as Rail[],
     // The subscription outcomes (subscription_applied, trial_refused, …) are stored as the event's outcome string.
     events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent: async (e) => (await onSubscriptionEvent(e)) as EventOutcome }),
     metrics,

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../config';
+import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../config';
 import { deployEvmContracts, evmRailFromConfig } from '../chains/evm';
 import { solanaRailFromConfig } from '../chains/solana';
 import { createDb } from '../db/client';
@@ -39,7 +39,7 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
 
 /** Settings every child receives: the embedded components' addresses. */
 function childEnv(config: Readonly<Config>, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...process.env, DATA_DIR: config.dataDir, ...extra };
+  return childProcessEnv({ DATA_DIR: config.dataDir, ...extra });
 }
 
 async function main(): Promise<void> {
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
 
   // Temporal dev server
   if (config.TEMPORAL_ADDRESS === undefined) {
-    const temporal = resolveTool('temporal', config.TEMPORAL_CLI_PATH, process.env.PATH ?? '');
+    const temporal = resolveTool('temporal', config.TEMPORAL_CLI_PATH);
     if (!temporal) throw new Error('the Temporal CLI is not installed: run `npm run setup` (needs Go) or set TEMPORAL_CLI_PATH');
     await supervisor.start({
       name: 'temporal',
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
 
   // stripe-mock, unless a real Stripe key is configured
   if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
-    const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH, process.env.PATH ?? '');
+    const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH);
     if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
     await supervisor.start({
       name: 'stripe-mock',
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
 
   // anvil + contracts
   if (config.EVM_RPC_URL === undefined) {
-    const anvil = resolveTool('anvil', undefined, process.env.PATH ?? '');
+    const anvil = resolveTool('anvil', undefined);
     if (!anvil) throw new Error('anvil is missing: run `npm run setup`');
     fs.mkdirSync(path.join(config.dataDir, 'evm'), { recursive: true });
     await supervisor.start({
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     log(`[stack] EVM contracts: splitter ${deployment.splitter}, USDC ${deployment.usdc}`);
   }
 
-  await bookBootstrapFunding(loadConfig({ ...process.env, ...env }));
+  await bookBootstrapFunding(loadConfig(childProcessEnv(env)));
 
   // Worker and API: restarted by the supervisor if they crash.
   await supervisor.start({ name: 'worker', ...node('src/worker.ts'), env: childEnv(config, env), restart: true, stopTimeoutMs: 8_000 });

@@ -1,6 +1,7 @@
 /** Where the embedded stack's external binaries are: an override, the project's .tools/bin, or PATH. */
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
+import { childProcessEnv, executablePath } from '../config';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -13,7 +14,7 @@ function executable(file: string): boolean {
   }
 }
 
-export function resolveTool(name: 'temporal' | 'stripe-mock' | 'anvil', override: string | undefined, pathEnv: string): string | undefined {
+export function resolveTool(name: 'temporal' | 'stripe-mock' | 'anvil', override: string | undefined, pathEnv: string = executablePath()): string | undefined {
   if (override) return override;
   const local = name === 'anvil' ? path.join(PROJECT_ROOT, 'node_modules', '.bin', 'anvil') : path.join(PROJECT_ROOT, '.tools', 'bin', name);
   if (executable(local)) return local;
@@ -33,8 +34,4 @@ export function stripeMockArgs(port: number): string[] {
 }
 
 /** stripe-mock also binds $PORT when it is set, which is the API's port: never pass it on. */
-export function stripeMockEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.PORT;
-  return env;
-}
+export const stripeMockEnv = (): NodeJS.ProcessEnv => childProcessEnv({}, ['PORT']);

@@ -97,6 +97,8 @@ describe('admin products', () => {
     ['a numeric (not string) price', { priceCents: 2500 }, 'validation_failed'],
     ['a zero price', { priceCents: '0' }, 'validation_failed'],
     ['an unknown rail', { rail: 'bitcoin' }, 'validation_failed'],
+    ['a rail this deployment has not configured (no SETTLEMENT_PROGRAM_ID)', { rail: 'solana-anchor' }, 'validation_failed'],
+    ['more collaborators than one Solana transaction carries', { collaborators: collaborators([...Array(12).fill(800), 400]) }, 'invalid_splits'],
     ['an invalid collaborator wallet', { collaborators: [{ wallet: 'nope', role: 'artist', shareBps: 10_000 }] }, 'invalid_wallet'],
     ['a fractional share', { collaborators: [{ wallet: wallet(), role: 'a', shareBps: 5000.5 }, { wallet: wallet(), role: 'b', shareBps: 4999.5 }] }, 'validation_failed'],
   ])('a product with %s is refused with a typed 400 and nothing is created', async (_name, override, type) => {

@@ -3,6 +3,7 @@ import type { Db } from '../../db/client';
 import { recordTreasuryFunding } from '../../db/ledger';
 import { createProduct, listProducts } from '../../db/purchases';
 import { isValidWalletForRail } from '../../chains/wallets';
+import { MAX_SOLANA_PAYOUTS } from '../../chains/solana/rail';
 import { audited } from '../../services/audit';
 import type { PurchaseWorkflows } from '../../services/purchase-workflows';
 import { DomainError, ErrorType } from '../../shared/errors';
@@ -15,7 +16,12 @@ import { actionBody, createProductBody, purchaseIdParam, replenishedBody } from 
 export interface AdminDeps {
   db: Db;
   workflows: PurchaseWorkflows;
+  /** rails this deployment can settle on; a product on any other rail is refused */
+  rails: readonly Rail[];
 }
+
+/** The most payouts one Solana settlement transaction carries (measured: src/chains/solana/rail.ts). */
+const MAX_PAYOUTS: Partial<Record<Rail, number>> = { solana: MAX_SOLANA_PAYOUTS, 'solana-anchor': 16 };
 
 const TERMINAL: readonly string[] = [PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed];
 
@@ -31,12 +37,17 @@ const productJson = (p: Awaited<ReturnType<typeof createProduct>>) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export function adminRouter({ db, workflows }: AdminDeps): Router {
+export function adminRouter({ db, workflows, rails }: AdminDeps): Router {
   const router = Router();
   const actor = (req: Request) => actorOf(req.adminRole);
 
   router.post('/products', async (req, res) => {
     const body = createProductBody.parse(req.body);
+    if (!rails.includes(body.rail as Rail)) throw new DomainError(ErrorType.ValidationFailed, `rail ${body.rail} is not available on this deployment (available: ${rails.join(', ')})`);
+    const maxPayouts = MAX_PAYOUTS[body.rail as Rail];
+    if (maxPayouts !== undefined && body.collaborators.length > maxPayouts) {
+      throw new DomainError(ErrorType.InvalidSplits, `the ${body.rail} rail settles at most ${maxPayouts} collaborators in one transaction`);
+    }
     assertValidShares(body.collaborators);
     body.collaborators.forEach((c, i) => {
       if (!isValidWalletForRail(body.rail, c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborators[${i}].wallet is not a valid ${body.rail} address`);
