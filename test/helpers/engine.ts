@@ -1,7 +1,9 @@
 /**
  * The whole engine for an end-to-end test file: a fresh database, a real Temporal dev server, the
  * local Solana chain over JSON-RPC, stripe-mock, the worker and the HTTP API on a real port. Tests
- * drive it only through HTTP and signed webhooks, like Stripe and the frontend do.
+ * drive it only through HTTP and signed webhooks, like Stripe and the frontend do. With `evm`, a
+ * throwaway anvil carries the EVM rail too: the contracts are deployed into the chain's DATA_DIR,
+ * where evmRailFromConfig finds the deployments file.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +11,10 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Keypair } from '@solana/web3.js';
+import { Wallet } from 'ethers';
 import Stripe from 'stripe';
 import { createApp } from '../../src/api/app';
+import { deployEvmContracts, DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC, type EvmDeployment } from '../../src/chains/evm/deploy';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
@@ -20,6 +24,7 @@ import { buildApiDeps } from '../../src/server';
 import { Rail } from '../../src/shared/status';
 import { buildActivityDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
+import { startAnvil, type Anvil } from './anvil';
 import { freshDb } from './db';
 import { startTestChain, type TestChain } from './solana-chain';
 import { startTemporal, workflowBundle } from './temporal';
@@ -32,6 +37,15 @@ export interface EngineOptions {
   ledgerTreasuryMicroUsdc?: bigint;
   /** wrap the activity dependencies, e.g. to fail a call on purpose */
   activityDeps?: (deps: ActivityDeps) => ActivityDeps;
+  /** Also run the EVM rail on a throwaway anvil; treasuryMicroUsdc is minted on chain and booked in the ledger. */
+  evm?: boolean | { treasuryMicroUsdc?: bigint };
+}
+
+export interface EngineEvm {
+  anvil: Anvil;
+  deployment: EvmDeployment;
+  /** micro-USDC minted to the EVM treasury and booked as `treasury:evm`. */
+  treasuryMicroUsdc: bigint;
 }
 
 export interface Engine {
@@ -39,6 +53,8 @@ export interface Engine {
   db: Db;
   temporal: TestWorkflowEnvironment;
   chain: TestChain;
+  /** Set when started with `evm`. */
+  evm?: EngineEvm;
   stripe: Stripe;
   url: string;
   adminHeaders: Record<string, string>;
@@ -82,6 +98,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const funding = opts.treasuryMicroUsdc ?? 1_000_000_000_000n;
   const chain = await startTestChain({ funding });
   const temporal = await startTemporal();
+  const evmOpts = opts.evm ? (opts.evm === true ? {} : opts.evm) : undefined;
+  const anvil = evmOpts ? await startAnvil() : undefined;
   const stripeBase = process.env.TEST_STRIPE_API_BASE;
   if (!stripeBase) throw new Error('TEST_STRIPE_API_BASE is unset: run through jest');
   const config = loadConfig({
@@ -96,9 +114,23 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     TREASURY_KEYPAIR_PATH: path.join(chain.dataDir, 'solana', 'treasury-keypair.json'),
     USDC_MINT: chain.usdcMint.toBase58(),
     TREASURY_RECHECK_INTERVAL: '1 hour',
+    ...(anvil ? { EVM_RPC_URL: anvil.rpcUrl, EVM_PRIVATE_KEY: anvil.keys[0] ?? '' } : {}),
     ...opts.env,
   });
   await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: opts.ledgerTreasuryMicroUsdc ?? funding, reference: `bootstrap:${chain.usdcMint.toBase58()}`, source: 'bootstrap' });
+  let evm: EngineEvm | undefined;
+  if (anvil && evmOpts) {
+    try {
+      // The configured key deploys, holds the treasury and settles: the single dev key, as in `npm run dev`.
+      const treasuryMicroUsdc = evmOpts.treasuryMicroUsdc ?? DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC;
+      const deployment = await deployEvmContracts({ rpcUrl: anvil.rpcUrl, deployerKey: config.EVM_PRIVATE_KEY, dataDir: config.dataDir, treasuryFundingMicroUsdc: treasuryMicroUsdc });
+      await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: treasuryMicroUsdc, reference: `bootstrap:evm:${deployment.chainId}:${deployment.usdc}`, source: 'bootstrap' });
+      evm = { anvil, deployment, treasuryMicroUsdc };
+    } catch (err) {
+      await anvil.stop();
+      throw err;
+    }
+  }
 
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'test' });
   const bundle = await workflowBundle();
@@ -127,6 +159,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     db,
     temporal,
     chain,
+    evm,
     stripe,
     url,
     adminHeaders,
@@ -147,16 +180,19 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       running = undefined;
     },
     async createProduct(body = {}) {
+      const wallet = () => (body.rail === Rail.Evm ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
       const collaborators = body.collaborators ?? [
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
+        { wallet: wallet(), role: 'artist', shareBps: 6000 },
+        { wallet: wallet(), role: 'producer', shareBps: 3000 },
+        { wallet: wallet(), role: 'writer', shareBps: 1000 },
       ];
       const res = await http('POST', '/admin/products', { title: 'Test track', priceCents: '2500', rail: 'solana', ...body, collaborators }, adminHeaders);
       if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
       return (await res.json()) as Awaited<ReturnType<Engine['createProduct']>>;
     },
-    async checkout(productId, buyerWallet = Keypair.generate().publicKey.toBase58()) {
+    async checkout(productId, wallet) {
+      // Without a wallet, a fresh one for the product's rail (Solana unless the product says EVM).
+      const buyerWallet = wallet ?? ((await db.product.findUnique({ where: { id: productId } }))?.rail === Rail.Evm ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
       const res = await http('POST', '/api/checkout/sessions', { productId, buyerWallet });
       if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
@@ -191,6 +227,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       await api.db.$disconnect();
       await temporal.teardown();
       await chain.destroy();
+      await anvil?.stop();
       await db.$disconnect();
     },
   };
