@@ -36,6 +36,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     db,
     stripe,
     workflows,
+    ops,
     rails: Object.keys(rails) as Rail[],
     // The subscription outcomes (subscription_applied, trial_refused, …) are stored as the event's outcome string.
     events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent: async (e) => (await onSubscriptionEvent(e)) as EventOutcome }),

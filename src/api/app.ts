@@ -5,6 +5,7 @@ import type Stripe from 'stripe';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
 import type { PurchaseWorkflows } from '../services/purchase-workflows';
+import type { WorkflowOps } from '../services/workflow-ops';
 import type { createStripeEventHandler } from '../services/stripe-events';
 import { ErrorType } from '../shared/errors';
 import type { Rail } from '../shared/status';
@@ -21,6 +22,8 @@ export interface ApiDeps {
   db: Db;
   stripe: Stripe;
   workflows: PurchaseWorkflows;
+  /** audited operator actions on runs (shared with the ops CLI) */
+  ops: WorkflowOps;
   /** rails this deployment can settle on */
   rails: readonly Rail[];
   events: ReturnType<typeof createStripeEventHandler>;
@@ -53,7 +56,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
   app.use('/api', publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }), ...(deps.publicExtensions ?? []));
   if (deps.adminPages?.length) app.use('/admin', ...deps.adminPages);
-  app.use('/admin', adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, workflows: deps.workflows, rails: deps.rails }), ...(deps.adminExtensions ?? []));
+  app.use('/admin', adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, ops: deps.ops, rails: deps.rails }), ...(deps.adminExtensions ?? []));
   app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

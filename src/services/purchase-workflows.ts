@@ -3,21 +3,15 @@
  * Workflow ids come from the purchase id, so a repeated start reaches the same run (DESIGN §2).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { SignalDefinition } from '@temporalio/common';
 import type { Config } from '../config';
 import { purchaseWorkflowId } from '../shared/ids';
 import { SA } from '../shared/search-attributes';
 import { PurchaseStatus } from '../shared/status';
 import {
-  approveSignal,
   disputedSignal,
   paymentFailedSignal,
   refundedSignal,
-  rejectSignal,
-  retryNowSignal,
   statusQuery,
-  treasuryReplenishedSignal,
-  type ActorInput,
 } from '../workflows/definitions';
 import type { PurchasePolicy } from '../workflows/purchase';
 
@@ -46,9 +40,6 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
       { key: SA.PurchaseStatus, value: PurchaseStatus.Paid },
     ],
   });
-
-  const signal = <Args extends unknown[]>(purchaseId: string, def: SignalDefinition<Args>, ...args: Args): Promise<void> =>
-    client.workflow.getHandle(purchaseWorkflowId(purchaseId)).signal(def, ...args);
 
   return {
     /** Start the run, or reach the existing one. A run that already completed stays completed. */
@@ -88,11 +79,6 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
       }
       return 'clawback';
     },
-
-    approve: (purchaseId: string, input: ActorInput) => signal(purchaseId, approveSignal, input),
-    reject: (purchaseId: string, input: ActorInput) => signal(purchaseId, rejectSignal, input),
-    retryNow: (purchaseId: string) => signal(purchaseId, retryNowSignal),
-    treasuryReplenished: (purchaseId: string) => signal(purchaseId, treasuryReplenishedSignal),
 
     async status(purchaseId: string) {
       try {

@@ -95,8 +95,11 @@ describe('above the approval threshold ($20.00 here; the payment is $25.00)', ()
       await e.waitForStatus(refs.purchaseId, ['settled']);
       const audit = await e.db.auditLog.findFirstOrThrow({ where: { action: 'purchase.approve', target: refs.purchaseId } });
       expect(audit).toMatchObject({ actor: 'admin', result: 'ok', reason: 'known buyer' });
-      // approving again makes no sense for a settled purchase
-      expect((await e.http('POST', `/admin/purchases/${refs.purchaseId}/approve`, {}, e.adminHeaders)).status).toBe(409);
+      // approving again is an idempotent no-op; rejecting a settled purchase is a conflict
+      const again = await e.http('POST', `/admin/purchases/${refs.purchaseId}/approve`, {}, e.adminHeaders);
+      expect(again.status).toBe(202);
+      expect(await again.json()).toMatchObject({ alreadyApplied: true });
+      expect((await e.http('POST', `/admin/purchases/${refs.purchaseId}/reject`, {}, e.adminHeaders)).status).toBe(409);
 
       // reject voids the hold and moves nothing
       const refs2 = await e.checkout(product.id);

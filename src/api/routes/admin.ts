@@ -5,25 +5,23 @@ import { createProduct, listProducts } from '../../db/purchases';
 import { isValidWalletForRail } from '../../chains/wallets';
 import { MAX_SOLANA_PAYOUTS } from '../../chains/solana/rail';
 import { audited } from '../../services/audit';
-import type { PurchaseWorkflows } from '../../services/purchase-workflows';
+import type { WorkflowOps } from '../../services/workflow-ops';
 import { DomainError, ErrorType } from '../../shared/errors';
 import { assertValidShares } from '../../shared/money';
-import { PurchaseStatus, type Rail } from '../../shared/status';
+import type { Rail } from '../../shared/status';
 import { actorOf } from '../auth';
 import { HttpError } from '../errors';
 import { actionBody, createProductBody, purchaseIdParam, replenishedBody } from '../validators';
 
 export interface AdminDeps {
   db: Db;
-  workflows: PurchaseWorkflows;
+  ops: WorkflowOps;
   /** rails this deployment can settle on; a product on any other rail is refused */
   rails: readonly Rail[];
 }
 
 /** The most payouts one Solana settlement transaction carries (measured: src/chains/solana/rail.ts). */
 const MAX_PAYOUTS: Partial<Record<Rail, number>> = { solana: MAX_SOLANA_PAYOUTS, 'solana-anchor': 16 };
-
-const TERMINAL: readonly string[] = [PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed];
 
 const productJson = (p: Awaited<ReturnType<typeof createProduct>>) => ({
   id: p.id,
@@ -37,7 +35,7 @@ const productJson = (p: Awaited<ReturnType<typeof createProduct>>) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export function adminRouter({ db, workflows, rails }: AdminDeps): Router {
+export function adminRouter({ db, ops, rails }: AdminDeps): Router {
   const router = Router();
   const actor = (req: Request) => actorOf(req.adminRole);
 
@@ -62,45 +60,29 @@ export function adminRouter({ db, workflows, rails }: AdminDeps): Router {
     res.json({ products: (await listProducts(db)).map(productJson) });
   });
 
-  async function purchaseInState(purchaseId: string, allowed: (status: string) => boolean, action: string) {
-    const p = await db.purchase.findUnique({ where: { id: purchaseId }, select: { status: true } });
-    if (!p) throw new HttpError(404, ErrorType.NotFound, `purchase ${purchaseId} not found`);
-    if (!allowed(p.status)) throw new HttpError(409, ErrorType.Conflict, `cannot ${action} a purchase that is ${p.status}`);
-  }
-
+  /** Approve, reject and retry go through the same audited, idempotent service as the ops CLI. */
   router.post('/purchases/:purchaseId/:action', async (req, res) => {
     const { purchaseId } = purchaseIdParam.parse(req.params);
-    const action = req.params.action;
     const { reason } = actionBody.parse(req.body ?? {});
-    const who = actor(req);
-    switch (action) {
-      case 'approve':
-      case 'reject':
-        await purchaseInState(purchaseId, (s) => s === PurchaseStatus.AwaitingApproval, action);
-        await audited(db, { actor: who, action: `purchase.${action}`, target: purchaseId, reason }, () =>
-          action === 'approve' ? workflows.approve(purchaseId, { actor: who, reason }) : workflows.reject(purchaseId, { actor: who, reason }),
-        );
-        break;
-      case 'retry':
-        await purchaseInState(purchaseId, (s) => !TERMINAL.includes(s) && s !== PurchaseStatus.PendingPayment, action);
-        await audited(db, { actor: who, action: 'purchase.retry', target: purchaseId, reason }, () => workflows.retryNow(purchaseId));
-        break;
-      default:
-        throw new HttpError(404, ErrorType.NotFound, `unknown purchase action ${action}`);
-    }
-    res.status(202).json({ purchaseId, action, accepted: true });
+    const opts = { actor: actor(req), reason };
+    const action = req.params.action;
+    const result =
+      action === 'approve' ? await ops.approve(purchaseId, opts)
+      : action === 'reject' ? await ops.reject(purchaseId, opts)
+      : action === 'retry' ? await ops.retry(purchaseId, opts)
+      : undefined;
+    if (!result) throw new HttpError(404, ErrorType.NotFound, `unknown purchase action ${action}`);
+    res.status(202).json({ purchaseId, ...result });
   });
 
   /** Stripe paid out and the USDC landed: book it, then wake every purchase waiting on the treasury. */
   router.post('/treasury/replenished', async (req, res) => {
     const body = replenishedBody.parse(req.body ?? {});
-    const result = await audited(db, { actor: actor(req), action: 'treasury.replenished', target: body.rail, reason: body.reference }, async () => {
-      const funding = await recordTreasuryFunding(db, { rail: body.rail as Rail, amountMicro: BigInt(body.amountMicroUsdc), reference: body.reference, source: 'stripe_payout' });
-      const waiting = await db.purchase.findMany({ where: { status: PurchaseStatus.AwaitingTreasury }, select: { id: true } });
-      await Promise.all(waiting.map((p) => workflows.treasuryReplenished(p.id)));
-      return { recorded: funding.created, signalled: waiting.length };
-    });
-    res.status(202).json(result);
+    const funding = await audited(db, { actor: actor(req), action: 'treasury.replenished', target: body.rail, reason: body.reference }, () =>
+      recordTreasuryFunding(db, { rail: body.rail as Rail, amountMicro: BigInt(body.amountMicroUsdc), reference: body.reference, source: 'stripe_payout' }),
+    );
+    const woken = await ops.treasuryReplenished({ actor: actor(req), reason: body.reference });
+    res.status(202).json({ recorded: funding.created, signalled: woken.signalled.length });
   });
 
   return router;
