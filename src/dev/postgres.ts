@@ -69,7 +69,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
  * Fast shutdown (SIGINT) of the postmaster named in postmaster.pid, then immediate (SIGQUIT) if it
  * lingers. The library's own stop() can wait forever once its exit hook has been replaced.
  */
-async function stopPostmaster(databaseDir: string): Promise<void> {
+export async function stopPostmaster(databaseDir: string): Promise<void> {
   const pidFile = path.join(databaseDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);

