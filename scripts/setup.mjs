@@ -14,8 +14,8 @@ const goBin = path.join(toolsDir, 'bin');
 const started = Date.now();
 
 const GO_TOOLS = [
-  { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal@v1.5.1', override: 'TEMPORAL_CLI_PATH' },
-  { name: 'stripe-mock', module: 'github.com/stripe/stripe-mock@v0.197.0', override: 'STRIPE_MOCK_PATH' },
+  { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal@v1.5.1', override: 'TEMPORAL_CLI_PATH', note: 'a cold build takes about 4 minutes on 2 cores' },
+  { name: 'stripe-mock', module: 'github.com/stripe/stripe-mock@v0.197.0', override: 'STRIPE_MOCK_PATH', note: 'about 30 seconds' },
 ];
 
 function log(msg) {
@@ -87,7 +87,7 @@ function goTools() {
       }
       throw new Error(`${tool.name} is missing and Go is not installed: install Go 1.25+ or set ${tool.override}`);
     }
-    log(`${tool.name}: go install ${tool.module} (a cold build of the Temporal CLI takes about 4 minutes on 2 cores)`);
+    log(`${tool.name}: go install ${tool.module} (${tool.note})`);
     run('go', ['install', tool.module], { env: { ...process.env, GOBIN: goBin, GOFLAGS: '-mod=mod' } });
   }
 }
