@@ -2,6 +2,7 @@
  * Settlement throughput and latency: through the local chain's JSON-RPC (the real rail end to end)
  * versus the same transaction executed directly on an in-process litesvm. Bounded to ~30 s.
  *   tsx bench/solana.ts [secondsPerPhase=10]
+ * `runSolanaBench` is the same measurement as a function, for bench/index.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,22 +17,30 @@ import { startSolanaChain } from '../src/dev/solana-chain';
 import { createSolanaRail, deriveNftMintKeypair } from '../src/chains/solana';
 import { nftMintSizes, settlementInstructions } from '../src/chains/solana/settlement-tx';
 import type { SettlementAttempt, SettlementJournal } from '../src/chains/rail';
+import { percentile } from './stats';
 
-const PAYOUTS = 3;
+export const SOLANA_PAYOUTS = 3;
 const MAX_SETTLEMENTS = 2_000;
-const secondsPerPhase = Number(process.argv[2] ?? 10);
 const nft = { name: 'Bench', symbol: 'BNC', uri: 'https://example.test/bench.json' };
 
-interface PhaseResult {
+export interface PhaseResult {
   name: string;
   count: number;
   seconds: number;
+  /** ascending */
   latenciesMs: number[];
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+export interface SolanaBenchResult {
+  payouts: number;
+  secondsPerPhase: number;
+  rpc: PhaseResult;
+  inProcess: PhaseResult;
+}
 
-async function runPhase(name: string, settleOne: (i: number) => Promise<void>): Promise<PhaseResult> {
+export const txPerSecond = (r: PhaseResult): number => r.count / r.seconds;
+
+async function runPhase(name: string, secondsPerPhase: number, settleOne: (i: number) => Promise<void>): Promise<PhaseResult> {
   for (let i = 0; i < 5; i += 1) await settleOne(-1 - i); // warm-up: JIT, recipient accounts
   const latenciesMs: number[] = [];
   const started = process.hrtime.bigint();
@@ -57,7 +66,7 @@ class Journal implements SettlementJournal {
   }
 }
 
-async function viaRpc(recipients: PublicKey[]): Promise<PhaseResult> {
+async function viaRpc(recipients: PublicKey[], secondsPerPhase: number): Promise<PhaseResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'solana-bench-'));
   const keyPath = path.join(dataDir, 'solana', 'treasury-keypair.json');
   const chain = await startSolanaChain({ port: 0, dataDir, funding: 10n ** 15n, faultInjection: false, treasuryKeypairPath: keyPath });
@@ -69,7 +78,7 @@ async function viaRpc(recipients: PublicKey[]): Promise<PhaseResult> {
     });
     const journal = new Journal();
     const run = `${Date.now().toString(36)}`;
-    return await runPhase('rail via JSON-RPC (HTTP)', async (i) => {
+    return await runPhase('rail via JSON-RPC (HTTP)', secondsPerPhase, async (i) => {
       const result = await rail.settle(
         {
           purchaseId: `bench_${run}_${i}`, buyerWallet: Keypair.generate().publicKey.toBase58(), nft,
@@ -85,7 +94,7 @@ async function viaRpc(recipients: PublicKey[]): Promise<PhaseResult> {
   }
 }
 
-async function inProcess(recipients: PublicKey[]): Promise<PhaseResult> {
+async function inProcess(recipients: PublicKey[], secondsPerPhase: number): Promise<PhaseResult> {
   const svm = new LiteSVM();
   const treasury = Keypair.generate();
   svm.airdrop(address(treasury.publicKey.toBase58()), lamports(10_000n * 1_000_000_000n));
@@ -100,7 +109,7 @@ async function inProcess(recipients: PublicKey[]): Promise<PhaseResult> {
   put(getAssociatedTokenAddressSync(usdcMint, treasury.publicKey), ataData);
   const decoder = getTransactionDecoder();
   const run = `${Date.now().toString(36)}`;
-  return runPhase('litesvm in-process', async (i) => {
+  return runPhase('litesvm in-process', secondsPerPhase, async (i) => {
     const nftMint = deriveNftMintKeypair('bench-seed-svm', `bench_${run}_${i}`);
     const { fundedSpace } = nftMintSizes(nft, nftMint.publicKey, treasury.publicKey);
     const ixs = settlementInstructions({
@@ -116,22 +125,31 @@ async function inProcess(recipients: PublicKey[]): Promise<PhaseResult> {
   });
 }
 
+/** Both phases, one after the other (the RPC chain is stopped before litesvm runs). */
+export async function runSolanaBench(secondsPerPhase: number): Promise<SolanaBenchResult> {
+  const recipients = Array.from({ length: SOLANA_PAYOUTS }, () => Keypair.generate().publicKey);
+  const rpc = await viaRpc(recipients, secondsPerPhase);
+  const svm = await inProcess(recipients, secondsPerPhase);
+  return { payouts: SOLANA_PAYOUTS, secondsPerPhase, rpc, inProcess: svm };
+}
+
 async function main(): Promise<void> {
-  const recipients = Array.from({ length: PAYOUTS }, () => Keypair.generate().publicKey);
-  const rows = [await viaRpc(recipients), await inProcess(recipients)];
-  const tps = (r: PhaseResult) => r.count / r.seconds;
-  console.log(`\nSolana settlement bench: ${PAYOUTS} payouts + Token-2022 NFT per transaction, sequential, ${secondsPerPhase}s per phase\n`);
+  const secondsPerPhase = Number(process.argv[2] ?? 10);
+  const result = await runSolanaBench(secondsPerPhase);
+  const rows = [result.rpc, result.inProcess];
+  console.log(`\nSolana settlement bench: ${result.payouts} payouts + Token-2022 NFT per transaction, sequential, ${secondsPerPhase}s per phase\n`);
   console.log('path                        settlements   tx/s     p50 ms   p99 ms');
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(28)}${String(r.count).padStart(11)}${tps(r).toFixed(1).padStart(8)}${percentile(r.latenciesMs, 50).toFixed(2).padStart(9)}${percentile(r.latenciesMs, 99).toFixed(2).padStart(9)}`,
+      `${r.name.padEnd(28)}${String(r.count).padStart(11)}${txPerSecond(r).toFixed(1).padStart(8)}${percentile(r.latenciesMs, 50).toFixed(2).padStart(9)}${percentile(r.latenciesMs, 99).toFixed(2).padStart(9)}`,
     );
   }
-  const [rpc, svm] = rows as [PhaseResult, PhaseResult];
-  console.log(`\nin-process / RPC throughput ratio: ${(tps(svm) / tps(rpc)).toFixed(1)}x`);
+  console.log(`\nin-process / RPC throughput ratio: ${(txPerSecond(result.inProcess) / txPerSecond(result.rpc)).toFixed(1)}x`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
