@@ -3,6 +3,7 @@
  * webhook, then a human summary of what moved where.
  */
 import { Keypair } from '@solana/web3.js';
+import { Wallet } from 'ethers';
 import Stripe from 'stripe';
 import { loadConfig } from '../config';
 import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery } from './stripe-test-events';
@@ -11,7 +12,11 @@ import { STRIPE_MOCK_PAYMENT_CENTS } from './tools';
 const config = loadConfig();
 const base = `http://127.0.0.1:${config.PORT}`;
 const admin = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
-const DEMO_TITLE = 'Demo track';
+/** `npm run demo -- --rail evm` settles on anvil instead of the local Solana chain. */
+const rail = process.argv.includes('--rail') ? process.argv[process.argv.indexOf('--rail') + 1] : 'solana';
+if (rail !== 'solana' && rail !== 'evm') throw new Error('--rail must be solana or evm');
+const DEMO_TITLE = rail === 'evm' ? 'Demo track (EVM)' : 'Demo track';
+const newWallet = () => (rail === 'evm' ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
 
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(`${base}${path}`, {
@@ -40,23 +45,23 @@ async function main(): Promise<void> {
     throw new Error(`the engine is not ready at ${base}: start it with \`npm start\` first`);
   });
   const { products } = await call<{ products: Product[] }>('GET', '/admin/products', undefined, admin);
-  let product = products.find((p) => p.title === DEMO_TITLE && p.rail === 'solana');
+  let product = products.find((p) => p.title === DEMO_TITLE && p.rail === rail);
   if (!product) {
     product = await call<Product>('POST', '/admin/products', {
       title: DEMO_TITLE,
       priceCents: STRIPE_MOCK_PAYMENT_CENTS.toString(),
-      rail: 'solana',
+      rail,
       nftSymbol: 'DEMO',
       nftUri: 'https://example.com/demo-track.json',
       collaborators: [
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
-        { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
+        { wallet: newWallet(), role: 'artist', shareBps: 6000 },
+        { wallet: newWallet(), role: 'producer', shareBps: 3000 },
+        { wallet: newWallet(), role: 'writer', shareBps: 1000 },
       ],
     }, admin);
     console.log(`created product ${product.id} (${product.title}, ${usd(product.priceCents)})`);
   }
-  const buyerWallet = Keypair.generate().publicKey.toBase58();
+  const buyerWallet = newWallet();
   const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet });
   console.log(`checkout session ${checkout.checkoutSessionId} for purchase ${checkout.purchaseId}`);
 
