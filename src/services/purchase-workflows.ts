@@ -2,7 +2,7 @@
  * Temporal operations on purchase runs, shared by the webhook, the admin API and the ops CLI.
  * Workflow ids come from the purchase id, so a repeated start reaches the same run (DESIGN §2).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { purchaseWorkflowId } from '../shared/ids';
 import { SA } from '../shared/search-attributes';
@@ -11,7 +11,6 @@ import {
   disputedSignal,
   paymentFailedSignal,
   refundedSignal,
-  statusQuery,
 } from '../workflows/definitions';
 import type { PurchasePolicy } from '../workflows/purchase';
 
@@ -79,16 +78,5 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
       }
       return 'clawback';
     },
-
-    async status(purchaseId: string) {
-      try {
-        return await client.workflow.getHandle(purchaseWorkflowId(purchaseId)).query(statusQuery);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    },
-
-    handle: (purchaseId: string) => client.workflow.getHandle(purchaseWorkflowId(purchaseId)),
   };
 }
