@@ -118,6 +118,26 @@ describe('awaiting approval', () => {
   });
 });
 
+describe('reset to the first workflow task reapplies signals', () => {
+  it('a run reset past its approval keeps the approval it was signalled and settles once', async () => {
+    fault.broken = true;
+    const purchaseId = await paidPurchase(product, ['awaiting_approval']);
+    expect((await call('POST', `/admin/purchases/${purchaseId}/approve`, { reason: 'before the outage' })).status).toBe(202);
+    await engine.waitForStatus(purchaseId, ['settling']);
+    const wf = `purchase-${purchaseId}`;
+    fault.broken = false;
+    // The first workflow task precedes the approve signal: only reapplying signals can carry it over.
+    const reset = await call('POST', `/admin/workflows/${wf}/reset`, { to: 'first', reason: 'replay from the start' });
+    expect(reset.status).toBe(202);
+    expect(reset.json).toMatchObject({ action: 'reset', alreadyApplied: false });
+    const settled = await engine.waitForStatus(purchaseId, ['settled'], 60_000);
+    expect(settled.settlement.txId).toEqual(expect.any(String));
+    expect(fault.sends.get(purchaseId)).toBe(1);
+    expect(await engine.db.collaboratorPayment.count({ where: { purchaseId } })).toBe(3);
+    expect((await audit(`action=purchase.approve&target=${purchaseId}`)).length).toBe(1);
+  });
+});
+
 describe('stuck → reset → settles once', () => {
   it('a run whose settle keeps failing is stuck; the batch dry run changes nothing; after the fix a reset settles it exactly once', async () => {
     fault.broken = true;
