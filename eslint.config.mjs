@@ -6,7 +6,7 @@ import globals from 'globals';
 const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'stream', 'url', 'util', 'events', 'dns', 'tls', 'zlib', 'process', 'buffer', 'timers'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'src/generated/**', 'contracts/out/**', 'programs/**/target/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'generated/**', 'contracts/out/**', 'programs/**/target/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

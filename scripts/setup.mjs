@@ -94,7 +94,7 @@ function goTools() {
 
 function prismaClient() {
   const schema = path.join(root, 'prisma', 'schema.prisma');
-  stamped('prisma', [schema, path.join(root, 'package-lock.json')], () => existsSync(path.join(root, 'src/generated/prisma/client.ts')), () => {
+  stamped('prisma', [schema, path.join(root, 'package-lock.json')], () => existsSync(path.join(root, 'generated/prisma/client.ts')), () => {
     log('generating the Prisma client');
     // `generate` needs no engine, but the CLI insists one exists: point it at any file.
     run(path.join(root, 'node_modules/.bin/prisma'), ['generate'], {

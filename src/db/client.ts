@@ -1,8 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../generated/prisma/client';
+import { PrismaClient } from '../../generated/prisma/client';
 
 export type Db = PrismaClient;
-export { Prisma } from '../generated/prisma/client';
+export { Prisma } from '../../generated/prisma/client';
 
 /** Prisma Client 7 through the pg driver adapter: no native query engine. */
 export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}): Db {

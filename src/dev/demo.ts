@@ -38,6 +38,8 @@ interface Product {
 }
 
 const usdc = (micro: string | null) => (micro === null ? '?' : `${micro.slice(0, -6) || '0'}.${micro.slice(-6).padStart(6, '0')} USDC`);
+/** basis points as a percentage with two decimals, in integer arithmetic */
+const percent = (bps: number) => `${Math.trunc(bps / 100)}.${String(bps % 100).padStart(2, '0')}`;
 const usd = (cents: string | null) => (cents === null ? '?' : `$${cents.slice(0, -2) || '0'}.${cents.slice(-2).padStart(2, '0')}`);
 
 async function main(): Promise<void> {
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
   console.log(`Purchase ${checkout.purchaseId}: ${v.status.toUpperCase()}`);
   console.log(`  buyer paid ${usd(v.grossCents)}; Stripe fee ${usd(v.stripeFeeCents)} (from the balance transaction); net ${usd(v.netCents)}`);
   console.log(`  platform fee ${usd(v.platformFeeCents)}; creator pool ${usdc(v.creatorPoolMicroUsdc)} fronted from the treasury`);
-  for (const p of v.payouts) console.log(`  → ${p.role.padEnd(9)} ${(p.shareBps / 100).toFixed(2).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
+  for (const p of v.payouts) console.log(`  → ${p.role.padEnd(9)} ${percent(p.shareBps).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
   console.log(`  NFT ${v.settlement.nftId ?? '-'} minted to ${buyerWallet}`);
   console.log(`  one ${v.settlement.rail} transaction: ${v.settlement.txId ?? '-'}`);
   if (v.failure) console.log(`  failure: ${v.failure.type}: ${v.failure.message}`);
