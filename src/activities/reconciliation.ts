@@ -10,6 +10,7 @@ import type { Db } from '../db/client';
 import { Prisma } from '../db/client';
 import { newId } from '../db/ids';
 import { Account } from '../db/ledger';
+import { expireOrphanedHolds } from '../db/ledger';
 import { assessTreasury, periodStats, staleHolds, TREASURY_RAILS, treasuryTotals } from '../services/treasury';
 import { DomainError, ErrorType } from '../shared/errors';
 import { Rail } from '../shared/status';
@@ -100,6 +101,8 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         const end = new Date(period.periodEnd);
         if (!(start.getTime() < end.getTime())) throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
         const at = now();
+        // Holds of purchases that already ended are released first; the rest are reported as stale.
+        await expireOrphanedHolds(db, at);
         const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), staleHolds(db, at)]);
         const discrepancies: DiscrepancyReport[] = [];
 

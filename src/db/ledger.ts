@@ -4,7 +4,7 @@
  * follow TigerBeetle's pending → posted | voided | expired.
  */
 import { DomainError, ErrorType } from '../shared/errors';
-import { Rail } from '../shared/status';
+import { PurchaseStatus, Rail } from '../shared/status';
 import type { Db, Prisma } from './client';
 import { newId } from './ids';
 
@@ -155,9 +155,23 @@ export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voi
   return 'voided';
 }
 
-/** Pending holds past their TTL become expired; returns how many. */
-export async function expireStaleHolds(db: Db, now: Date): Promise<number> {
-  const res = await db.treasuryHold.updateMany({ where: { status: HoldStatus.Pending, expiresAt: { lt: now } }, data: { status: HoldStatus.Expired } });
+/**
+ * Pending holds past their TTL whose purchase has already ended (failed, refunded or disputed — for
+ * example a run an operator terminated) become expired, releasing the reservation. A hold whose run
+ * is still alive is never expired under it: that run will still spend it, so it is only reported.
+ */
+export async function expireOrphanedHolds(db: Db, now: Date): Promise<number> {
+  const stale = await db.treasuryHold.findMany({ where: { status: HoldStatus.Pending, expiresAt: { lt: now } }, select: { purchaseId: true } });
+  if (stale.length === 0) return 0;
+  const ended = await db.purchase.findMany({
+    where: { id: { in: stale.map((h) => h.purchaseId) }, status: { in: [PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed] } },
+    select: { id: true },
+  });
+  if (ended.length === 0) return 0;
+  const res = await db.treasuryHold.updateMany({
+    where: { purchaseId: { in: ended.map((p) => p.id) }, status: HoldStatus.Pending },
+    data: { status: HoldStatus.Expired },
+  });
   return res.count;
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../../src/db/client';
-import { Account, recordTreasuryFunding, reserveTreasuryHold, treasuryPosition, voidTreasuryHold, postJournal } from '../../src/db/ledger';
+import { Account, expireOrphanedHolds, recordTreasuryFunding, reserveTreasuryHold, treasuryPosition, voidTreasuryHold, postJournal } from '../../src/db/ledger';
 import { Rail } from '../../src/shared/status';
 import { freshDb } from '../helpers/db';
 
@@ -60,4 +60,24 @@ it('a repeated idempotency key posts once', async () => {
   const second = await db.$transaction((tx) => postJournal(tx, { idempotencyKey: 'dup-key', kind: 'test', lines }));
   expect(second).toEqual({ transactionId: first.transactionId, created: false });
   expect(await db.journalEntry.count({ where: { transactionId: first.transactionId } })).toBe(2);
+});
+
+it('expires stale holds only when their purchase has ended; a live run keeps its hold', async () => {
+  const { db: d } = await freshDb();
+  try {
+    await recordTreasuryFunding(d, { rail: Rail.Solana, amountMicro: 10_000_000n, reference: 'ttl', source: 'owner' });
+    await d.product.create({ data: { id: 'prod_ttl', title: 't', priceCents: 2500n, rail: 'solana' } });
+    for (const [id, status] of [['pur_ttl_terminated', 'failed'], ['pur_ttl_waiting', 'awaiting_approval']] as const) {
+      await d.purchase.create({ data: { id, productId: 'prod_ttl', buyerWallet: 'w', rail: 'solana', status } });
+      await reserveTreasuryHold(d, { purchaseId: id, rail: Rail.Solana, amountMicro: 4_000_000n, expiresAt: new Date(Date.now() - 1_000) });
+    }
+    expect((await treasuryPosition(d, Rail.Solana)).availableMicro).toBe(2_000_000n);
+    expect(await expireOrphanedHolds(d, new Date())).toBe(1);
+    expect(await expireOrphanedHolds(d, new Date())).toBe(0);
+    expect((await d.treasuryHold.findUniqueOrThrow({ where: { purchaseId: 'pur_ttl_terminated' } })).status).toBe('expired');
+    expect((await d.treasuryHold.findUniqueOrThrow({ where: { purchaseId: 'pur_ttl_waiting' } })).status).toBe('pending');
+    expect((await treasuryPosition(d, Rail.Solana)).availableMicro).toBe(6_000_000n);
+  } finally {
+    await d.$disconnect();
+  }
 });
