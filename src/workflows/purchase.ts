@@ -233,7 +233,8 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     let settled: Awaited<ReturnType<Activities['settleOnChain']>> | undefined;
     while (!settled) {
       try {
-        settled = await chain.settleOnChain({ purchaseId, rail: plan.rail, buyerWallet: plan.buyerWallet, nft: plan.nft, payouts });
+        // Not cancellable: a cancel arriving mid-send must not abandon a transaction that may land.
+        settled = await CancellationScope.nonCancellable(() => chain.settleOnChain({ purchaseId, rail: plan.rail, buyerWallet: plan.buyerWallet, nft: plan.nft, payouts }));
       } catch (err) {
         // The ledger said yes but the chain says the treasury is short: nothing moved; wait for funds.
         if (failureType(err) !== ErrorType.InsufficientTreasury) throw err;
