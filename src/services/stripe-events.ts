@@ -36,9 +36,9 @@ export const HANDLED_EVENT_TYPES = [
 ] as const;
 
 export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {
-  async function purchaseIdFor(metadata: Stripe.Metadata | null | undefined, paymentIntent: string | { id: string } | null | undefined): Promise<string | undefined> {
-    const fromMetadata = metadata?.purchase_id;
-    if (fromMetadata) return (await db.purchase.findUnique({ where: { id: fromMetadata }, select: { id: true } }))?.id;
+  /** Our purchase id travels as metadata.purchase_id (and client_reference_id); else match the PaymentIntent. */
+  async function purchaseIdFor(claimedId: string | null | undefined, paymentIntent: string | { id: string } | null | undefined): Promise<string | undefined> {
+    if (claimedId) return (await db.purchase.findUnique({ where: { id: claimedId }, select: { id: true } }))?.id;
     const pi = typeof paymentIntent === 'string' ? paymentIntent : paymentIntent?.id;
     if (!pi) return undefined;
     return (await db.purchase.findUnique({ where: { paymentIntentId: pi }, select: { id: true } }))?.id;
@@ -58,23 +58,23 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
       case 'checkout.session.async_payment_succeeded': {
         const session = event.data.object;
         if (session.payment_status === 'unpaid') return 'awaiting_async_payment';
-        const id = await purchaseIdFor(session.metadata ?? { purchase_id: session.client_reference_id ?? '' }, session.payment_intent);
+        const id = await purchaseIdFor(session.metadata?.purchase_id ?? session.client_reference_id, session.payment_intent);
         return start(id, typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id);
       }
       case 'payment_intent.succeeded': {
         const pi = event.data.object;
-        return start(await purchaseIdFor(pi.metadata, pi.id), pi.id);
+        return start(await purchaseIdFor(pi.metadata.purchase_id, pi.id), pi.id);
       }
       case 'checkout.session.async_payment_failed': {
         const session = event.data.object;
-        const id = await purchaseIdFor(session.metadata, session.payment_intent);
+        const id = await purchaseIdFor(session.metadata?.purchase_id ?? session.client_reference_id, session.payment_intent);
         if (!id) return 'unknown_purchase';
         return (await workflows.abort(id, 'payment_failed', event.id)) === 'signalled' ? 'signalled' : 'ignored';
       }
       case 'charge.refunded':
       case 'charge.dispute.created': {
         const obj = event.data.object;
-        const id = await purchaseIdFor('metadata' in obj ? obj.metadata : undefined, obj.payment_intent);
+        const id = await purchaseIdFor('metadata' in obj ? obj.metadata?.purchase_id : undefined, obj.payment_intent);
         if (!id) return 'unknown_purchase';
         const res = await workflows.abort(id, event.type === 'charge.refunded' ? 'refunded' : 'disputed', event.id);
         return res === 'clawback' ? 'clawback' : 'signalled';

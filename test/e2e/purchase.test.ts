@@ -84,3 +84,14 @@ it('duplicate and concurrent deliveries, and two different events for one sessio
   for await (const wf of engine.temporal.client.workflow.list({ query: `WorkflowId = 'purchase-${refs.purchaseId}'` })) runs.push(wf);
   expect(runs).toHaveLength(1);
 });
+
+it('finds the purchase by client_reference_id when the session carries no metadata', async () => {
+  const product = await engine.createProduct();
+  const refs = await engine.checkout(product.id);
+  const { checkoutSessionCompleted } = await import('../../src/dev/stripe-test-events');
+  const evt = checkoutSessionCompleted(refs);
+  (evt.data.object as { metadata: Record<string, string> }).metadata = {};
+  const res = await engine.deliver(evt);
+  expect(await res.json()).toMatchObject({ outcome: 'started' });
+  expect((await engine.waitForStatus(refs.purchaseId, ['settled'])).status).toBe('settled');
+});
