@@ -4,6 +4,7 @@
  * follow TigerBeetle's pending → posted | voided | expired.
  */
 import { DomainError, ErrorType } from '../shared/errors';
+import { centsToMicro } from '../shared/money';
 import { PurchaseStatus, Rail } from '../shared/status';
 import type { Db, Prisma } from './client';
 import { newId } from './ids';
@@ -155,13 +156,16 @@ export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voi
   return 'voided';
 }
 
+/** Pending holds past their TTL. */
+export const staleHoldWhere = (now: Date) => ({ status: HoldStatus.Pending, expiresAt: { lt: now } });
+
 /**
  * Pending holds past their TTL whose purchase has already ended (failed, refunded or disputed — for
  * example a run an operator terminated) become expired, releasing the reservation. A hold whose run
  * is still alive is never expired under it: that run will still spend it, so it is only reported.
  */
 export async function expireOrphanedHolds(db: Db, now: Date): Promise<number> {
-  const stale = await db.treasuryHold.findMany({ where: { status: HoldStatus.Pending, expiresAt: { lt: now } }, select: { purchaseId: true } });
+  const stale = await db.treasuryHold.findMany({ where: staleHoldWhere(now), select: { purchaseId: true } });
   if (stale.length === 0) return 0;
   const ended = await db.purchase.findMany({
     where: { id: { in: stale.map((h) => h.purchaseId) }, status: { in: [PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed] } },
@@ -205,20 +209,19 @@ export async function recordTreasuryFunding(
  * margin is what remains of revenue:sales after the fee and payout expenses.
  */
 export function settlementJournalLines(input: { rail: Rail; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint }): JournalLine[] {
-  const micro = (cents: bigint) => cents * 10_000n;
-  const net = micro(input.grossCents - input.stripeFeeCents);
+  const net = centsToMicro(input.grossCents - input.stripeFeeCents);
   return [
     { account: Account.stripeReceivable, amountMicro: net },
-    { account: Account.stripeFees, amountMicro: micro(input.stripeFeeCents) },
+    { account: Account.stripeFees, amountMicro: centsToMicro(input.stripeFeeCents) },
     { account: Account.creatorPayouts, amountMicro: input.creatorPoolMicroUsdc },
-    { account: Account.sales, amountMicro: -micro(input.grossCents) },
+    { account: Account.sales, amountMicro: -centsToMicro(input.grossCents) },
     { account: Account.treasury(input.rail), amountMicro: -input.creatorPoolMicroUsdc },
   ];
 }
 
 /** After the pivot, a refund or dispute becomes a claim on the creators plus a loss; never a chain reversal. */
 export function clawbackJournalLines(input: { grossCents: bigint; creatorPoolMicroUsdc: bigint }): JournalLine[] {
-  const gross = input.grossCents * 10_000n;
+  const gross = centsToMicro(input.grossCents);
   return [
     { account: Account.stripeReceivable, amountMicro: -gross },
     { account: Account.clawbackReceivable, amountMicro: input.creatorPoolMicroUsdc },

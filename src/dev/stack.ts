@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../config';
 import { deployEvmContracts, evmRailFromConfig } from '../chains/evm';
-import { solanaRailFromConfig } from '../chains/solana';
+import { resolveUsdcMint, solanaRailFromConfig } from '../chains/solana';
 import { createDb } from '../db/client';
 import { ensureLedgerAccounts, recordTreasuryFunding } from '../db/ledger';
 import { searchAttributeCliArgs } from '../shared/search-attributes';
@@ -191,8 +191,7 @@ async function bookBootstrapFunding(config: Readonly<Config>): Promise<void> {
     if (config.SOLANA_RPC_URL === undefined) {
       const rail = solanaRailFromConfig(config);
       const balance = await rail.treasuryBalanceMicroUsdc();
-      const bootstrap = JSON.parse(fs.readFileSync(path.join(config.dataDir, 'solana', 'bootstrap.json'), 'utf8')) as { usdcMint: string };
-      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: balance, reference: `bootstrap:${bootstrap.usdcMint}`, source: 'bootstrap' });
+      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: balance, reference: `bootstrap:${resolveUsdcMint(config).toBase58()}`, source: 'bootstrap' });
     }
     if (config.EVM_RPC_URL === undefined) {
       const rail = evmRailFromConfig(config);

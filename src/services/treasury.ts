@@ -3,7 +3,7 @@
  * Reads PostgreSQL only; money is bigint inside and decimal strings in the returned JSON.
  */
 import type { Db } from '../db/client';
-import { Account, HoldStatus, treasuryPosition } from '../db/ledger';
+import { Account, staleHoldWhere, treasuryPosition } from '../db/ledger';
 import { MICRO_PER_CENT } from '../shared/money';
 import { Rail } from '../shared/status';
 import { runwayDays, treasuryHealth, WEEK_MS, type HealthThresholds, type TreasuryHealth } from '../shared/treasury-health';
@@ -88,7 +88,7 @@ export function assessTreasury(availableMicro: bigint, frontedPerWeekMicro: bigi
 
 export async function staleHolds(db: Db, now: Date) {
   return db.treasuryHold.findMany({
-    where: { status: HoldStatus.Pending, expiresAt: { lt: now } },
+    where: staleHoldWhere(now),
     orderBy: { expiresAt: 'asc' },
     take: 500,
     select: { id: true, purchaseId: true, account: true, amountMicro: true, expiresAt: true },
@@ -141,7 +141,7 @@ export async function getTreasuryOverview(deps: TreasuryOverviewDeps) {
     treasuryTotals(deps.db),
     periodStats(deps.db, weekStart, now),
     loadLastReconciliation(deps.db),
-    deps.db.treasuryHold.count({ where: { status: HoldStatus.Pending, expiresAt: { lt: now } } }),
+    deps.db.treasuryHold.count({ where: staleHoldWhere(now) }),
   ]);
   const { runwayDays: runway, health } = assessTreasury(totals.availableMicro, week.frontedMicroUsdc, deps.thresholds);
   return {
