@@ -3,12 +3,12 @@
  * capture through the outage; the purchase settles once, with the real fee.
  */
 import { startEngine, type Engine } from '../helpers/engine';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { startFaultProxy, type FaultProxy } from '../../dev/chaos/fault-proxy';
 
 let engine: Engine;
 let proxy: FaultProxy;
 beforeAll(async () => {
-  proxy = await startFaultProxy(process.env.TEST_STRIPE_API_BASE ?? '');
+  proxy = await startFaultProxy({ target: process.env.TEST_STRIPE_API_BASE ?? '', errorStatus: 500 });
   engine = await startEngine({ env: { STRIPE_API_BASE: proxy.url } });
 });
 afterAll(async () => {
@@ -19,15 +19,15 @@ afterAll(async () => {
 it('a Stripe outage during fee capture delays the purchase but settles it exactly once', async () => {
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
-  const before = proxy.requests;
+  const before = proxy.counts.requests;
   // More 500s than the SDK retries on its own (2), so the activity itself fails and is retried.
   proxy.failNext(7);
   expect((await engine.pay(refs)).status).toBe(200);
   const view = await engine.waitForStatus(refs.purchaseId, ['settled', 'failed'], 90_000);
   expect(view.status).toBe('settled');
   expect(view.stripeFeeCents).toBe('103');
-  expect(proxy.failed).toBe(7);
-  expect(proxy.requests - before).toBeGreaterThan(7);
+  expect(proxy.counts.errors).toBe(7);
+  expect(proxy.counts.requests - before).toBeGreaterThan(7);
   expect(await engine.db.collaboratorPayment.count({ where: { purchaseId: refs.purchaseId } })).toBe(3);
   expect(await engine.db.journalTransaction.count({ where: { purchaseId: refs.purchaseId, kind: 'purchase_settled' } })).toBe(1);
 });
