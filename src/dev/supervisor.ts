@@ -2,6 +2,10 @@
  * A small process supervisor for the dev stack: starts children in their own process groups,
  * prefixes their output, restarts the ones marked `restart` when they crash, and stops everything
  * in reverse order with SIGTERM, then SIGKILL after a deadline.
+ *
+ * Restarts back off exponentially while a child keeps crashing (so a broken build does not spin
+ * the CPU), but a crash after a healthy stretch restarts at once: one `kill -9` of a worker that
+ * ran for an hour costs ~100 ms, not the delay an earlier crash loop reached.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -25,17 +29,41 @@ export interface ChildSpec {
 export interface Managed {
   spec: ChildSpec;
   child: ChildProcess;
+  /** restarts since the supervisor started */
   restarts: number;
+  /** crashes since the child last stayed up for `healthyAfterMs`; drives the backoff */
+  crashStreak: number;
+  /** when the current process was spawned (ms since the epoch) */
+  startedAt: number;
+}
+
+export interface RestartPolicy {
+  /** delay before the first restart of a crash streak (default 100 ms) */
+  initialDelayMs: number;
+  /** the backoff doubles per crash up to this (default 10 s) */
+  maxDelayMs: number;
+  /** a child up this long counts as healthy: its next crash starts a new streak (default 60 s) */
+  healthyAfterMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000, healthyAfterMs: 60_000 });
+
+/** The delay before restart number `crashStreak` (1-based) of a streak. */
+export function restartDelayMs(policy: Readonly<RestartPolicy>, crashStreak: number): number {
+  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(Math.max(crashStreak - 1, 0), 30));
 }
 
 export class Supervisor {
   private readonly children: Managed[] = [];
+  private readonly policy: Readonly<RestartPolicy>;
   private stopping = false;
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly log: (line: string) => void, policy: Partial<RestartPolicy> = {}) {
+    this.policy = { ...DEFAULT_RESTART_POLICY, ...policy };
+  }
 
   async start(spec: ChildSpec): Promise<Managed> {
-    const managed: Managed = { spec, child: this.spawn(spec), restarts: 0 };
+    const managed: Managed = { spec, child: this.spawn(spec), restarts: 0, crashStreak: 0, startedAt: Date.now() };
     this.children.push(managed);
     this.watch(managed);
     if (spec.ready) await spec.ready();
@@ -66,12 +94,16 @@ export class Supervisor {
         this.log(`[supervisor] ${managed.spec.name} exited (${how}); not restarted`);
         return;
       }
+      const upMs = Date.now() - managed.startedAt;
+      if (upMs >= this.policy.healthyAfterMs) managed.crashStreak = 0;
       managed.restarts += 1;
-      const delay = Math.min(10_000, 500 * 2 ** Math.min(managed.restarts - 1, 5));
-      this.log(`[supervisor] ${managed.spec.name} exited (${how}); restarting in ${delay} ms (restart #${managed.restarts})`);
+      managed.crashStreak += 1;
+      const delay = restartDelayMs(this.policy, managed.crashStreak);
+      this.log(`[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} in a row)`);
       setTimeout(() => {
         if (this.stopping) return;
         managed.child = this.spawn(managed.spec);
+        managed.startedAt = Date.now();
         this.watch(managed);
       }, delay).unref();
     });
