@@ -1,6 +1,8 @@
 /**
- * Stripe events as Stripe would send them, signed locally with the SDK's test-header helper.
- * Used by `npm run demo`, the benchmarks and the tests: stripe-mock serves the API but sends no webhooks.
+ * Hand-built Stripe events and the signing of any event with the SDK's test-header helper, exactly as
+ * Stripe signs a delivery. The dev Stripe (./dev-stripe) produces the real events of a payment, a
+ * refund or a dispute; these builders remain for the deliveries a test crafts itself (a refund
+ * notice that arrives before its payment, an event of an unhandled type), using the dev Stripe's ids.
  */
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
@@ -13,6 +15,8 @@ export interface PaymentRefs {
   checkoutSessionId: string;
   paymentIntentId: string;
   amountCents: bigint;
+  /** the dev Stripe's charge; a fresh id when omitted */
+  chargeId?: string;
 }
 
 export const newPaymentIntentId = (): string => id('pi');
@@ -70,7 +74,7 @@ export function paymentIntentSucceeded(p: PaymentRefs): Stripe.Event {
 
 export function chargeRefunded(p: PaymentRefs): Stripe.Event {
   return event('charge.refunded', {
-    id: id('ch'),
+    id: p.chargeId ?? id('ch'),
     object: 'charge',
     amount: toStripeAmount(p.amountCents),
     amount_refunded: toStripeAmount(p.amountCents),
@@ -85,7 +89,7 @@ export function chargeDisputeCreated(p: PaymentRefs): Stripe.Event {
     id: id('dp'),
     object: 'dispute',
     amount: toStripeAmount(p.amountCents),
-    charge: id('ch'),
+    charge: p.chargeId ?? id('ch'),
     payment_intent: p.paymentIntentId,
     reason: 'fraudulent',
     status: 'needs_response',

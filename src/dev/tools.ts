@@ -1,5 +1,5 @@
 /** Where the embedded stack's external binaries are: an override, the project's .tools/bin, or PATH. */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { childProcessEnv, executablePath } from '../config';
 
@@ -21,16 +21,12 @@ export function resolveTool(name: 'temporal' | 'stripe-mock' | 'anvil', override
   return pathEnv.split(path.delimiter).map((dir) => path.join(dir, name)).find(executable);
 }
 
-export const STRIPE_MOCK_FIXTURES = path.join(PROJECT_ROOT, '.tools', 'stripe-mock-fixtures.json');
-/** The one payment stripe-mock's fixtures describe (see scripts/setup.mjs). */
-export const STRIPE_MOCK_PAYMENT_CENTS = 2500n;
-export const STRIPE_MOCK_FEE_CENTS = 103n;
-
-/** HTTP on `port` only: an ephemeral HTTPS port, so a second stripe-mock never fights over 12112. */
+/**
+ * HTTP on `port` only: an ephemeral HTTPS port, so a second stripe-mock never fights over 12112.
+ * stripe-mock runs on its stock fixtures behind the dev Stripe (./dev-stripe), which owns payments.
+ */
 export function stripeMockArgs(port: number): string[] {
-  const args = ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'];
-  if (existsSync(STRIPE_MOCK_FIXTURES)) args.push('-fixtures', STRIPE_MOCK_FIXTURES);
-  return args;
+  return ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'];
 }
 
 /** stripe-mock also binds $PORT when it is set, which is the API's port: never pass it on. */

@@ -1,7 +1,8 @@
 /**
  * The whole engine for an end-to-end test file: a fresh database, a real Temporal dev server, the
- * local Solana chain over JSON-RPC, stripe-mock, the worker and the HTTP API on a real port. Tests
- * drive it only through HTTP and signed webhooks, like Stripe and the frontend do. With `evm`, a
+ * local Solana chain over JSON-RPC, the dev Stripe, the worker and the HTTP API on a real port. Tests
+ * drive it only through HTTP and signed webhooks, like Stripe and the frontend do; the buyer's card and
+ * the bank act at the dev Stripe (`devStripe`), whose events the tests deliver. With `evm`, a
  * throwaway anvil carries the EVM rail too: the contracts are deployed into the chain's DATA_DIR,
  * where evmRailFromConfig finds the deployments file.
  */
@@ -18,7 +19,8 @@ import { deployEvmContracts, DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC, type Evm
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
-import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../../src/dev/stripe-test-events';
+import { createDevStripeClient, eventOf, type DevStripeClient } from '../../src/dev/dev-stripe/client';
+import { signedDelivery, type PaymentRefs } from '../../src/dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
 import { buildApiDeps } from '../../src/server';
 import { Rail } from '../../src/shared/status';
@@ -56,18 +58,30 @@ export interface Engine {
   /** Set when started with `evm`. */
   evm?: EngineEvm;
   stripe: Stripe;
+  /** the dev Stripe's control surface, reached directly (not through a proxy set in `env`) */
+  devStripe: DevStripeClient;
   url: string;
   adminHeaders: Record<string, string>;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   createProduct(body?: Partial<ProductBody>): Promise<{ id: string; priceCents: string; collaborators: { wallet: string; role: string; shareBps: number }[] }>;
-  checkout(productId: string, buyerWallet?: string): Promise<PaymentRefs & { buyerWallet: string }>;
+  /** Checkout through the API, then the buyer pays at the dev Stripe; the webhooks are the test's to deliver. */
+  checkout(productId: string, buyerWallet?: string): Promise<CheckoutRefs>;
   deliver(event: Stripe.Event, opts?: { timestampSec?: number; secret?: string }): Promise<Response>;
-  pay(refs: PaymentRefs): Promise<Response>;
+  /** Delivers the dev Stripe's checkout.session.completed for this payment. */
+  pay(refs: CheckoutRefs): Promise<Response>;
   purchase(purchaseId: string): Promise<PurchaseView>;
   waitForStatus(purchaseId: string, statuses: string[], timeoutMs?: number): Promise<PurchaseView>;
   http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
+}
+
+export interface CheckoutRefs extends PaymentRefs {
+  buyerWallet: string;
+  chargeId: string;
+  feeCents: bigint;
+  /** the events the dev Stripe produced for the payment */
+  events: Stripe.Event[];
 }
 
 export interface ProductBody {
@@ -145,6 +159,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+  const devStripe = createDevStripeClient(stripeBase);
   const adminHeaders = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
 
   const http = (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -161,6 +176,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     chain,
     evm,
     stripe,
+    devStripe,
     url,
     adminHeaders,
     http,
@@ -196,15 +212,15 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       const res = await http('POST', '/api/checkout/sessions', { productId, buyerWallet });
       if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
-      const row = await db.purchase.findUniqueOrThrow({ where: { id: body.purchaseId } });
-      return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: row.grossCents ?? 0n, buyerWallet };
+      const paid = await devStripe.pay(body.checkoutSessionId);
+      return { purchaseId: body.purchaseId, buyerWallet, ...paid };
     },
     async deliver(evt, o = {}) {
       const { body, signature } = signedDelivery(stripe, o.secret ?? config.STRIPE_WEBHOOK_SECRET, evt, o.timestampSec);
       return http('POST', '/webhooks/stripe', body, { 'stripe-signature': signature });
     },
     pay(refs) {
-      return engine.deliver(checkoutSessionCompleted(refs));
+      return engine.deliver(eventOf(refs.events, 'checkout.session.completed'));
     },
     async purchase(purchaseId) {
       const res = await http('GET', `/api/purchases/${purchaseId}`);

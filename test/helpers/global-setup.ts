@@ -1,5 +1,6 @@
 /**
- * One PostgreSQL server and one stripe-mock for the whole jest run. Each test file clones a fresh,
+ * One PostgreSQL server and one dev Stripe (stateful, in front of one stripe-mock) for the whole jest
+ * run; every file's payments live side by side in it, each under its own ids. Each test file clones a fresh,
  * migrated database from a template and starts its own Temporal dev server (test/helpers/temporal.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -9,11 +10,12 @@ import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres';
 import { freePort, waitForPort } from '../../src/dev/net';
 import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from '../../src/dev/tools';
+import { startDevStripe, type DevStripe } from '../../src/dev/dev-stripe/server';
 
 export const TEMPLATE_DB = 'settlement_template';
 
 declare global {
-  var __testInfra: { pg: EmbeddedPostgresHandle; stripeMock: ChildProcess; dir: string } | undefined;
+  var __testInfra: { pg: EmbeddedPostgresHandle; stripeMock: ChildProcess; devStripe: DevStripe; dir: string } | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -28,9 +30,11 @@ export default async function globalSetup(): Promise<void> {
   const stripePort = await freePort();
   const stripeMock = spawn(stripeMockPath, stripeMockArgs(stripePort), { stdio: 'ignore', env: stripeMockEnv() });
   await waitForPort(stripePort);
+  const devStripe = await startDevStripe({ upstream: `http://127.0.0.1:${stripePort}`, stateFile: path.join(dir, 'dev-stripe', 'state.jsonl') });
 
   process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
-  process.env.TEST_STRIPE_API_BASE = `http://127.0.0.1:${stripePort}`;
+  process.env.TEST_STRIPE_API_BASE = devStripe.url;
+  process.env.TEST_STRIPE_MOCK_BASE = `http://127.0.0.1:${stripePort}`;
   process.env.TEST_TMP_DIR = dir;
-  globalThis.__testInfra = { pg, stripeMock, dir };
+  globalThis.__testInfra = { pg, stripeMock, devStripe, dir };
 }
