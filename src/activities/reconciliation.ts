@@ -1,7 +1,8 @@
 /**
  * Weekly treasury reconciliation (DESIGN §5): period stats from the ledger, ledger vs on-chain
  * treasury, ledger fees vs Stripe balance transactions, runway, health and stale holds. One row per
- * period; the row, its discrepancies and its alerts are written in one database transaction.
+ * period; the row, its discrepancies and its alerts are written in one database transaction. The
+ * ledger-vs-chain and fee comparisons are the auditor's own checks (src/audit/checks.ts).
  */
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
@@ -9,7 +10,8 @@ import type { SettlementRail } from '../chains/rail';
 import type { Db } from '../db/client';
 import { Prisma } from '../db/client';
 import { newId } from '../db/ids';
-import { Account } from '../db/ledger';
+import { checkTreasuryBalances, compareStripeFees, type LedgerFee } from '../audit/checks';
+import { FindingCode, type Finding, type TreasuryRail } from '../audit/types';
 import { expireOrphanedHolds } from '../db/ledger';
 import { assessTreasury, periodStats, staleHolds, TREASURY_RAILS, treasuryTotals } from '../services/treasury';
 import { DomainError, ErrorType } from '../shared/errors';
@@ -27,15 +29,12 @@ export interface ReconciliationActivityDeps {
   now?: () => Date;
 }
 
+/** Discrepancy kinds are the auditor's finding codes (src/audit/types.ts), so both speak one language. */
 export const DiscrepancyKind = {
-  /** ledger treasury account ≠ on-chain treasury balance */
-  TreasuryBalance: 'treasury_balance_mismatch',
-  /** Stripe charged a fee on a charge the ledger has no settled purchase for */
-  StripeFeeMissingFromLedger: 'stripe_fee_missing_from_ledger',
-  /** the ledger's fee for a charge differs from Stripe's balance transaction */
-  StripeFeeMismatch: 'stripe_fee_mismatch',
-  /** the ledger booked a fee for a charge that Stripe's listing for the period does not show */
-  LedgerFeeMissingInStripe: 'ledger_fee_missing_in_stripe',
+  TreasuryBalance: FindingCode.TreasuryBalanceMismatch,
+  StripeFeeMissingFromLedger: FindingCode.StripeFeeMissingFromLedger,
+  StripeFeeMismatch: FindingCode.StripeFeeMismatch,
+  LedgerFeeMissingInStripe: FindingCode.LedgerFeeMissingInStripe,
 } as const;
 
 export interface DiscrepancyReport {
@@ -89,6 +88,10 @@ function sourceId(bt: Stripe.BalanceTransaction): string | null {
   return typeof s === 'string' ? s : s.id;
 }
 
+function toDiscrepancy(f: Finding): DiscrepancyReport {
+  return { kind: f.code, reference: f.reference ?? '', expected: f.expected ?? '', actual: f.actual ?? '' };
+}
+
 export const DEFAULT_TREASURY_THRESHOLDS: HealthThresholds = { warningBalanceCents: 200_000n, runwayWarningDays: 7 };
 
 export function createReconciliationActivities({ db, stripe, rails, logger, treasuryThresholds = DEFAULT_TREASURY_THRESHOLDS, now = () => new Date() }: ReconciliationActivityDeps) {
@@ -104,12 +107,13 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         // Holds of purchases that already ended are released first; the rest are reported as stale.
         await expireOrphanedHolds(db, at);
         const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), staleHolds(db, at)]);
-        const discrepancies: DiscrepancyReport[] = [];
 
         // Ledger vs chain, per treasury account whose chain this worker can reach.
         let ledgerChecked = 0n;
         let chainChecked = 0n;
         const railsChecked: string[] = [];
+        const ledgerBalances = new Map<TreasuryRail, bigint>();
+        const chainBalances = new Map<TreasuryRail, bigint>();
         for (const rail of TREASURY_RAILS) {
           const chain = chainRailFor(rail);
           const account = totals.accounts.find((a) => a.rail === rail);
@@ -121,22 +125,21 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
           railsChecked.push(rail);
           ledgerChecked += account.balanceMicro;
           chainChecked += onChain;
-          if (onChain !== account.balanceMicro) {
-            discrepancies.push({ kind: DiscrepancyKind.TreasuryBalance, reference: Account.treasury(rail), expected: account.balanceMicro.toString(), actual: onChain.toString() });
-          }
+          ledgerBalances.set(rail, account.balanceMicro);
+          chainBalances.set(rail, onChain);
         }
+        const discrepancies: DiscrepancyReport[] = checkTreasuryBalances(ledgerBalances, chainBalances).map(toDiscrepancy);
 
         // Ledger fees vs Stripe balance transactions created in the period (every page).
-        const stripeFees = new Map<string, { fee: bigint; txn: string }>();
+        const stripeFees = new Map<string, bigint>();
         let listed = 0;
         for await (const bt of stripe.balanceTransactions.list({ created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) }, limit: 100 })) {
           listed += 1;
           const charge = sourceId(bt);
           if (!charge || (bt.type !== 'charge' && bt.type !== 'payment')) continue;
-          const prev = stripeFees.get(charge);
-          stripeFees.set(charge, { fee: (prev?.fee ?? 0n) + stripeFeeOf(bt), txn: prev?.txn ?? bt.id });
+          stripeFees.set(charge, (stripeFees.get(charge) ?? 0n) + stripeFeeOf(bt));
         }
-        const ledgerByCharge = new Map(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId as string, f]));
+        const ledgerByCharge = new Map<string, LedgerFee>(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId ?? '', f]));
         // A charge settled in another period is matched against the ledger wherever it was booked.
         const outside = [...stripeFees.keys()].filter((c) => !ledgerByCharge.has(c));
         if (outside.length) {
@@ -144,17 +147,7 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
           const settled = new Set((await db.journalTransaction.findMany({ where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } }, select: { purchaseId: true } })).map((t) => t.purchaseId));
           for (const r of rows) if (r.chargeId && settled.has(r.id)) ledgerByCharge.set(r.chargeId, { purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n });
         }
-        for (const [charge, s] of [...stripeFees.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-          const booked = ledgerByCharge.get(charge);
-          if (!booked) discrepancies.push({ kind: DiscrepancyKind.StripeFeeMissingFromLedger, reference: charge, expected: s.fee.toString(), actual: 'missing' });
-          else if (booked.stripeFeeCents !== s.fee) discrepancies.push({ kind: DiscrepancyKind.StripeFeeMismatch, reference: charge, expected: s.fee.toString(), actual: booked.stripeFeeCents.toString() });
-        }
-        for (const f of stats.fees) {
-          const key = f.chargeId ?? `purchase:${f.purchaseId}`;
-          if (!f.chargeId || !stripeFees.has(f.chargeId)) {
-            discrepancies.push({ kind: DiscrepancyKind.LedgerFeeMissingInStripe, reference: key, expected: 'missing', actual: f.stripeFeeCents.toString() });
-          }
-        }
+        discrepancies.push(...compareStripeFees(stripeFees, ledgerByCharge, stats.fees).map(toDiscrepancy));
 
         const { runwayDays, health } = assessTreasury(totals.availableMicro, stats.frontedMicroUsdc, treasuryThresholds);
         return {

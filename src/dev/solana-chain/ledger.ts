@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AddressLookupTableAccount, AddressLookupTableProgram, VersionedMessage, VersionedTransaction } from '@solana/web3.js';
+import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import { address as toAddress, getTransactionDecoder, lamports as toLamports } from '@solana/kit';
 import { FailedTransactionMetadata, LiteSVM, type TransactionMetadata } from 'litesvm';
 import bs58 from 'bs58';
@@ -54,9 +55,26 @@ export interface SignatureRecord {
   preBalances: number[];
   postBalances: number[];
   computeUnits: number;
+  /** SPL token accounts among the transaction's keys before and after it ran (absent on old records). */
+  preTokenBalances?: StoredTokenBalance[];
+  postTokenBalances?: StoredTokenBalance[];
   /** Wall-clock ms before which the status is hidden (fault injection: delayConfirmation). */
   visibleAt?: number;
 }
+
+/** One token account's balance, as a validator reports it in a transaction's meta. */
+export interface StoredTokenBalance {
+  /** Position in the full account list: static keys, then loaded writable, then loaded readonly. */
+  accountIndex: number;
+  mint: string;
+  owner: string;
+  programId: string;
+  /** base units, decimal string */
+  amount: string;
+  decimals: number;
+}
+
+const TOKEN_PROGRAMS = new Set([TOKEN_PROGRAM_ID.toBase58(), TOKEN_2022_PROGRAM_ID.toBase58()]);
 
 /** What `dev_injectFault` accepts (only when SOLANA_FAULT_INJECTION is on). */
 export type Fault =
@@ -225,6 +243,33 @@ export class Ledger extends EventEmitter {
     }));
   }
 
+  /**
+   * Balances of the SPL token accounts among `keys`, like a validator's pre/postTokenBalances: an
+   * account is included when it is a token account at that moment (so one created by the
+   * transaction appears only afterwards).
+   */
+  tokenBalances(keys: readonly string[]): StoredTokenBalance[] {
+    const out: StoredTokenBalance[] = [];
+    const decimals = new Map<string, number>();
+    keys.forEach((key, accountIndex) => {
+      const acc = this.getAccount(key);
+      if (!acc || !TOKEN_PROGRAMS.has(acc.owner)) return;
+      const data = Buffer.from(acc.data);
+      // A token account is 165 bytes; Token-2022 extensions follow with AccountType 2 at byte 165.
+      if (!(data.length === 165 || (data.length > 165 && data[165] === 2))) return;
+      const mint = bs58.encode(data.subarray(0, 32));
+      if (!decimals.has(mint)) {
+        const mintData = this.getAccount(mint)?.data;
+        decimals.set(mint, mintData && mintData.length >= 82 ? (mintData[44] ?? 0) : 0);
+      }
+      out.push({
+        accountIndex, mint, owner: bs58.encode(data.subarray(32, 64)), programId: acc.owner,
+        amount: data.readBigUInt64LE(64).toString(), decimals: decimals.get(mint) ?? 0,
+      });
+    });
+    return out;
+  }
+
   signatureStatus(signature: string, searchHistory: boolean): SignatureRecord | null {
     const rec = this.signatures.get(signature);
     if (!rec) return null;
@@ -315,6 +360,7 @@ export class Ledger extends EventEmitter {
     }
     this.syncSysvars();
     const preBalances = allKeys.map((k) => Number(this.getAccount(k)?.lamports ?? 0n));
+    const preTokenBalances = this.tokenBalances(allKeys);
     const res = this.svm.sendTransaction(this.decoder.decode(raw));
     let meta: TransactionMetadata;
     let err: JsonTxError | null = null;
@@ -341,6 +387,8 @@ export class Ledger extends EventEmitter {
       preBalances,
       postBalances: allKeys.map((k) => Number(this.getAccount(k)?.lamports ?? 0n)),
       computeUnits: Number(meta.computeUnitsConsumed()),
+      preTokenBalances,
+      postTokenBalances: this.tokenBalances(allKeys),
     };
     const { price } = computeBudgetOf(tx.message);
     this.priorityFees.push({ slot: this.slot, microLamports: price, writable });
@@ -370,11 +418,21 @@ export class Ledger extends EventEmitter {
     return signature;
   }
 
-  /** Newest first, like getSignaturesForAddress. */
-  signaturesForAddress(address: string, limit: number): SignatureRecord[] {
+  /**
+   * Newest first, like getSignaturesForAddress: start after `before` (exclusive) and stop at `until`
+   * (exclusive), so clients can page through the whole history.
+   */
+  signaturesForAddress(address: string, limit: number, page: { before?: string; until?: string } = {}): SignatureRecord[] {
     const sigs = this.byAddress.get(address) ?? [];
     const out: SignatureRecord[] = [];
-    for (let i = sigs.length - 1; i >= 0 && out.length < limit; i -= 1) {
+    let start = sigs.length - 1;
+    if (page.before !== undefined) {
+      const at = sigs.lastIndexOf(page.before);
+      if (at === -1) return [];
+      start = at - 1;
+    }
+    for (let i = start; i >= 0 && out.length < limit; i -= 1) {
+      if (page.until !== undefined && sigs[i] === page.until) break;
       const rec = this.signatureStatus(sigs[i] ?? '', true);
       if (rec) out.push(rec);
     }

@@ -8,7 +8,7 @@ import { VersionedMessage, VersionedTransaction } from '@solana/web3.js';
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import bs58 from 'bs58';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { RpcError, type Fault, type Ledger, type SignatureRecord, type StoredAccount } from './ledger';
+import { RpcError, type Fault, type Ledger, type SignatureRecord, type StoredAccount, type StoredTokenBalance } from './ledger';
 
 const TOKEN_PROGRAM = TOKEN_PROGRAM_ID.toBase58();
 const TOKEN_2022_PROGRAM = TOKEN_2022_PROGRAM_ID.toBase58();
@@ -91,6 +91,10 @@ function tokenAmount(amount: bigint, decimals: number): Record<string, unknown> 
   const s = amount.toString().padStart(decimals + 1, '0');
   const uiAmountString = decimals === 0 ? s : `${s.slice(0, -decimals)}.${s.slice(-decimals)}`.replace(/\.?0+$/, '');
   return { amount: amount.toString(), decimals, uiAmount: Number(uiAmountString), uiAmountString };
+}
+
+function tokenBalanceJson(b: StoredTokenBalance): Record<string, unknown> {
+  return { accountIndex: b.accountIndex, mint: b.mint, owner: b.owner, programId: b.programId, uiTokenAmount: tokenAmount(BigInt(b.amount), b.decimals) };
 }
 
 export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<string, Handler> {
@@ -239,7 +243,11 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
   h.set('getSignaturesForAddress', (p) => {
     const cfg = cfgOf(p, 1);
     const limit = typeof cfg.limit === 'number' && cfg.limit > 0 ? Math.min(cfg.limit, 1000) : 1000;
-    return ledger.signaturesForAddress(pubkeyParam(p, 0), limit).map((r) => ({
+    const page = {
+      before: typeof cfg.before === 'string' ? cfg.before : undefined,
+      until: typeof cfg.until === 'string' ? cfg.until : undefined,
+    };
+    return ledger.signaturesForAddress(pubkeyParam(p, 0), limit, page).map((r) => ({
       signature: r.signature, slot: r.slot, err: r.err, memo: null, blockTime: r.blockTime, confirmationStatus: 'finalized',
     }));
   });
@@ -283,8 +291,8 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
         postBalances: rec.postBalances,
         innerInstructions: [],
         logMessages: rec.logs,
-        preTokenBalances: [],
-        postTokenBalances: [],
+        preTokenBalances: (rec.preTokenBalances ?? []).map(tokenBalanceJson),
+        postTokenBalances: (rec.postTokenBalances ?? []).map(tokenBalanceJson),
         rewards: [],
         loadedAddresses: { writable: rec.loadedWritable, readonly: rec.loadedReadonly },
         computeUnitsConsumed: rec.computeUnits,
