@@ -12,6 +12,8 @@ import type { Rail } from '../shared/status';
 import { adminAuth } from './auth';
 import { errorHandler, HttpError } from './errors';
 import type { Metrics } from './metrics';
+import { methodNotAllowed } from './method-not-allowed';
+import { allowedMethodsByPath } from './openapi';
 import { adminRouter } from './routes/admin';
 import { healthRouter, type HealthDeps } from './routes/health';
 import { publicRouter } from './routes/public';
@@ -42,6 +44,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(methodNotAllowed(allowedMethodsByPath()));
 
   // The webhook needs the raw body, so it is mounted before the JSON parser.
   app.use('/webhooks', webhookRouter({

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { DomainError, ErrorType } from '../shared/errors';
+import { errorTypeOfIssues } from './validators';
 
 /** An error the API answers with a specific status; everything else is masked as 500. */
 export class HttpError extends Error {
@@ -26,6 +27,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [ErrorType.NotFound]: 404,
   [ErrorType.Conflict]: 409,
   [ErrorType.PayloadTooLarge]: 413,
+  [ErrorType.MethodNotAllowed]: 405,
   [ErrorType.RpcUnavailable]: 503,
 };
 
@@ -42,7 +44,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (err instanceof ZodError) {
       status = 400;
       body = {
-        type: ErrorType.ValidationFailed,
+        type: errorTypeOfIssues(err.issues),
         message: 'request validation failed',
         details: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       };
@@ -51,6 +53,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       body = err.type === 'entity.too.large'
         ? { type: ErrorType.PayloadTooLarge, message: 'request body too large' }
         : { type: ErrorType.ValidationFailed, message: 'malformed request body' };
+    } else if (isClientError(err)) {
+      // Express's own 4xx, such as a path parameter that is not valid percent-encoding.
+      status = 400;
+      body = { type: ErrorType.ValidationFailed, message: 'malformed request' };
     }
     if (status >= 500) logger.error({ err, path: req.path }, 'request failed');
     res.status(status).json({ error: body });
@@ -60,4 +66,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 function isBodyParserError(err: unknown): err is { status: number; type: string } {
   return typeof err === 'object' && err !== null && 'type' in err && 'status' in err && typeof (err as { status: unknown }).status === 'number'
     && String((err as { type: unknown }).type).startsWith('entity.') || (typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'encoding.unsupported');
+}
+
+function isClientError(err: unknown): boolean {
+  const status = typeof err === 'object' && err !== null && 'status' in err ? err.status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

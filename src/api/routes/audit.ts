@@ -4,16 +4,17 @@ import { z } from 'zod';
 import type { Db } from '../../db/client';
 import { listAudit } from '../../services/workflow-ops';
 
-const auditQuery = z.object({
+export const auditQuery = z.object({
   actor: z.string().max(100).optional(),
   /** exact, or a prefix ending in `*` (e.g. `workflow.*`) */
   action: z.string().max(100).optional(),
   target: z.string().max(500).optional(),
   result: z.string().max(100).optional(),
   flagged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  since: z.coerce.date().optional(),
-  until: z.coerce.date().optional(),
-  before: z.string().regex(/^\d{1,19}$/).transform((v) => BigInt(v)).optional(),
+  since: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
+  until: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
+  /** an audit id (int8): the page of rows older than it */
+  before: z.string().regex(/^\d{1,18}$/).transform((v) => BigInt(v)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 }).strict();
 

@@ -7,7 +7,7 @@ import { describeSchedules, SCHEDULE_IDS, triggerSchedule } from '../../services
 import { getTreasuryOverview, type TreasuryOverviewDeps } from '../../services/treasury';
 import { actorOf } from '../auth';
 
-const scheduleParam = z.object({ scheduleId: z.enum(SCHEDULE_IDS as [string, ...string[]]) });
+export const scheduleParam = z.object({ scheduleId: z.enum(SCHEDULE_IDS as [string, ...string[]]) });
 
 /** Admin (mounted under /admin behind the bearer check): treasury view and schedule triggers. */
 export function treasuryRouter(deps: TreasuryOverviewDeps & { db: Db; temporal: Client }): Router {

@@ -4,26 +4,26 @@ import { z } from 'zod';
 import type { WorkflowOps } from '../../services/workflow-ops';
 import { WORKFLOW_STATES } from '../../services/workflow-ops';
 import { actorOf } from '../auth';
+import { text } from '../validators';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   state: z.enum(WORKFLOW_STATES),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
-const workflowIdParam = z.object({ workflowId: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'not a workflow id') });
+export const workflowIdParam = z.object({ workflowId: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'not a workflow id') });
 const resetTo = z.union([z.enum(['last', 'first']), z.number().int().positive()]);
-const resetBody = z.object({
+export const resetBody = z.object({
   to: resetTo.default('last'),
-  runId: z.string().min(1).max(100).optional(),
-  reason: z.string().trim().min(1).max(500).optional(),
-}).strict();
-const cancelBody = z.object({ reason: z.string().trim().max(500).optional() }).strict();
-/** The reason is required; the service enforces it too, so the refusal is audited. */
-const terminateBody = z.object({ reason: z.string().max(500).optional() }).strict();
-const batchResetBody = z.object({
-  query: z.string().trim().min(1).max(2000),
+  runId: z.uuid().optional().meta({ description: 'the run you looked at; a reset of a run already replaced is not repeated' }),
+  reason: text(500).optional(),
+}).strict().default({ to: 'last' });
+export const cancelBody = z.object({ reason: z.string().max(500).trim().optional() }).strict().default({});
+export const terminateBody = z.object({ reason: text(500) }).strict();
+export const batchResetBody = z.object({
+  query: text(2000).meta({ description: 'a Temporal visibility query, ANDed with running purchase workflows (400 when Temporal refuses it)' }),
   dryRun: z.boolean().default(true),
   to: z.enum(['last', 'first']).default('last'),
-  reason: z.string().trim().min(1).max(500).optional(),
+  reason: text(500).optional(),
   limit: z.number().int().min(1).max(1000).optional(),
 }).strict();
 
@@ -50,21 +50,27 @@ export function workflowsRouter({ ops }: { ops: WorkflowOps }): Router {
 
   router.post('/workflows/:workflowId/reset', async (req, res) => {
     const { workflowId } = workflowIdParam.parse(req.params);
-    const body = resetBody.parse(req.body ?? {});
+    const body = resetBody.parse(req.body);
     res.status(202).json(await ops.reset(workflowId, { ...body, actor: actor(req) }));
   });
 
   router.post('/workflows/:workflowId/cancel', async (req, res) => {
     const { workflowId } = workflowIdParam.parse(req.params);
-    const body = cancelBody.parse(req.body ?? {});
+    const body = cancelBody.parse(req.body);
     res.status(202).json(await ops.cancel(workflowId, { ...body, actor: actor(req) }));
   });
 
   router.post('/workflows/:workflowId/terminate', async (req, res) => {
     const { workflowId } = workflowIdParam.parse(req.params);
+    // A terminate without a reason is refused by the service, which audits the refusal.
+    if (!terminateBody.shape.reason.safeParse((req.body as { reason?: unknown } | undefined)?.reason).success && !hasUnknownKeys(req.body)) {
+      await ops.terminate(workflowId, { actor: actor(req) });
+    }
     const body = terminateBody.parse(req.body ?? {});
     res.status(202).json(await ops.terminate(workflowId, { ...body, actor: actor(req) }));
   });
 
   return router;
 }
+
+const hasUnknownKeys = (body: unknown) => typeof body === 'object' && body !== null && Object.keys(body).some((k) => k !== 'reason');
