@@ -149,6 +149,33 @@ function stripeMockFixtures() {
   log(`wrote stripe-mock fixtures (payment ${DEV_PAYMENT_CENTS}¢, stripe_fee ${fee}¢) to ${path.relative(root, target)}`);
 }
 
+/**
+ * schemathesis (PyPI) for the OpenAPI fuzz test (test/e2e/openapi-fuzz.test.ts), in a venv under
+ * .tools so the system Python is left alone. A failure is a warning: that one test then fails saying so.
+ */
+const SCHEMATHESIS_VERSION = '4.32.5';
+
+function schemathesis() {
+  const venv = path.join(toolsDir, 'schemathesis');
+  const bin = path.join(venv, 'bin', 'schemathesis');
+  const stamp = path.join(venv, 'version');
+  if (existsSync(bin) && existsSync(stamp) && readFileSync(stamp, 'utf8') === SCHEMATHESIS_VERSION) return;
+  const python = onPath('python3');
+  if (!python) {
+    log('warning: python3 is missing, so schemathesis is not installed: the OpenAPI fuzz test will fail');
+    return;
+  }
+  log(`installing schemathesis ${SCHEMATHESIS_VERSION} into ${path.relative(root, venv)} (pip, about a minute)`);
+  const steps = [[python, ['-m', 'venv', venv]], [path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]]];
+  for (const [cmd, args] of steps) {
+    if (spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status !== 0) {
+      log(`warning: ${path.basename(cmd)} ${args.join(' ')} failed: the OpenAPI fuzz test will fail`);
+      return;
+    }
+  }
+  writeFileSync(stamp, SCHEMATHESIS_VERSION);
+}
+
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
 // missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
 function chromium() {
@@ -174,6 +201,7 @@ try {
   prismaClient();
   contracts();
   chromium();
+  schemathesis();
   log('ready');
 } catch (err) {
   process.stderr.write(`[setup] ${err instanceof Error ? err.message : String(err)}\n`);
