@@ -1,6 +1,6 @@
 /**
  * The whole engine for a bench run, started from nothing and torn down at the end: embedded
- * PostgreSQL in a temp dir (migrated), stripe-mock, a Temporal dev server, the local Solana chain
+ * PostgreSQL in a temp dir (migrated), stripe-mock behind the in-process dev Stripe, a Temporal dev server, the local Solana chain
  * over JSON-RPC, then the worker and the HTTP API in this process, wired exactly as
  * test/helpers/engine.ts wires them. Nothing here reads process.env: the one loadConfig() without
  * arguments only picks up TEMPORAL_CLI_PATH / STRIPE_MOCK_PATH overrides for locating the tools.
@@ -24,7 +24,9 @@ import { ensureLedgerAccounts, recordTreasuryFunding } from '../src/db/ledger';
 import { freePort, waitForPort } from '../src/dev/net';
 import { startEmbeddedPostgres } from '../src/dev/postgres';
 import { startSolanaChain } from '../src/dev/solana-chain';
-import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../src/dev/stripe-test-events';
+import { createDevStripeClient } from '../src/dev/dev-stripe/client';
+import { startDevStripe } from '../src/dev/dev-stripe/server';
+import { checkoutSessionCompleted, signedDelivery, type PaymentRefs } from '../src/dev/stripe-test-events';
 import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from '../src/dev/tools';
 import { createLogger } from '../src/logger';
 import { buildApiDeps } from '../src/server';
@@ -135,12 +137,14 @@ export async function startBenchEngine(opts: HarnessOptions = {}): Promise<Bench
       await execFileAsync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/migrate.mjs'), 'deploy', url]);
       return url;
     });
-    const stripeReady = step('stripe-mock', async () => {
+    const stripeReady = step('stripe-mock + dev Stripe', async () => {
       const port = await freePort();
       const child = spawn(stripeMockPath, stripeMockArgs(port), { stdio: 'ignore', env: stripeMockEnv() });
       cleanups.push({ step: 'stop stripe-mock', run: () => stopChild(child) });
       await waitForPort(port);
-      return `http://127.0.0.1:${port}`;
+      const devStripe = await startDevStripe({ upstream: `http://127.0.0.1:${port}` });
+      cleanups.push({ step: 'stop dev Stripe', run: () => devStripe.close() });
+      return devStripe.url;
     });
     const temporalReady = step('temporal dev server', async () => {
       try {
@@ -229,6 +233,7 @@ export async function startBenchEngine(opts: HarnessOptions = {}): Promise<Bench
     void worker;
 
     const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+    const devStripe = createDevStripeClient(stripeBase);
     const adminHeaders = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
     const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -255,8 +260,9 @@ export async function startBenchEngine(opts: HarnessOptions = {}): Promise<Bench
         const res = await post(`${target.url}/api/checkout/sessions`, { productId, buyerWallet: Keypair.generate().publicKey.toBase58() });
         if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
         const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
-        const row = await db.purchase.findUniqueOrThrow({ where: { id: body.purchaseId }, select: { grossCents: true } });
-        return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: row.grossCents ?? 0n };
+        // The buyer pays at the dev Stripe now; the webhook is delivered when the bench says.
+        const paid = await devStripe.pay(body.checkoutSessionId);
+        return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: paid.paymentIntentId, chargeId: paid.chargeId, amountCents: paid.amountCents };
       },
       signedPayment(refs) {
         return signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, checkoutSessionCompleted(refs));

@@ -306,7 +306,7 @@ async function main(): Promise<void> {
   console.log(`  engine one-at-a-time settle p50 / rail tx p50      ${fmt(single.p50 / rpc.p50)}x  (orchestration + Stripe + ledger around one chain tx)`);
   console.log(`  burst time-to-settled p50 / one-at-a-time p50      ${fmt(settlement.timeToSettled.p50 / single.p50)}x  (queueing)`);
   console.log(`  (bench rail polls status every 5 ms at 400k CU; the engine's rail uses config defaults)`);
-  console.log('memory (this process: API + worker + chain + load generator; PostgreSQL, Temporal and stripe-mock are child processes, not counted):');
+  console.log('memory (this process: API + worker + chain + dev Stripe + load generator; PostgreSQL, Temporal and stripe-mock are child processes, not counted):');
   console.log(`  peak RSS ${mib(peakRss)}, heap used after run ${mib(heapAfter)}${gc ? `, after full GC ${mib(heapAfterGc)}` : ''}`);
   const engineSetup = engine?.setupSeconds.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ') ?? '';
   console.log(`setup (parallel): ${engineSetup}`);

@@ -117,39 +117,6 @@ function contracts() {
 }
 
 /**
- * stripe-mock is stateless and answers fixtures. Its bundled payment is unpaid and fee-free, so dev
- * and tests run it with a copy in which the payment succeeded for DEV_PAYMENT_CENTS and the balance
- * transaction carries a real-shaped `stripe_fee` (2.9% + 30¢). Every PaymentIntent it returns is that one.
- */
-const DEV_PAYMENT_CENTS = 2500; // keep equal to src/dev/stripe-mock.ts
-const DEV_STRIPE_FEE_CENTS = 103;
-
-function stripeMockFixtures() {
-  const target = path.join(toolsDir, 'stripe-mock-fixtures.json');
-  if (existsSync(target)) return;
-  const goPath = onPath('go');
-  if (!goPath) return;
-  const modCache = execFileSync(goPath, ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
-  const source = path.join(modCache, 'github.com/stripe/stripe-mock@v0.197.0/embedded/openapi/fixtures3.json');
-  if (!existsSync(source)) {
-    run(goPath, ['mod', 'download', 'github.com/stripe/stripe-mock@v0.197.0'], { cwd: toolsDir, env: { ...process.env, GOFLAGS: '-mod=mod' } });
-  }
-  const fixtures = JSON.parse(readFileSync(source, 'utf8'));
-  const r = fixtures.resources;
-  const fee = DEV_STRIPE_FEE_CENTS;
-  Object.assign(r.balance_transaction, {
-    amount: DEV_PAYMENT_CENTS,
-    fee,
-    net: DEV_PAYMENT_CENTS - fee,
-    fee_details: [{ amount: fee, application: null, currency: 'usd', description: 'Stripe processing fees', type: 'stripe_fee' }],
-  });
-  Object.assign(r.charge, { amount: DEV_PAYMENT_CENTS, amount_captured: DEV_PAYMENT_CENTS, captured: true, paid: true, status: 'succeeded', balance_transaction: r.balance_transaction.id });
-  Object.assign(r.payment_intent, { amount: DEV_PAYMENT_CENTS, amount_received: DEV_PAYMENT_CENTS, status: 'succeeded', latest_charge: r.charge.id });
-  writeFileSync(target, JSON.stringify(fixtures));
-  log(`wrote stripe-mock fixtures (payment ${DEV_PAYMENT_CENTS}¢, stripe_fee ${fee}¢) to ${path.relative(root, target)}`);
-}
-
-/**
  * schemathesis (PyPI) for the OpenAPI fuzz test (test/e2e/openapi-fuzz.test.ts), in a venv under
  * .tools so the system Python is left alone. A failure is a warning: that one test then fails saying so.
  */
@@ -197,7 +164,6 @@ function chromium() {
 try {
   npmDependencies();
   goTools();
-  stripeMockFixtures();
   prismaClient();
   contracts();
   chromium();

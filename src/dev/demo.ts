@@ -1,13 +1,13 @@
 /**
- * `npm run demo`, against a running `npm start`: one purchase through checkout and a signed
- * webhook, then a human summary of what moved where.
+ * `npm run demo`, against a running `npm start`: one purchase through checkout, the buyer's card at
+ * the dev Stripe and its signed webhook, then a human summary of what moved where.
  */
 import { Keypair } from '@solana/web3.js';
 import { Wallet } from 'ethers';
 import Stripe from 'stripe';
 import { loadConfig } from '../config';
-import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery } from './stripe-test-events';
-import { STRIPE_MOCK_PAYMENT_CENTS } from './tools';
+import { createDevStripeClient, eventOf } from './dev-stripe/client';
+import { signedDelivery } from './stripe-test-events';
 
 const config = loadConfig();
 const base = `http://127.0.0.1:${config.PORT}`;
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (!product) {
     product = await call<Product>('POST', '/admin/products', {
       title: DEMO_TITLE,
-      priceCents: STRIPE_MOCK_PAYMENT_CENTS.toString(),
+      priceCents: '2500',
       rail,
       nftSymbol: 'DEMO',
       nftUri: 'https://example.com/demo-track.json',
@@ -67,9 +67,11 @@ async function main(): Promise<void> {
   const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet });
   console.log(`checkout session ${checkout.checkoutSessionId} for purchase ${checkout.purchaseId}`);
 
-  // stripe-mock sends no webhooks: sign the one Stripe would send once the buyer pays.
+  // The buyer pays at the dev Stripe; this script delivers the event it answers, signed as Stripe signs.
+  const devStripe = createDevStripeClient(config.STRIPE_API_BASE ?? `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
+  const paid = await devStripe.pay(checkout.checkoutSessionId);
   const stripe = new Stripe(config.STRIPE_SECRET_KEY);
-  const event = checkoutSessionCompleted({ ...checkout, paymentIntentId: newPaymentIntentId(), amountCents: BigInt(product.priceCents) });
+  const event = eventOf(paid.events, 'checkout.session.completed');
   const { body, signature } = signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, event);
   const ack = await call<{ outcome: string }>('POST', '/webhooks/stripe', body, { 'content-type': 'application/json', 'stripe-signature': signature });
   console.log(`webhook ${event.type} ${event.id}: ${ack.outcome}`);

@@ -34,7 +34,7 @@ const ro = { authorization: `Bearer ${READONLY}` };
 
 beforeAll(async () => {
   engine = await startEngine({
-    // stripe-mock always answers a $25.00 payment, so a $20.00 threshold puts every purchase through approval.
+    // The test products cost $25.00, so a $20.00 threshold puts every purchase through approval.
     env: { STUCK_ATTEMPTS: '2', ADMIN_READONLY_TOKEN: READONLY, APPROVAL_THRESHOLD_CENTS: '2000' },
     activityDeps: (deps) => ({ ...deps, rails: { ...deps.rails, [Rail.Solana]: faultyRail(deps.rails[Rail.Solana] as SettlementRail) } }),
   });

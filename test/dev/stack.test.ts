@@ -10,7 +10,8 @@ import path from 'node:path';
 import Stripe from 'stripe';
 import { createDb } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
-import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery } from '../../src/dev/stripe-test-events';
+import { createDevStripeClient, eventOf } from '../../src/dev/dev-stripe/client';
+import { signedDelivery } from '../../src/dev/stripe-test-events';
 import { freePort } from '../../src/dev/net';
 import { Rail } from '../../src/shared/status';
 import { readKeypairFile } from '../../src/dev/solana-chain';
@@ -125,7 +126,8 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
   const stripe = new Stripe('sk_test_123');
   const buy = async () => {
     const c = (await (await postJson('/api/checkout/sessions', { productId: product.id, buyerWallet: Keypair.generate().publicKey.toBase58() })).json()) as { purchaseId: string; checkoutSessionId: string };
-    const { body, signature } = signedDelivery(stripe, 'whsec_dev_settlement_engine', checkoutSessionCompleted({ ...c, paymentIntentId: newPaymentIntentId(), amountCents: 2500n }));
+    const paid = await createDevStripeClient(`http://127.0.0.1:${env.STRIPE_MOCK_PORT}`).pay(c.checkoutSessionId);
+    const { body, signature } = signedDelivery(stripe, 'whsec_dev_settlement_engine', eventOf(paid.events, 'checkout.session.completed'));
     expect((await postJson('/webhooks/stripe', body, { 'stripe-signature': signature })).status).toBe(200);
     return c.purchaseId;
   };

@@ -43,7 +43,7 @@ suite('admin page in headless Chromium', () => {
   let profile: string;
 
   beforeAll(async () => {
-    // stripe-mock always answers a $25.00 payment: a $20.00 threshold makes it wait for approval.
+    // The test product costs $25.00: a $20.00 threshold makes it wait for approval.
     engine = await startEngine({ env: { APPROVAL_THRESHOLD_CENTS: '2000' } });
     const { chromium } = (await import(PLAYWRIGHT)) as { chromium: Chromium };
     // A fresh profile: playwright passes it to Chromium as --user-data-dir.

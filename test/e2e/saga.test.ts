@@ -1,6 +1,7 @@
 import { PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
-import { chargeDisputeCreated, chargeRefunded, checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
+import { eventOf } from '../../src/dev/dev-stripe/client';
+import { checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
 import { purchaseWorkflowId } from '../../src/shared/ids';
 import { statusQuery } from '../../src/workflows/definitions';
 import { startEngine, type Engine } from '../helpers/engine';
@@ -33,8 +34,10 @@ async function waitForWorkflow(purchaseId: string, predicate: (s: Awaited<Return
 it('a refund that arrives before the pivot aborts the purchase and moves nothing', async () => {
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
-  // The refund is delivered first (out of order); the payment after it must not settle.
-  expect((await engine.deliver(chargeRefunded(refs))).status).toBe(200);
+  // Refunded at Stripe right after the payment, and the refund's event is delivered first (out of
+  // order); the payment after it must not settle.
+  const refund = await engine.devStripe.refund(refs.paymentIntentId);
+  expect((await engine.deliver(eventOf(refund.events, 'charge.refunded'))).status).toBe(200);
   expect((await engine.pay(refs)).status).toBe(200);
   const view = await engine.waitForStatus(refs.purchaseId, ['refunded', 'settled', 'failed']);
   expect(view.status).toBe('refunded');
@@ -51,7 +54,9 @@ it('a refund after the pivot records a clawback receivable and never touches the
   const settled = await engine.waitForStatus(refs.purchaseId, ['settled']);
   const paid = await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(product.collaborators[0]!.wallet));
 
-  const res = await engine.deliver(chargeRefunded(refs));
+  const refund = await engine.devStripe.refund(refs.paymentIntentId);
+  expect(refund.amountCents).toBe(2500n);
+  const res = await engine.deliver(eventOf(refund.events, 'charge.refunded'));
   expect(await res.json()).toMatchObject({ outcome: 'clawback' });
   await engine.waitForStatus(refs.purchaseId, ['refunded']);
   const clawback = await engine.db.journalTransaction.findFirstOrThrow({ where: { purchaseId: refs.purchaseId, kind: 'purchase_clawback' }, include: { entries: true } });
@@ -59,7 +64,8 @@ it('a refund after the pivot records a clawback receivable and never touches the
   expect(clawback.entries.find((e) => e.accountCode === 'clawback:receivable')?.amountMicro).toBe(BigInt(settled.creatorPoolMicroUsdc ?? 0));
   expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(product.collaborators[0]!.wallet))).toBe(paid);
   // A dispute on the same purchase later changes nothing more.
-  await engine.deliver(chargeDisputeCreated(refs));
+  const dispute = await engine.devStripe.dispute(refs.chargeId);
+  await engine.deliver(eventOf(dispute.events, 'charge.dispute.created'));
   expect(await engine.db.journalTransaction.count({ where: { purchaseId: refs.purchaseId, kind: 'purchase_clawback' } })).toBe(1);
   expect(await engine.db.alertOutbox.count({ where: { dedupeKey: `purchase:${refs.purchaseId}:clawback` } })).toBe(1);
 });

@@ -1,9 +1,8 @@
 /**
- * Treasury reconciliation on a real Temporal dev server, real PostgreSQL and stripe-mock. The chain
+ * Treasury reconciliation on a real Temporal dev server, real PostgreSQL and the dev Stripe. The chain
  * is an in-test SettlementRail whose balance the test controls (the chain rails have their own tests).
- * stripe-mock is stateless: its balance-transaction listing always returns one fixture row (charge
- * ch_1PgafuB7WZ01zgkWXYmPNZs8, stripe_fee 103¢) whatever the `created` filter, so the fee checks are
- * planted around that row.
+ * Each fee check pays a $25.00 Checkout Session at the dev Stripe dated inside the period under test
+ * (stripe_fee 103¢ in its balance transaction), so the listing filtered by `created` finds exactly it.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding, reserveTreasuryHold, treasuryPosition } from '../../src/db/ledger';
 import { createProduct, recordSettlement } from '../../src/db/purchases';
+import { createDevStripeClient } from '../../src/dev/dev-stripe/client';
 import { createLogger } from '../../src/logger';
 import { createStripe } from '../../src/runtime';
 import { buildApiDeps } from '../../src/server';
@@ -28,7 +28,6 @@ import type { ReconciliationResult } from '../../src/workflows/reconciliation';
 import { freshDb } from '../helpers/db';
 import { startTemporal, workflowBundle } from '../helpers/temporal';
 
-const FIXTURE_CHARGE = 'ch_1PgafuB7WZ01zgkWXYmPNZs8';
 const taskQueue = `recon-test-${process.pid}`;
 
 let env: TestWorkflowEnvironment;
@@ -98,6 +97,18 @@ afterAll(async () => {
   await env?.teardown();
   alertServer?.close();
 });
+
+/** A $25.00 card payment at the dev Stripe, made at `at`: its charge id and Stripe's fee. */
+async function paidCharge(at: Date): Promise<{ chargeId: string; feeCents: bigint }> {
+  const session = await createStripe(config).checkout.sessions.create({
+    mode: 'payment',
+    line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 2500, product_data: { name: 'Recon' } } }],
+    success_url: 'http://127.0.0.1/ok',
+    cancel_url: 'http://127.0.0.1/cancel',
+  });
+  const paid = await createDevStripeClient(process.env.TEST_STRIPE_API_BASE ?? '').pay(session.id, { created: at });
+  return { chargeId: paid.chargeId, feeCents: paid.feeCents };
+}
 
 /** A settled purchase whose ledger journal is dated `at`. */
 async function settle(at: Date, o: { chargeId: string; feeCents: bigint; poolCents: bigint; platformFeeCents?: bigint }) {
@@ -190,6 +201,8 @@ it('a triggered run writes exactly one row for its period; triggering again rewr
 it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, alerts, and delivers the alerts', async () => {
   const at = '2026-01-14T09:00:00Z'; // period 2026-01-05 .. 2026-01-12
   const period = reconciliationPeriod(new Date(at));
+  const stripeOnly = await paidCharge(new Date('2026-01-07T10:00:00Z'));
+  expect(stripeOnly.feeCents).toBe(103n);
   await settle(new Date('2026-01-06T10:00:00Z'), { chargeId: 'ch_local_only_1', feeCents: 50n, poolCents: 1_000n, platformFeeCents: 100n });
   const ledger = (await treasuryPosition(db, Rail.Solana)).balanceMicro;
   chainBalance = ledger - 1_234n;
@@ -200,7 +213,7 @@ it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, al
   expect(row).toMatchObject({ purchaseCount: 1, frontedMicroUsdc: 10_000_000n, platformFeesCents: 100n, stripeFeesCents: 50n, netToReplenishCents: 1_000n, ledgerTreasuryMicroUsdc: ledger, chainTreasuryMicroUsdc: ledger - 1_234n });
   expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([
     ['ledger_fee_missing_in_stripe', 'ch_local_only_1', 'missing', '50'],
-    ['stripe_fee_missing_from_ledger', FIXTURE_CHARGE, '103', 'missing'],
+    ['stripe_fee_missing_from_ledger', stripeOnly.chargeId, '103', 'missing'],
     ['treasury_balance_mismatch', 'treasury:solana', ledger.toString(), (ledger - 1_234n).toString()],
   ]);
   const alerts = await db.alertOutbox.findMany({ where: { dedupeKey: { contains: period.periodStart } } });
@@ -208,9 +221,9 @@ it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, al
   expect(alerts.every((a) => a.deliveredAt !== null)).toBe(true);
   expect(delivered.map((d) => d.kind)).toEqual(expect.arrayContaining(['treasury_chain_mismatch', 'stripe_fee_mismatch']));
 
-  // The chain catches up and the fixture charge's purchase is booked with Stripe's fee: a re-run of
-  // the same period rewrites the same row with only the remaining mismatch.
-  await settle(new Date('2026-01-20T10:00:00Z'), { chargeId: FIXTURE_CHARGE, feeCents: 103n, poolCents: 2_000n });
+  // The chain catches up and the Stripe-only charge's purchase is booked with Stripe's fee in a later
+  // period: a re-run of the same period rewrites the same row with only the remaining mismatch.
+  await settle(new Date('2026-01-20T10:00:00Z'), { chargeId: stripeOnly.chargeId, feeCents: 103n, poolCents: 2_000n });
   const again = await reconcile(at);
   expect(again.reconciliationId).toBe(result.reconciliationId);
   const rows = await rowFor(period.periodStart);
@@ -221,16 +234,18 @@ it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, al
 
 it('reports a Stripe fee that differs from the ledger', async () => {
   const at = '2026-02-04T09:00:00Z';
-  await settle(new Date('2026-01-27T10:00:00Z'), { chargeId: FIXTURE_CHARGE, feeCents: 99n, poolCents: 1_000n });
+  const charge = await paidCharge(new Date('2026-01-27T09:00:00Z'));
+  await settle(new Date('2026-01-27T10:00:00Z'), { chargeId: charge.chargeId, feeCents: 99n, poolCents: 1_000n });
   await reconcile(at);
   const [row] = await rowFor(reconciliationPeriod(new Date(at)).periodStart);
-  expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([['stripe_fee_mismatch', FIXTURE_CHARGE, '103', '99']]);
+  expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([['stripe_fee_mismatch', charge.chargeId, '103', '99']]);
 });
 
 describe('runway and health at the boundaries ($2,000, 7 days)', () => {
   const at = '2026-03-04T09:00:00Z'; // period 2026-02-23 .. 2026-03-02: fronts exactly $2,000
   beforeAll(async () => {
-    await settle(new Date('2026-02-24T10:00:00Z'), { chargeId: FIXTURE_CHARGE, feeCents: 103n, poolCents: 200_000n });
+    const charge = await paidCharge(new Date('2026-02-24T09:00:00Z'));
+    await settle(new Date('2026-02-24T10:00:00Z'), { chargeId: charge.chargeId, feeCents: charge.feeCents, poolCents: 200_000n });
   });
 
   it('available exactly $2,000 with $2,000 fronted in the week: runway 7 days, healthy', async () => {
