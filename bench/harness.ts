@@ -187,6 +187,8 @@ export async function startBenchEngine(opts: HarnessOptions = {}): Promise<Bench
       USDC_MINT: chain.usdcMint.toBase58(),
       TREASURY_RECHECK_INTERVAL: '1 hour',
       WORKER_METRICS_PORT: '0',
+      // the load generator is one client creating hundreds of checkouts
+      CHECKOUT_RATE_LIMIT: '0',
     };
     const config = loadConfig(env);
     const parkedConfig = loadConfig({ ...env, TEMPORAL_TASK_QUEUE: `settlement-bench-parked-${process.pid}` });

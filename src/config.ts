@@ -2,6 +2,7 @@
  * The only reader of process.env. Every setting is declared here once, validated with zod at boot,
  * and frozen. A bad value stops the process with the variable's name.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { durationMs } from './shared/duration';
@@ -41,6 +42,24 @@ export const DEV_STRIPE_SECRET_KEY = 'sk_test_123';
 export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_dev_settlement_engine';
 /** anvil's first well-known development account. */
 export const DEV_EVM_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+export const DEV_NFT_MINT_SEED = 'dev-nft-mint-seed';
+/** anvil's (and Hardhat's) first well-known accounts: published keys, never a production settler. */
+const WELL_KNOWN_EVM_KEYS = new Set([
+  DEV_EVM_PRIVATE_KEY,
+  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+]);
+
+/**
+ * Settings that may instead come from a file named by `<NAME>_FILE` (the Docker secrets
+ * convention); config.ts reads the file, and setting both is an error.
+ */
+export const SECRET_SETTINGS = [
+  'ADMIN_TOKEN', 'ADMIN_READONLY_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'TREASURY_KEYPAIR',
+  'EVM_PRIVATE_KEY', 'NFT_MINT_SEED', 'DATABASE_URL', 'TEMPORAL_API_KEY',
+] as const;
+/** The shortest secret production accepts (tokens, keys, seeds). */
+export const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
 export const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -54,6 +73,10 @@ export const schema = z.object({
   ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
   ADMIN_READONLY_TOKEN: optionalString,
   WEBHOOK_BODY_LIMIT: z.string().default('256kb'),
+  /** Abuse limits per client address and RATE_LIMIT_WINDOW; 0 turns a limit off. */
+  RATE_LIMIT_WINDOW: duration('1 minute'),
+  CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(0).default(20),
+  ADMIN_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(10),
 
   // PostgreSQL (embedded in dev when DATABASE_URL is unset)
   DATABASE_URL: optionalString,
@@ -94,7 +117,7 @@ export const schema = z.object({
   TREASURY_KEYPAIR_PATH: optionalString,
   TREASURY_KEYPAIR: optionalString,
   USDC_MINT: optionalString,
-  NFT_MINT_SEED: z.string().min(8).default('dev-nft-mint-seed'),
+  NFT_MINT_SEED: z.string().min(8).default(DEV_NFT_MINT_SEED),
   PRIORITY_FEE_CAP_MICROLAMPORTS: z.coerce.number().int().min(0).default(100_000),
   COMPUTE_UNIT_LIMIT: z.coerce.number().int().positive().default(600_000),
   SETTLEMENT_PROGRAM_ID: optionalString,
@@ -141,17 +164,101 @@ export interface Config extends RawConfig {
   solanaRpcUrl: string;
   evmRpcUrl: string;
   treasuryKeypairPath: string;
+  /** false in production unless EVM_RPC_URL names a chain: no rail then points at a local anvil */
+  evmConfigured: boolean;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  detail: string;
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
-    super(`invalid setting ${variable}: ${detail}`);
+  /** every setting at fault; `variable` is the first of them */
+  readonly problems: readonly ConfigProblem[];
+  readonly variable: string;
+  constructor(variable: string, detail: string);
+  constructor(problems: readonly ConfigProblem[], heading: string);
+  constructor(first: string | readonly ConfigProblem[], detail: string) {
+    const problems = typeof first === 'string' ? [{ variable: first, detail }] : first;
+    super(
+      typeof first === 'string'
+        ? `invalid setting ${first}: ${detail}`
+        : `${detail}: ${problems.map((p) => `${p.variable} (${p.detail})`).join('; ')}`,
+    );
     this.name = 'ConfigError';
+    this.problems = problems;
+    this.variable = problems[0]?.variable ?? '?';
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+const given = (v: string | undefined): v is string => v !== undefined && v !== '';
+
+/** Replaces each `<NAME>_FILE` of a secret setting by the file's content (one trailing newline dropped). */
+function resolveSecretFiles(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const resolved = { ...env };
+  const problems: ConfigProblem[] = [];
+  for (const name of SECRET_SETTINGS) {
+    const file = env[`${name}_FILE`];
+    delete resolved[`${name}_FILE`];
+    // An empty secret (`ADMIN_TOKEN=` in an env file) is an unset one.
+    if (env[name] === '') delete resolved[name];
+    if (!given(file)) continue;
+    if (given(env[name])) {
+      problems.push({ variable: `${name}_FILE`, detail: `${name} is set too; give one of them` });
+      continue;
+    }
+    try {
+      resolved[name] = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push({ variable: `${name}_FILE`, detail: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems, 'unusable secret files');
+  return resolved;
+}
+
+/**
+ * Production runs against real money: every dev default that would boot silently is refused, all
+ * of them in one error so an operator fixes the deployment in one pass.
+ */
+function productionProblems(env: Record<string, string | undefined>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const secret = (name: string, value: string | undefined, devDefault?: string) => {
+    if (!given(value)) problems.push({ variable: name, detail: 'missing' });
+    else if (devDefault !== undefined && value === devDefault) problems.push({ variable: name, detail: 'the development default' });
+    else if (value.length < MIN_PRODUCTION_SECRET_LENGTH) problems.push({ variable: name, detail: `shorter than ${MIN_PRODUCTION_SECRET_LENGTH} characters` });
+  };
+  secret('ADMIN_TOKEN', env.ADMIN_TOKEN, DEV_ADMIN_TOKEN);
+  if (given(env.ADMIN_READONLY_TOKEN)) {
+    secret('ADMIN_READONLY_TOKEN', env.ADMIN_READONLY_TOKEN, DEV_ADMIN_TOKEN);
+    if (env.ADMIN_READONLY_TOKEN === env.ADMIN_TOKEN) problems.push({ variable: 'ADMIN_READONLY_TOKEN', detail: 'equal to ADMIN_TOKEN' });
+  }
+  secret('STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY, DEV_STRIPE_SECRET_KEY);
+  secret('STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET, DEV_STRIPE_WEBHOOK_SECRET);
+  if (!given(env.TREASURY_KEYPAIR) && !given(env.TREASURY_KEYPAIR_PATH)) {
+    problems.push({ variable: 'TREASURY_KEYPAIR', detail: 'missing: give TREASURY_KEYPAIR, TREASURY_KEYPAIR_FILE or TREASURY_KEYPAIR_PATH (no dev key is generated in production)' });
+  }
+  if (given(env.EVM_RPC_URL) || given(env.EVM_PRIVATE_KEY)) {
+    if (!given(env.EVM_PRIVATE_KEY)) problems.push({ variable: 'EVM_PRIVATE_KEY', detail: 'missing while the EVM rail is configured' });
+    else if (WELL_KNOWN_EVM_KEYS.has(env.EVM_PRIVATE_KEY.toLowerCase())) problems.push({ variable: 'EVM_PRIVATE_KEY', detail: 'a published anvil development key' });
+  }
+  secret('NFT_MINT_SEED', env.NFT_MINT_SEED, DEV_NFT_MINT_SEED);
+  if (!given(env.DATABASE_URL)) problems.push({ variable: 'DATABASE_URL', detail: 'missing (there is no embedded PostgreSQL in production)' });
+  if (!given(env.TEMPORAL_ADDRESS)) problems.push({ variable: 'TEMPORAL_ADDRESS', detail: 'missing (there is no embedded Temporal server in production)' });
+  return problems;
+}
+
+export function loadConfig(input: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const env = resolveSecretFiles(input);
   const parsed = schema.safeParse(env);
+  const production = env.NODE_ENV === 'production';
+  if (production) {
+    // Invalid values and unsafe ones together, one entry per setting.
+    const problems = parsed.success ? [] : parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), detail: i.message }));
+    for (const p of productionProblems(env)) if (!problems.some((q) => q.variable === p.variable)) problems.push(p);
+    if (problems.length > 0) throw new ConfigError(problems, 'unsafe settings for NODE_ENV=production');
+  }
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
@@ -169,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     solanaRpcUrl: raw.SOLANA_RPC_URL ?? `http://127.0.0.1:${raw.SOLANA_RPC_PORT}`,
     evmRpcUrl: raw.EVM_RPC_URL ?? `http://127.0.0.1:${raw.EVM_RPC_PORT}`,
     treasuryKeypairPath: raw.TREASURY_KEYPAIR_PATH ?? path.join(dataDir, 'solana', 'treasury-keypair.json'),
+    evmConfigured: !production || raw.EVM_RPC_URL !== undefined,
   });
 }
 
@@ -187,3 +295,5 @@ export const executablePath = (): string => process.env.PATH ?? '';
 
 /** Names of every setting, for the docker-compose and .env.example drift tests. */
 export const settingNames: readonly string[] = Object.keys(schema.shape);
+/** The `<NAME>_FILE` variants loadConfig also reads. */
+export const secretFileSettingNames: readonly string[] = SECRET_SETTINGS.map((n) => `${n}_FILE`);

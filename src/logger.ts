@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { temporalLogContext } from './observability/log-context';
+import { logContext } from './observability/log-context';
 
 /** Keys whose values never reach a log line, wherever they appear. */
 export const REDACTED_PATHS = [
@@ -11,6 +11,7 @@ export const REDACTED_PATHS = [
 ];
 
 export function createLogger(opts: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
-  // Inside an activity every line carries workflowId, runId and purchaseId (src/observability/log-context.ts).
-  return pino({ name: opts.name, level: opts.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: temporalLogContext }, opts.destination);
+  // Inside an activity every line carries workflowId, runId and purchaseId; inside an HTTP request,
+  // its requestId (src/observability/log-context.ts).
+  return pino({ name: opts.name, level: opts.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: logContext }, opts.destination);
 }

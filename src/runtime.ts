@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
 import type { Config } from './config';
-import { evmRailFromConfig } from './chains/evm';
+import { evmRailFromConfig } from './chains/evm/rail';
 import type { SettlementRail } from './chains/rail';
 import { loadTreasuryKeypair, resolveUsdcMint, solanaRailFromConfig } from './chains/solana';
 import { createSolanaAnchorRail, programIdFromConfig } from './chains/solana-anchor';
@@ -32,7 +32,8 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'solana rail not configured');
   }
-  rails[Rail.Evm] = evmRailFromConfig(config, logger.child({ rail: 'evm' }));
+  // In production only when EVM_RPC_URL names a chain; dev and tests default to the local anvil.
+  if (config.evmConfigured) rails[Rail.Evm] = evmRailFromConfig(config, logger.child({ rail: 'evm' }));
   const solana = rails[Rail.Solana];
   if (config.SETTLEMENT_PROGRAM_ID !== undefined && solana) {
     // Only where the Anchor program is deployed; products choose it with rail "solana-anchor".

@@ -9,6 +9,7 @@ import type { WorkflowOps } from '../services/workflow-ops';
 import type { createStripeEventHandler } from '../services/stripe-events';
 import { ErrorType } from '../shared/errors';
 import type { Rail } from '../shared/status';
+import { adminAuthFailureLimit, adminSecurityHeaders, checkoutRateLimit } from './abuse-limits';
 import { adminAuth } from './auth';
 import { errorHandler, HttpError } from './errors';
 import type { Metrics } from './metrics';
@@ -17,6 +18,8 @@ import { allowedMethodsByPath } from './openapi';
 import { adminRouter } from './routes/admin';
 import { healthRouter, type HealthDeps } from './routes/health';
 import { publicRouter } from './routes/public';
+import { ADMIN_PAGE_STYLE } from './routes/dashboard';
+import { requestId } from './request-id';
 import { webhookRouter } from './routes/webhooks';
 
 export interface ApiDeps {
@@ -45,6 +48,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(methodNotAllowed(allowedMethodsByPath()));
+  app.use(requestId());
 
   // The webhook needs the raw body, so it is mounted before the JSON parser.
   app.use('/webhooks', webhookRouter({
@@ -57,9 +61,12 @@ export function createApp(deps: ApiDeps): express.Express {
   }));
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
+  // Before the router: a blocked request creates no Stripe session and no row.
+  app.post('/api/checkout/sessions', checkoutRateLimit(deps.config));
   app.use('/api', publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }), ...(deps.publicExtensions ?? []));
+  app.use('/admin', adminSecurityHeaders(ADMIN_PAGE_STYLE));
   if (deps.adminPages?.length) app.use('/admin', ...deps.adminPages);
-  app.use('/admin', adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, ops: deps.ops, rails: deps.rails }), ...(deps.adminExtensions ?? []));
+  app.use('/admin', adminAuthFailureLimit(deps.config), adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, ops: deps.ops, rails: deps.rails }), ...(deps.adminExtensions ?? []));
   app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

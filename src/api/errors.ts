@@ -27,6 +27,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [ErrorType.NotFound]: 404,
   [ErrorType.Conflict]: 409,
   [ErrorType.PayloadTooLarge]: 413,
+  [ErrorType.RateLimited]: 429,
   [ErrorType.MethodNotAllowed]: 405,
   [ErrorType.RpcUnavailable]: 503,
 };

@@ -3,8 +3,26 @@
  * per line, and the activity's async context tells which workflow run it serves. Outside an
  * activity it adds nothing.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Context } from '@temporalio/activity';
 import { purchaseIdFromWorkflowId } from '../shared/ids';
+
+/** The HTTP request being served, for the API's log lines (set by src/api/request-id.ts). */
+const requestStore = new AsyncLocalStorage<{ requestId: string }>();
+
+export function runWithRequestId<T>(requestId: string, fn: () => T): T {
+  return requestStore.run({ requestId }, fn);
+}
+
+export function requestLogContext(): Record<string, string> {
+  const store = requestStore.getStore();
+  return store ? { requestId: store.requestId } : {};
+}
+
+/** pino's mixin: the activity's workflow fields inside an activity, the request id inside a request. */
+export function logContext(): Record<string, string> {
+  return { ...requestLogContext(), ...temporalLogContext() };
+}
 
 export function temporalLogContext(): Record<string, string> {
   let info: Context['info'];

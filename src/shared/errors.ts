@@ -14,6 +14,7 @@ export const ErrorType = {
   Forbidden: 'forbidden',
   InvalidSignature: 'invalid_signature',
   PayloadTooLarge: 'payload_too_large',
+  RateLimited: 'rate_limited',
   MethodNotAllowed: 'method_not_allowed',
   // money / chain
   InsufficientTreasury: 'insufficient_treasury',

@@ -128,6 +128,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     TREASURY_KEYPAIR_PATH: path.join(chain.dataDir, 'solana', 'treasury-keypair.json'),
     USDC_MINT: chain.usdcMint.toBase58(),
     TREASURY_RECHECK_INTERVAL: '1 hour',
+    // Tests drive many requests from one address; test/api/abuse-limits.test.ts turns the limits on.
+    CHECKOUT_RATE_LIMIT: '0',
+    ADMIN_AUTH_FAILURE_LIMIT: '0',
     ...(anvil ? { EVM_RPC_URL: anvil.rpcUrl, EVM_PRIVATE_KEY: anvil.keys[0] ?? '' } : {}),
     ...opts.env,
   });

@@ -17,6 +17,14 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', 
 let script: string | undefined;
 const adminScript = () => (script ??= fs.readFileSync(path.join(__dirname, '../static/admin.js'), 'utf8'));
 
+/** The page's one inline style sheet; the CSP allows exactly this text by its hash (src/api/abuse-limits.ts). */
+export const ADMIN_PAGE_STYLE = `
+ body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222} h1{font-size:1.3rem} h2{font-size:1.05rem;margin-top:1.5rem}
+ table{border-collapse:collapse;width:100%} th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+ .stat{display:inline-block;margin-right:1.5rem} .stat span{display:block;color:#666;font-size:.8rem}
+ .error{color:#b00020} .ok{color:#1b5e20} .empty{color:#888} button{margin-right:.25rem} #updated{color:#888;font-size:.8rem}
+`;
+
 export function renderAdminPage(temporalUiUrl: string): string {
   const ui = escapeHtml(temporalUiUrl);
   const table = (id: string, title: string, headings: string[]) => `
@@ -24,12 +32,7 @@ export function renderAdminPage(temporalUiUrl: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Settlement admin</title>
-<style>
- body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222} h1{font-size:1.3rem} h2{font-size:1.05rem;margin-top:1.5rem}
- table{border-collapse:collapse;width:100%} th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
- .stat{display:inline-block;margin-right:1.5rem} .stat span{display:block;color:#666;font-size:.8rem}
- .error{color:#b00020} .ok{color:#1b5e20} .empty{color:#888} button{margin-right:.25rem} #updated{color:#888;font-size:.8rem}
-</style></head>
+<style>${ADMIN_PAGE_STYLE}</style></head>
 <body data-temporal-ui="${ui}">
 <h1>Settlement admin</h1>
 <form id="token-form" autocomplete="off"><label>Admin token <input id="token" type="password" size="40"></label>
@@ -44,11 +47,11 @@ ${table('purchases', 'Recent purchases', ['Purchase', 'Status', 'Gross', 'Rail',
 </body></html>`;
 }
 
-/** Public: the page shell and its script (mounted before adminAuth). */
+/** Public: the page shell and its script (mounted before adminAuth; helmet's CSP is set in createApp). */
 export function adminPageRouter({ config }: { config: Pick<Config, 'temporalUiUrl'> }): Router {
   const router = Router();
   router.get('/', (_req, res) => {
-    res.set('Cache-Control', 'no-store').set('Content-Security-Policy', "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'").type('html').send(renderAdminPage(config.temporalUiUrl));
+    res.set('Cache-Control', 'no-store').type('html').send(renderAdminPage(config.temporalUiUrl));
   });
   router.get('/static/admin.js', (_req, res) => {
     res.type('application/javascript').set('Cache-Control', 'no-cache').send(adminScript());

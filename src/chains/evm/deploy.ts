@@ -6,38 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Contract, ContractFactory, getAddress, isAddress, MaxUint256, NonceManager, Wallet, type JsonRpcProvider } from 'ethers';
-import { z } from 'zod';
 import { settlementSplitterAbi, settlementSplitterBytecode, testUsdcAbi, testUsdcBytecode } from './abi';
+import { defaultDeploymentsFile, evmDeploymentSchema, readEvmDeployment, type EvmDeployment } from './deployments';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
 
+export { defaultDeploymentsFile, evmDeploymentSchema, readEvmDeployment, type EvmDeployment };
+
 export const DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC = 1_000_000_000_000n; // 1,000,000 USDC
-
-const address = z.string().refine((v) => isAddress(v), 'not an address').transform((v) => getAddress(v));
-export const evmDeploymentSchema = z.object({
-  chainId: z.number().int().positive(),
-  splitter: address,
-  splitterBlock: z.number().int().nonnegative(),
-  usdc: address,
-  /** true when usdc is the TestUSDC this tool deployed (local chains only). */
-  testUsdc: z.boolean(),
-  admin: address,
-  treasury: address,
-  settler: address,
-  updatedAt: z.string(),
-});
-export type EvmDeployment = z.infer<typeof evmDeploymentSchema>;
-
-/** Local anvil: `<dataDir>/evm/deployments-<chainId>.json`; public chains: `deployments/<chainId>.json` under cwd (the repo root). */
-export function defaultDeploymentsFile(chainId: number, dataDir: string): string {
-  return chainId === LOCAL_CHAIN_ID
-    ? path.join(dataDir, 'evm', `deployments-${chainId}.json`)
-    : path.resolve('deployments', `${chainId}.json`);
-}
-
-export function readEvmDeployment(file: string): EvmDeployment | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  return evmDeploymentSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
-}
 
 function writeEvmDeployment(file: string, deployment: EvmDeployment): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -1,13 +1,12 @@
 /** Maps ethers / JSON-RPC / revert failures to the engine's DomainError types. */
 import { Interface, isError, type ErrorDescription } from 'ethers';
 import { DomainError, ErrorType } from '../../shared/errors';
-import { settlementSplitterAbi, testUsdcAbi } from './abi';
+import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces';
 
-/** The splitter's errors plus OpenZeppelin's ERC-20 errors, which bubble up through safeTransferFrom. */
-const splitterErrorNames = new Set<string>(settlementSplitterAbi.filter((f) => f.type === 'error').map((f) => f.name));
+/** The splitter's errors and events plus the ERC-20 errors, which bubble up through safeTransferFrom. */
 export const settlementErrorsInterface = new Interface([
-  ...settlementSplitterAbi,
-  ...testUsdcAbi.filter((f) => f.type === 'error' && !splitterErrorNames.has(f.name)),
+  ...settlementSplitterInterfaceAbi,
+  ...erc20InterfaceAbi.filter((f) => f.startsWith('error ')),
 ]);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);

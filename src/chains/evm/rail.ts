@@ -25,8 +25,8 @@ import type { Config } from '../../config';
 import { DomainError, ErrorType, isDomainError } from '../../shared/errors';
 import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
-import { settlementSplitterAbi, testUsdcAbi } from './abi';
-import { defaultDeploymentsFile, readEvmDeployment } from './deploy';
+import { defaultDeploymentsFile, readEvmDeployment } from './deployments';
+import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces';
 import { isAlreadyKnown, isNonceError, settlementErrorsInterface, toDomainError } from './errors';
 import { NonceAllocator } from './nonce';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
@@ -117,7 +117,7 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
         deps.provider ?? (deps.rpcUrl ? await connectProvider(deps.rpcUrl, { chainId: deps.chainId }) : undefined);
       if (!provider) throw new Error('createEvmRail needs provider or rpcUrl');
       const raw = typeof deps.contracts === 'function' ? await deps.contracts() : deps.contracts;
-      const splitter = new Contract(getAddress(raw.splitter), settlementSplitterAbi, provider);
+      const splitter = new Contract(getAddress(raw.splitter), settlementSplitterInterfaceAbi, provider);
       const treasury = raw.treasury ?? ((await splitter.getFunction('treasury')()) as string);
       const contracts = { splitter: getAddress(raw.splitter), usdc: getAddress(raw.usdc), treasury: getAddress(treasury) };
       const wallet = new Wallet(deps.settlerKey, provider);
@@ -128,7 +128,7 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
         chainId,
         contracts,
         splitter,
-        usdc: new Contract(contracts.usdc, testUsdcAbi, provider),
+        usdc: new Contract(contracts.usdc, erc20InterfaceAbi, provider),
         nonces: deps.nonceAllocator ?? new NonceAllocator(() => provider.getTransactionCount(wallet.address, 'pending')),
       };
     })().catch((err: unknown) => {
