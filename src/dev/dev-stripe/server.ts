@@ -158,6 +158,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       client_reference_id: str(body.client_reference_id) ?? null,
       created,
       currency,
+      currency_conversion: null,
       customer: null,
       customer_details: null,
       customer_email: null,
@@ -196,7 +197,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     const chargeId = newId('ch');
     const common = {
       id: chargeId, amount, amount_refunded: 0, created, currency, customer: null, description: null, disputed: false, livemode: false, metadata,
-      payment_intent: pi.id, refunded: false, invoice: null,
+      payment_intent: pi.id, refunded: false,
     };
     if (outcome === 'declined') {
       const charge = store.put(build('charge', {
