@@ -16,7 +16,7 @@ interface Template {
 export function methodNotAllowed(paths: ReadonlyMap<string, readonly Method[]>): RequestHandler {
   const templates: Template[] = [...paths].map(([p, methods]) => {
     const upper = methods.map((m) => m.toUpperCase());
-    const all = upper.includes('GET') ? [...upper, 'HEAD'] : upper;
+    const all = (upper.includes('GET') ? [...upper, 'HEAD'] : upper).sort();
     return { segments: p.split('/').slice(1).map((s) => (s.startsWith('{') ? null : s)), allow: all.join(', '), methods: new Set(all) };
   });
   return (req, res, next) => {
