@@ -1,12 +1,29 @@
 # The API and the worker, from one image: docker build -t settlement-engine .
+#   node dist/server.js (default) · node dist/worker.js · node dist/ops/cli.js · node scripts/migrate.mjs deploy "$DATABASE_URL"
 # Migrations use Prisma's wasm engine (scripts/migrate.mjs), so no native engine download is needed.
-FROM node:20.20-bookworm-slim
+
+# --- build: every dependency, the Prisma client, tsc → dist/ and the workflow bundles --------------
+FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN PRISMA_SCHEMA_ENGINE_BINARY=/app/prisma/schema.prisma npx prisma generate
+RUN PRISMA_SCHEMA_ENGINE_BINARY=/app/prisma/schema.prisma PRISMA_HIDE_UPDATE_MESSAGE=1 npx prisma generate \
+ && npm run build
+
+# --- runtime: production dependencies only, the compiled code, no sources, not root -------------
+FROM node:20.20-bookworm-slim AS runtime
 ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/generated ./generated
+COPY prisma ./prisma
+COPY idl ./idl
+COPY scripts/migrate.mjs scripts/healthcheck.mjs ./scripts/
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "src/server.ts"]
+# The API's liveness; the worker's service overrides it with its metrics endpoint (docker-compose.yml).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "scripts/healthcheck.mjs", "http://127.0.0.1:3000/healthz"]
+CMD ["node", "dist/server.js"]

@@ -60,11 +60,11 @@ function onPath(name) {
 
 function npmDependencies() {
   stamped('npm', [path.join(root, 'package-lock.json'), path.join(root, 'package.json')], () => existsSync(path.join(root, 'node_modules')), () => {
-    // `npm install` rather than `npm ci`: this npm leaves other platforms' optional binaries
-    // (@swc/core-darwin-*, anvil-win32-*) out of the lock file and `npm ci` then refuses the lock.
-    // With a lock file present, `npm install` installs exactly the locked versions.
-    log('installing npm packages from package-lock.json — a cold install takes a minute or two');
-    run('npm', ['install', '--no-audit', '--no-fund']);
+    // `npm ci`: exactly the lock file, which it never rewrites, so a run leaves git status clean. The
+    // lock lists every platform's optional binaries; regenerate it with `npm run lock` after a change
+    // to package.json (`npm install` in a tree with node_modules drops other platforms' entries).
+    log('installing npm packages with npm ci from package-lock.json — a cold install takes a minute or two');
+    run('npm', ['ci', '--no-audit', '--no-fund']);
   });
 }
 
