@@ -81,6 +81,14 @@ function integerParam(value: unknown, param: string): bigint {
   return BigInt(value);
 }
 
+/** Stripe takes the secret key as a Bearer token or as the Basic-auth user name. */
+function testModeKey(authorization: string | undefined): boolean {
+  if (!authorization) return false;
+  const [scheme, value = ''] = authorization.split(' ');
+  const key = scheme === 'Basic' ? Buffer.from(value, 'base64').toString('utf8').split(':')[0] : scheme === 'Bearer' ? value : '';
+  return /^sk_test_\w+$/.test(key ?? '');
+}
+
 export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe> {
   const upstream = new URL(opts.upstream);
   const templates = await fetchTemplates(opts.upstream);
@@ -389,7 +397,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       }
       const handler = route(method, segments, query, body);
       if (!handler) return forward(req, res, raw);
-      if (segments[0] === 'v1' && !/^Bearer sk_test_/.test(req.headers.authorization ?? '')) {
+      if (segments[0] === 'v1' && !testModeKey(req.headers.authorization)) {
         return send(res, 401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: the dev Stripe takes test-mode secret keys (sk_test_…).' } }));
       }
       const idemKey = method === 'POST' && segments[0] === 'v1' ? req.headers['idempotency-key'] : undefined;
