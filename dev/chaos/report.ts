@@ -26,6 +26,7 @@ export function formatReport(r: ChaosReport): string {
     ['as expected', `${p.asExpected} of ${p.planned}`],
     ['lost', String(p.lost)],
     ['wallets paid twice / missed', `${r.paidTwice} / ${r.missedPayouts}`],
+    ['audit', `${r.audit.ok ? 'clean' : `${r.audit.findings.length} findings (${Object.entries(r.audit.findingsByCode).map(([k, v]) => `${k} ${v}`).join(', ')})`}${r.audit.counts ? `: ${r.audit.counts.purchasesChecked} purchases, ${r.audit.counts.settlementsVerified} settlements verified on chain, ${r.audit.counts.walletsChecked} wallets` : ''}`],
     ['settled while faulting / after', `${p.settledWhileFaulting} / ${p.settledAfterFaults}`],
     ['faults ran', `${r.durations.faultSeconds} s`],
     ['drained after faults stopped', r.durations.drainSeconds === null ? 'not within the deadline' : `${r.durations.drainSeconds} s`],
@@ -47,6 +48,10 @@ export function formatReport(r: ChaosReport): string {
   if (r.lost.length > 0) {
     lines.push('', 'Not as expected:');
     for (const l of r.lost) lines.push(`- ${l.purchaseId ?? '(no purchase)'} ${l.product}: expected ${l.expected}, got ${l.status ?? '-'}${l.failureType ? ` (${l.failureType})` : ''}${l.driverError ? `; ${l.driverError}` : ''}`);
+  }
+  if (!r.audit.ok) {
+    lines.push('', 'Audit findings:');
+    for (const f of r.audit.findings) lines.push(`- ${f.code}: ${f.message}`);
   }
   if (r.balanceFindings.length > 0) {
     lines.push('', 'Balances that differ from the payout rows:');

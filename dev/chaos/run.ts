@@ -5,6 +5,7 @@
  * waits for every purchase to end, checks each collaborator's on-chain balance against its payout
  * rows, and reports.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection, PublicKey } from '@solana/web3.js';
@@ -17,14 +18,9 @@ import { childProcessEnv, loadConfig, type Config } from '../../src/config';
 import { createDb, type Db } from '../../src/db/client';
 import { freePort } from '../../src/dev/net';
 import { startStack, type Stack } from '../../src/dev/stack';
-import {
-  chargeDisputeCreated,
-  chargeRefunded,
-  checkoutSessionCompleted,
-  newPaymentIntentId,
-  paymentIntentSucceeded,
-  type PaymentRefs,
-} from '../../src/dev/stripe-test-events';
+import type { AuditReport } from '../../src/audit';
+import { createDevStripeClient, type DevPayment } from '../../src/dev/dev-stripe/client';
+import { PROJECT_ROOT } from '../../src/dev/tools';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
 import { ApiClient } from './api-client';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
@@ -46,6 +42,8 @@ export interface ChaosOptions {
   prices: bigint[];
   /** the approval threshold the run configures; products above it need an operator */
   approvalThresholdCents: bigint;
+  /** the price of the products above the threshold */
+  approvalPriceCents: bigint;
   abortShare: number;
   approvalShare: number;
   rejectShare: number;
@@ -62,7 +60,7 @@ interface Tracked {
   plan: PurchasePlan;
   expected: FinalStatus;
   purchaseId?: string;
-  refs?: PaymentRefs;
+  payment?: DevPayment;
   status?: string;
   failureType?: string | null;
   /** ms since the load started */
@@ -82,7 +80,7 @@ export interface BalanceFinding {
 export interface ChaosReport {
   ok: boolean;
   seed: number;
-  options: Omit<ChaosOptions, 'progress' | 'prices' | 'approvalThresholdCents'> & { prices: string[]; approvalThresholdCents: string };
+  options: Omit<ChaosOptions, 'progress' | 'prices' | 'approvalThresholdCents' | 'approvalPriceCents'> & { prices: string[]; approvalThresholdCents: string; approvalPriceCents: string };
   durations: { loadSeconds: number; faultSeconds: number; drainSeconds: number | null; totalSeconds: number };
   purchases: {
     planned: number;
@@ -100,6 +98,8 @@ export interface ChaosReport {
   lost: { purchaseId: string | null; product: string; expected: string; status: string | null; failureType: string | null; driverError: string | null }[];
   paidTwice: number;
   missedPayouts: number;
+  /** `npm run audit` against the stack once every purchase ended */
+  audit: { ok: boolean; exitCode: number; counts: AuditReport['counts'] | null; findingsByCode: Record<string, number>; findings: { code: string; message: string }[] };
   balanceFindings: BalanceFinding[];
   faults: FaultCounters & { proxies: Record<string, { requests: number; errors: number; held: number }> };
   deliveries: DeliveryStats;
@@ -189,10 +189,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const deliveryRandom = random.fork();
   const faultRandom = random.fork();
   const proxyRandom = random.fork();
-  const { progress, prices: _prices, approvalThresholdCents: _threshold, ...settings } = opts;
+  const { progress, prices: _prices, approvalThresholdCents: _threshold, approvalPriceCents: _approvalPrice, ...settings } = opts;
 
   // The plan first: the treasury's funding depends on what the run will buy.
-  const products = catalogue(workloadRandom, opts.rails, opts.prices, opts.approvalShare > 0 ? opts.approvalThresholdCents + 7_400n : null);
+  const products = catalogue(workloadRandom, opts.rails, opts.prices, opts.approvalShare > 0 ? opts.approvalPriceCents : null);
   const plans = planPurchases(workloadRandom, products, opts);
   const platformFeeBps = 1000;
   const poolByRail = new Map<Rail, bigint>();
@@ -259,6 +259,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     progress(`[chaos] ${products.length} products on ${opts.rails.join(', ')}; ${plans.length} purchases at ${opts.ratePerSecond}/s; treasury funded with ${initialFunding} micro-USDC per rail`);
 
     const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+    const devStripe = createDevStripeClient(`http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
     const deliverer = new WebhookDeliverer({
       url: `http://127.0.0.1:${config.PORT}/webhooks/stripe`,
       stripe,
@@ -299,17 +300,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const { purchaseId, checkoutSessionId } = checkout.json as { purchaseId: string; checkoutSessionId: string };
       t.purchaseId = purchaseId;
       byId.set(purchaseId, t);
-      const refs: PaymentRefs = { purchaseId, checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: plan.product.priceCents };
-      t.refs = refs;
-      // The buyer pays: Stripe sends both events, each more than once, in no particular order.
-      const events = deliveryRandom.shuffle([checkoutSessionCompleted(refs), paymentIntentSucceeded(refs)]);
+      // The buyer pays at Stripe; Stripe sends every event of the payment, each more than once, in no order.
+      const payment = await devStripe.pay(checkoutSessionId);
+      t.payment = payment;
       t.paidAt = since();
-      const paid = Promise.all(events.map((e) => deliverer.send(e)));
-      const abortEvent = () => (plan.abort?.kind === 'refund' ? chargeRefunded(refs) : chargeDisputeCreated(refs));
+      const paid = Promise.all(deliveryRandom.shuffle([...payment.events]).map((e) => deliverer.send(e)));
+      const abort = async () => {
+        const { events } = plan.abort?.kind === 'refund' ? await devStripe.refund(payment.paymentIntentId) : await devStripe.dispute(payment.chargeId);
+        await Promise.all(events.map((e) => deliverer.send(e)));
+      };
 
       if (plan.abort?.moment === 'before_pivot') {
         await sleep(plan.abort.delayMs);
-        await deliverer.send(abortEvent());
+        await abort();
       }
       if (plan.decision) {
         const seen = await watcher.waitFor(purchaseId, [PurchaseStatus.AwaitingApproval, ...FINAL]);
@@ -322,7 +325,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const seen = await watcher.waitFor(purchaseId, FINAL);
         if (seen === PurchaseStatus.Settled) {
           await sleep(plan.abort.delayMs);
-          await deliverer.send(abortEvent());
+          await abort();
         }
       }
       await paid;
@@ -394,6 +397,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.race([deliverer.drain(), sleep(30_000)]);
 
     const balances = await checkBalances(config, db, products);
+    progress('[chaos] auditing the books against both chains (npm run audit)');
+    const audit = await auditStack(stack.env);
     const settled = tracked.filter((t) => t.settledAt !== undefined);
     const latencies = settled.map((t) => (t.settledAt ?? 0) - (t.paidAt ?? 0)).sort((a, b) => a - b);
     const byStatus: Record<string, number> = {};
@@ -403,7 +408,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const result: ChaosReport = {
       ok: false,
       seed: opts.seed,
-      options: { ...settings, prices: opts.prices.map(String), approvalThresholdCents: opts.approvalThresholdCents.toString() },
+      options: { ...settings, prices: opts.prices.map(String), approvalThresholdCents: opts.approvalThresholdCents.toString(), approvalPriceCents: opts.approvalPriceCents.toString() },
       durations: {
         loadSeconds: Math.round((plans.at(-1)?.arrivalMs ?? 0) / 1000),
         faultSeconds: Math.round(faultEnd / 1000),
@@ -433,6 +438,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       paidTwice: balances.filter((b) => BigInt(b.onChainMicroUsdc) > BigInt(b.payoutRowsMicroUsdc)).length,
       missedPayouts: balances.filter((b) => BigInt(b.onChainMicroUsdc) < BigInt(b.payoutRowsMicroUsdc)).length,
       balanceFindings: balances,
+      audit,
       faults: {
         ...(faults?.counters ?? { workerKills: 0, apiKills: 0, temporalKills: 0, postgresRestarts: 0, chainFaults: {} }),
         proxies: { stripe: { ...proxies.stripe.counts }, solana: { ...proxies.solana.counts }, evm: { ...proxies.evm.counts } },
@@ -441,7 +447,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       apiRetries: api.retries,
       treasury: { initialFundingMicroUsdc: initialFunding.toString(), replenished },
     };
-    result.ok = drained && result.purchases.lost === 0 && result.paidTwice === 0 && result.missedPayouts === 0;
+    result.ok = drained && audit.ok && result.purchases.lost === 0 && result.paidTwice === 0 && result.missedPayouts === 0;
     return result;
   } finally {
     await db?.$disconnect().catch(() => undefined);
@@ -449,6 +455,28 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await closeProxies();
     stackLog.end();
   }
+}
+
+/** The auditor as an operator runs it: its own process, the deployment's settings, JSON out. */
+async function auditStack(env: Record<string, string>): Promise<ChaosReport['audit']> {
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'audit', 'cli.ts'), '--json'],
+      { env: childProcessEnv(env), maxBuffer: 64 * 1024 * 1024, timeout: 600_000 },
+      (err, out, errOut) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 2) : 0, stdout: out, stderr: errOut }),
+    );
+  });
+  let report: AuditReport | undefined;
+  try {
+    report = JSON.parse(stdout) as AuditReport;
+  } catch {
+    report = undefined;
+  }
+  const findings: { code: string; message: string }[] = report?.findings ?? [{ code: 'audit_failed', message: `the auditor exited ${code}: ${stderr.slice(-2_000)}` }];
+  const findingsByCode: Record<string, number> = {};
+  for (const f of findings) findingsByCode[f.code] = (findingsByCode[f.code] ?? 0) + 1;
+  return { ok: code === 0 && report?.ok === true, exitCode: code, counts: report?.counts ?? null, findingsByCode, findings: findings.slice(0, 50) };
 }
 
 /** Each collaborator's USDC on chain against the sum of its payout rows; a wallet only ever receives payouts. */
