@@ -8,8 +8,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection, PublicKey } from '@solana/web3.js';
-import { getAssociatedTokenAddressSync, getOrCreateAssociatedTokenAccount, mintTo } from '@solana/spl-token';
+import { Connection, PublicKey, Transaction } from '@solana/web3.js';
+import { createMintToInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import bs58 from 'bs58';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import Stripe from 'stripe';
 import { evmRailFromConfig, testUsdcAbi } from '../../src/chains/evm';
@@ -104,7 +105,7 @@ export interface ChaosReport {
   faults: FaultCounters & { proxies: Record<string, { requests: number; errors: number; held: number }> };
   deliveries: DeliveryStats;
   apiRetries: number;
-  treasury: { initialFundingMicroUsdc: string; replenished: Record<string, string> };
+  treasury: { initialFundingMicroUsdc: string; replenished: Record<string, string>; error?: string };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -216,6 +217,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     APPROVAL_THRESHOLD_CENTS: opts.approvalThresholdCents.toString(),
     TREASURY_RECHECK_INTERVAL: '5 seconds',
     STUCK_AFTER_MINUTES: '60',
+    // One driver stands in for many buyers: the per-client checkout limit would throttle it.
+    CHECKOUT_RATE_LIMIT: '0',
   };
   const config = loadConfig(childProcessEnv(env));
   const proxies = {
@@ -353,6 +356,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const ticker = setInterval(report, 5_000);
 
     const replenished: Record<string, string> = {};
+    let topUpError: string | undefined;
     const replenishAt = Math.round(plans.length * 0.55);
     const tasks = tracked.map(async (t, i) => {
       await drive(t).catch((err: unknown) => {
@@ -373,7 +377,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             replenished[rail] = amount.toString();
           }
           logLine('[chaos] treasury replenished');
-        })()
+        })().catch((err: unknown) => {
+          topUpError = err instanceof Error ? err.message : String(err);
+          progress(`[chaos] the treasury top-up failed: ${topUpError}`);
+        })
       : Promise.resolve();
 
     // The faults run until every purchase of the load has been paid for.
@@ -445,9 +452,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       },
       deliveries: deliverer.stats,
       apiRetries: api.retries,
-      treasury: { initialFundingMicroUsdc: initialFunding.toString(), replenished },
+      treasury: { initialFundingMicroUsdc: initialFunding.toString(), replenished, ...(topUpError ? { error: topUpError } : {}) },
     };
-    result.ok = drained && audit.ok && result.purchases.lost === 0 && result.paidTwice === 0 && result.missedPayouts === 0;
+    result.ok = drained && audit.ok && topUpError === undefined && result.purchases.lost === 0 && result.paidTwice === 0 && result.missedPayouts === 0;
     return result;
   } finally {
     await db?.$disconnect().catch(() => undefined);
@@ -509,13 +516,31 @@ async function evmUsdc(config: Readonly<Config>): Promise<Contract> {
   return new Contract(usdc, testUsdcAbi, new JsonRpcProvider(config.evmRpcUrl));
 }
 
-/** The local USDC mint's authority is the dev treasury: a top-up is an ordinary mintTo. */
+/**
+ * The local USDC mint's authority is the dev treasury: a top-up is an ordinary mintTo. The chain's
+ * own faults (dropped transactions, expired blockhashes) hit it too, so it is sent the way the rail
+ * sends: one signed transaction resent until it lands or its blockhash expires, and only then a new one.
+ */
 async function mintSolanaTreasury(config: Readonly<Config>, amount: bigint): Promise<void> {
   const connection = new Connection(config.solanaRpcUrl, 'confirmed');
   const treasury = loadTreasuryKeypair(config);
   const mint = resolveUsdcMint(config);
-  const account = await getOrCreateAssociatedTokenAccount(connection, treasury, mint, treasury.publicKey);
-  await mintTo(connection, treasury, mint, account.address, treasury, amount);
+  const account = getAssociatedTokenAddressSync(mint, treasury.publicKey);
+  for (let attempt = 1; attempt <= 10; attempt += 1) {
+    const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
+    const tx = new Transaction({ feePayer: treasury.publicKey, blockhash, lastValidBlockHeight }).add(createMintToInstruction(mint, account, treasury.publicKey, amount));
+    tx.sign(treasury);
+    const raw = tx.serialize();
+    const signature = bs58.encode(tx.signature ?? new Uint8Array());
+    while ((await connection.getBlockHeight('confirmed')) <= lastValidBlockHeight) {
+      await connection.sendRawTransaction(raw, { skipPreflight: true }).catch(() => undefined);
+      await sleep(400);
+      const status = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
+      if (status?.err) throw new Error(`treasury top-up ${signature} failed: ${JSON.stringify(status.err)}`);
+      if (status?.confirmationStatus === 'confirmed' || status?.confirmationStatus === 'finalized') return;
+    }
+  }
+  throw new Error('treasury top-up did not land in 10 blockhash windows');
 }
 
 /** anvil's second dev account: the platform's bank, funded before the load so a top-up is a plain transfer. */
