@@ -202,3 +202,15 @@ export async function purchaseView(db: Db, purchaseId: string) {
     },
   };
 }
+
+/** A purchase's status alone, for the operator actions' guards; undefined when there is no such purchase. */
+export async function findPurchaseStatus(db: Db, purchaseId: string): Promise<string | undefined> {
+  const p = await db.purchase.findUnique({ where: { id: purchaseId }, select: { status: true } });
+  return p?.status;
+}
+
+/** The purchases behind a page of workflow runs, with their product's title. */
+export async function findPurchasesWithProductTitle(db: Db, purchaseIds: readonly string[]) {
+  if (purchaseIds.length === 0) return [];
+  return db.purchase.findMany({ where: { id: { in: [...purchaseIds] } }, include: { product: { select: { title: true } } } });
+}
