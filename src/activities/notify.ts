@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { listUndeliveredAlerts, markAlertDelivered, markAlertDeliveryFailed, queueAlerts } from '../db/alerts';
 import type { Db } from '../db/client';
-import { newId } from '../db/ids';
 
 export interface AlertInput {
   /** one alert per key: re-raising the same condition changes nothing */
@@ -22,18 +22,15 @@ export function createNotifyActivities({ db, logger, alertWebhookUrl, fetchImpl 
   return {
     /** Alerts go into an outbox first, so an alert is never lost to a webhook outage. */
     async raiseAlert(alert: AlertInput): Promise<{ created: boolean }> {
-      const res = await db.alertOutbox.createMany({
-        data: [{ id: newId('alert'), dedupeKey: alert.dedupeKey, severity: alert.severity, kind: alert.kind, message: alert.message, payload: alert.payload ?? {} }],
-        skipDuplicates: true,
-      });
-      if (res.count > 0) logger.warn({ alert: alert.kind, severity: alert.severity, dedupeKey: alert.dedupeKey }, alert.message);
-      return { created: res.count > 0 };
+      const created = (await queueAlerts(db, [alert])) > 0;
+      if (created) logger.warn({ alert: alert.kind, severity: alert.severity, dedupeKey: alert.dedupeKey }, alert.message);
+      return { created };
     },
 
     /** Post undelivered alerts to ALERT_WEBHOOK_URL; a failed post stays in the outbox for the next run. */
     async deliverAlerts(): Promise<{ delivered: number; failed: number }> {
       if (!alertWebhookUrl) return { delivered: 0, failed: 0 };
-      const pending = await db.alertOutbox.findMany({ where: { deliveredAt: null }, orderBy: { createdAt: 'asc' }, take: 100 });
+      const pending = await listUndeliveredAlerts(db, 100);
       let delivered = 0;
       let failed = 0;
       for (const alert of pending) {
@@ -45,11 +42,11 @@ export function createNotifyActivities({ db, logger, alertWebhookUrl, fetchImpl 
             signal: AbortSignal.timeout(10_000),
           });
           if (!res.ok) throw new Error(`alert webhook answered ${res.status}`);
-          await db.alertOutbox.update({ where: { id: alert.id }, data: { deliveredAt: new Date(), attempts: { increment: 1 } } });
+          await markAlertDelivered(db, alert.id, new Date());
           delivered += 1;
         } catch (err) {
           failed += 1;
-          await db.alertOutbox.update({ where: { id: alert.id }, data: { attempts: { increment: 1 }, lastError: String(err).slice(0, 500) } });
+          await markAlertDeliveryFailed(db, alert.id, String(err));
         }
       }
       if (failed > 0) throw new Error(`${failed} alert(s) could not be delivered; they stay in the outbox`);

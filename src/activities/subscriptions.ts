@@ -1,13 +1,23 @@
 /**
- * The daily trial check (DESIGN §5): repair drift between the mirror and Stripe's listing, send each
+ * The daily trial check: repair drift between the mirror and Stripe's listing, send each
  * trial reminder once, and apply TRIAL_END_POLICY to trials that ended without a payment method.
  * The clock is injected so tests can stand on boundary dates.
  */
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
+import { queueAlerts } from '../db/alerts';
 import type { Db } from '../db/client';
-import { newId } from '../db/ids';
-import { applySubscriptionSnapshot, diffMirror, mirrorFields, setMirrorStatus } from '../services/subscriptions';
+import {
+  applySubscriptionSnapshot,
+  claimTrialReminder,
+  diffMirror,
+  findSubscription,
+  listEndedTrialsWithoutPaymentMethod,
+  listSubscriptionIdsNotIn,
+  listTrialsEndingBetween,
+  setMirrorStatus,
+} from '../db/subscriptions';
+import { mirrorFields } from '../services/subscriptions';
 import { trialEnded, trialReminderDue } from '../shared/subscription-rules';
 import { DAY_MS } from '../shared/treasury-health';
 import { typed } from './errors';
@@ -48,7 +58,7 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
         for await (const sub of stripe.subscriptions.list({ status: 'all', limit: 100 })) {
           seen.add(sub.id);
           const f = mirrorFields(sub);
-          const row = await db.subscription.findUnique({ where: { id: sub.id } });
+          const row = await findSubscription(db, sub.id);
           const fields = row ? diffMirror(row, f) : [];
           if (row && fields.length === 0) continue;
           // The listing is Stripe's current state: it wins over anything the mirror saw before now.
@@ -56,22 +66,18 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
           if (res === 'applied') repaired += 1;
           items.push({ subscriptionId: sub.id, kind: row ? 'field_mismatch' : 'missing_in_mirror', fields });
         }
-        const orphans = await db.subscription.findMany({ where: { status: { in: LIVE }, id: { notIn: [...seen] } }, select: { id: true } });
-        for (const o of orphans) items.push({ subscriptionId: o.id, kind: 'missing_in_stripe', fields: [] });
+        const orphans = await listSubscriptionIdsNotIn(db, LIVE, [...seen]);
+        for (const id of orphans) items.push({ subscriptionId: id, kind: 'missing_in_stripe', fields: [] });
         if (items.length) logger.warn({ drift: items.length, repaired }, 'subscription mirror drift');
         if (items.length) {
           const day = listedAt.toISOString().slice(0, 10);
-          await db.alertOutbox.createMany({
-            data: [{
-              id: newId('alert'),
-              dedupeKey: `subscription-drift:${day}`,
-              severity: 'warning',
-              kind: 'subscription_drift',
-              message: `${items.length} subscription(s) drifted from Stripe; ${repaired} repaired from Stripe's listing`,
-              payload: { total: items.length, repaired, missingInStripe: orphans.length, sample: items.slice(0, 20).map((i) => `${i.kind}:${i.subscriptionId}`).join(',') },
-            }],
-            skipDuplicates: true,
-          });
+          await queueAlerts(db, [{
+            dedupeKey: `subscription-drift:${day}`,
+            severity: 'warning',
+            kind: 'subscription_drift',
+            message: `${items.length} subscription(s) drifted from Stripe; ${repaired} repaired from Stripe's listing`,
+            payload: { total: items.length, repaired, missingInStripe: orphans.length, sample: items.slice(0, 20).map((i) => `${i.kind}:${i.subscriptionId}`).join(',') },
+          }]);
         }
         return { listed: seen.size, repaired, items: items.slice(0, 100), total: items.length };
       });
@@ -84,30 +90,22 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
     async sendTrialReminders(): Promise<{ sent: string[] }> {
       return typed(async () => {
         const t = now();
-        const candidates = await db.subscription.findMany({
-          where: { status: 'trialing', reminderSentAt: null, trialEnd: { gt: t, lte: new Date(t.getTime() + trialPolicy.reminderDays * DAY_MS) } },
-          orderBy: { trialEnd: 'asc' },
-          take: 1000,
-        });
+        const candidates = await listTrialsEndingBetween(db, t, new Date(t.getTime() + trialPolicy.reminderDays * DAY_MS), 1000);
         const sent: string[] = [];
         for (const s of candidates) {
           if (!s.trialEnd || !trialReminderDue(s.trialEnd, t, trialPolicy.reminderDays)) continue;
           const trialEnd = s.trialEnd;
-          const claimed = await db.$transaction(async (tx) => {
-            const res = await tx.subscription.updateMany({ where: { id: s.id, reminderSentAt: null, trialEnd }, data: { reminderSentAt: t } });
-            if (res.count === 0) return false;
-            await tx.alertOutbox.createMany({
-              data: [{
-                id: newId('alert'),
-                dedupeKey: `trial-reminder:${s.id}:${trialEnd.toISOString()}`,
-                severity: 'info',
-                kind: 'trial_reminder',
-                message: `trial of subscription ${s.id} ends at ${trialEnd.toISOString()}`,
-                payload: { subscriptionId: s.id, customerId: s.customerId, trialEnd: trialEnd.toISOString(), hasPaymentMethod: s.hasPaymentMethod },
-              }],
-              skipDuplicates: true,
-            });
-            return true;
+          const claimed = await claimTrialReminder(db, {
+            subscriptionId: s.id,
+            trialEnd,
+            at: t,
+            notice: {
+              dedupeKey: `trial-reminder:${s.id}:${trialEnd.toISOString()}`,
+              severity: 'info',
+              kind: 'trial_reminder',
+              message: `trial of subscription ${s.id} ends at ${trialEnd.toISOString()}`,
+              payload: { subscriptionId: s.id, customerId: s.customerId, trialEnd: trialEnd.toISOString(), hasPaymentMethod: s.hasPaymentMethod },
+            },
           });
           if (claimed) sent.push(s.id);
         }
@@ -119,7 +117,7 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
     async handleEndedTrials(): Promise<{ canceled: string[]; markedPastDue: string[] }> {
       return typed(async () => {
         const t = now();
-        const ended = await db.subscription.findMany({ where: { status: 'trialing', hasPaymentMethod: false, trialEnd: { lte: t } }, take: 1000 });
+        const ended = await listEndedTrialsWithoutPaymentMethod(db, t, 1000);
         const canceled: string[] = [];
         const markedPastDue: string[] = [];
         for (const s of ended) {
