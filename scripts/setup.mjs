@@ -4,7 +4,7 @@
 // it needs (tool path overrides) straight from the environment.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -103,6 +103,25 @@ function prismaClient() {
   });
 }
 
+/**
+ * dist/ (`npm run build`, scripts/build.ts): the compiled API, worker and ops CLI plus the prebuilt
+ * workflow bundles that `npm start` runs. Rebuilt when any source, tsconfig, the schema or the lock
+ * file changed; needs the Prisma client, so it runs after prismaClient().
+ */
+function compiledBuild() {
+  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'scripts/build.ts'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .sort()
+    .map((f) => path.join(root, f));
+  const configs = ['tsconfig.json', 'tsconfig.build.json', 'tsconfig.generated.json', 'package-lock.json', 'prisma/schema.prisma'].map((f) => path.join(root, f));
+  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js'].map((f) => path.join(root, f));
+  stamped('dist', [...sources, ...configs], () => outputs.every((f) => existsSync(f)), () => {
+    log('building dist/ (tsc + workflow bundles) — about a minute on 2 cores');
+    run(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/build.ts')]);
+  });
+}
+
 function contracts() {
   const script = path.join(root, 'scripts/compile-contracts.ts');
   if (!existsSync(script)) return;
@@ -143,6 +162,56 @@ function schemathesis() {
   writeFileSync(stamp, SCHEMATHESIS_VERSION);
 }
 
+/**
+ * Temporal's time-skipping test server for the workflow tests that skip timers
+ * (test/helpers/temporal.ts `startTimeSkipping`). Maven Central publishes it only as a jar
+ * (io.temporal:temporal-test-server, no native image), so Maven copies its runtime classpath
+ * under .tools/temporal-test-server and a launcher goes to .tools/bin/temporal-test-server.
+ * Without Java or Maven this is a warning: @temporalio/testing then downloads its native build
+ * where the internet is reachable.
+ */
+const TEMPORAL_TEST_SERVER_VERSION = '1.38.0';
+
+function temporalTestServer() {
+  if (process.env.TEMPORAL_TEST_SERVER_PATH) {
+    if (!existsSync(process.env.TEMPORAL_TEST_SERVER_PATH)) throw new Error(`TEMPORAL_TEST_SERVER_PATH=${process.env.TEMPORAL_TEST_SERVER_PATH} does not exist`);
+    return;
+  }
+  const dir = path.join(toolsDir, 'temporal-test-server');
+  const lib = path.join(dir, 'lib');
+  const launcher = path.join(goBin, 'temporal-test-server');
+  const stamp = path.join(dir, 'version');
+  if (existsSync(launcher) && existsSync(stamp) && readFileSync(stamp, 'utf8') === TEMPORAL_TEST_SERVER_VERSION) return;
+  const java = onPath('java');
+  const mvn = onPath('mvn');
+  if (!java || !mvn) {
+    log(`warning: ${java ? 'mvn' : 'java'} is missing, so the Temporal test server is not installed: the time-skipping workflow tests will try to download it`);
+    return;
+  }
+  log(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} from Maven Central into ${path.relative(root, dir)} (about 40 MB, half a minute)`);
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(goBin, { recursive: true });
+  const pom = path.join(dir, 'pom.xml');
+  writeFileSync(pom, `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.settlement</groupId><artifactId>temporal-test-server-classpath</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>${TEMPORAL_TEST_SERVER_VERSION}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>2.0.17</version></dependency>
+  </dependencies>
+</project>
+`);
+  rmSync(lib, { recursive: true, force: true });
+  const args = ['-q', '-B', '-Dstyle.color=never', '-f', pom, `-Dmaven.repo.local=${path.join(toolsDir, 'm2')}`, 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`, '-DincludeScope=runtime'];
+  if (spawnSync(mvn, args, { cwd: dir, stdio: 'inherit' }).status !== 0) {
+    log('warning: Maven could not fetch the Temporal test server: the time-skipping workflow tests will try to download it');
+    return;
+  }
+  // One JIT tier, a serial collector and a small heap: it starts in a few seconds and stays light on 2 cores.
+  writeFileSync(launcher, `#!/bin/sh\nexec "${java}" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "${lib}/*" io.temporal.testserver.TestServer "$@"\n`, { mode: 0o755 });
+  writeFileSync(stamp, TEMPORAL_TEST_SERVER_VERSION);
+}
+
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
 // missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
 function chromium() {
@@ -166,8 +235,10 @@ try {
   goTools();
   prismaClient();
   contracts();
+  compiledBuild();
   chromium();
   schemathesis();
+  temporalTestServer();
   log('ready');
 } catch (err) {
   process.stderr.write(`[setup] ${err instanceof Error ? err.message : String(err)}\n`);

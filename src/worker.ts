@@ -2,6 +2,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from './activities';
+import { HEARTBEAT_INTERVAL_MS } from './activities/heartbeat';
 import { loadConfig, type Config } from './config';
 import { ensureLedgerAccounts } from './db/ledger';
 import { createLogger } from './logger';
@@ -11,12 +12,13 @@ import { durationMs } from './shared/duration';
 import { activityObservability } from './observability/activity-metrics';
 import { otelWorkerInterceptors } from './observability/otel';
 import { installWorkerRuntime } from './observability/runtime';
+import { prebuiltWorkflowBundle } from './prebuilt-workflows';
 
 export interface WorkerParts {
   connection: NativeConnection;
   config: Readonly<Config>;
   deps: ActivityDeps;
-  /** a prebuilt bundle (tests build it once per file); otherwise the worker bundles src/workflows */
+  /** a prebuilt bundle (`npm run build`'s, or the one a test file builds); otherwise the worker bundles src/workflows */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
 }
@@ -36,6 +38,9 @@ export function createWorker({ connection, config, deps, workflowBundle, taskQue
     },
     // Graceful stop: let running activities finish before the process exits.
     shutdownGraceTime: '5 seconds',
+    // Send each heartbeat at once rather than at 80% of the heartbeatTimeout, so a busy machine
+    // cannot make a live activity look dead.
+    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
   });
 }
 
@@ -59,15 +64,27 @@ async function main(): Promise<void> {
   // Before the first connection: SDK metrics on WORKER_METRICS_PORT, SDK and workflow logs into pino.
   const { metricsUrl } = installWorkerRuntime(config, logger);
   const deps = buildActivityDeps(config, logger);
-  await ensureLedgerAccounts(deps.db);
-  const connection = await connectTemporalWorker(config);
-  const worker = await createWorker({ connection, config, deps });
-  // Schedules start workflows on this task queue, so they are ensured once the worker can serve them.
-  const client = await connectTemporalClient(config);
-  await ensureSchedules(client, config, logger);
-  await client.connection.close();
+  const [connection] = await Promise.all([connectTemporalWorker(config), ensureLedgerAccounts(deps.db)]);
+  // Compiled (dist/worker.js): the bundle built with it; from source: bundled now.
+  const worker = await createWorker({ connection, config, deps, workflowBundle: prebuiltWorkflowBundle(config.OTEL_ENABLED) });
+  // Poll at once, so a restarted worker takes its backlog while the schedules are checked. Schedules
+  // start workflows on this task queue, so they are ensured once the worker can serve them; if that
+  // fails the worker stops and the boot fails as before.
+  const running = worker.run();
+  try {
+    const client = await connectTemporalClient(config);
+    try {
+      await ensureSchedules(client, config, logger);
+    } finally {
+      await client.connection.close();
+    }
+  } catch (err) {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    throw err;
+  }
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, rails: Object.keys(deps.rails), metricsUrl }, 'worker started');
-  await worker.run();
+  await running;
   await deps.db.$disconnect();
   await connection.close();
   logger.info('worker stopped');

@@ -15,6 +15,7 @@ import { DomainError, ErrorType } from '../shared/errors';
 import { assertValidShares, type FeeBreakdown } from '../shared/money';
 import type { PurchaseStatus, Rail } from '../shared/status';
 import { typed } from './errors';
+import { withHeartbeat } from './heartbeat';
 
 export interface PurchaseActivityDeps {
   db: Db;
@@ -107,7 +108,8 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       payouts: PayoutInput[];
     }): Promise<{ txId: string; nftId: string; alreadySettled: boolean }> {
       return typed(async () => {
-        const result = await railFor(input.rail).settle(
+        // Sending and confirming can take a minute: heartbeat so a dead worker is noticed in seconds.
+        const result = await withHeartbeat(() => railFor(input.rail).settle(
           {
             purchaseId: input.purchaseId,
             buyerWallet: input.buyerWallet,
@@ -115,7 +117,7 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
             payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
           },
           journal,
-        );
+        ));
         logger.info({ purchaseId: input.purchaseId, txId: result.txId, alreadySettled: result.alreadySettled }, 'settled on chain');
         return result;
       });

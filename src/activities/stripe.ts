@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import { idempotencyKey } from '../shared/ids';
 import { DomainError, ErrorType } from '../shared/errors';
 import { typed } from './errors';
+import { withHeartbeat } from './heartbeat';
 
 export interface StripeActivityDeps {
   db: Db;
@@ -35,7 +36,7 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
      * retryable FeeNotYetAvailable and the workflow's bounded retry schedule takes over.
      */
     async captureStripeFee(purchaseId: string): Promise<CapturedFee> {
-      return typed(async () => {
+      return typed(() => withHeartbeat(async () => {
         const purchase = await db.purchase.findUnique({ where: { id: purchaseId } });
         if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
         const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId), { expand: ['latest_charge.balance_transaction'] });
@@ -51,19 +52,19 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
         }
         const fee = bt.fee_details.filter((d) => d.type === 'stripe_fee').reduce((sum, d) => sum + BigInt(d.amount), 0n);
         return { grossCents: gross.toString(), stripeFeeCents: fee.toString(), paymentIntentId: pi.id, chargeId: charge.id };
-      });
+      }));
     },
 
     /** Compensation, only when policy says so. The idempotency key makes a retried refund a no-op at Stripe. */
     async refundPayment(purchaseId: string): Promise<{ refundId: string }> {
-      return typed(async () => {
+      return typed(() => withHeartbeat(async () => {
         const pi = await paymentIntentId(purchaseId);
         const refund = await stripe.refunds.create(
           { payment_intent: pi, reason: 'requested_by_customer', metadata: { purchase_id: purchaseId } },
           { idempotencyKey: idempotencyKey(purchaseId, 'refund') },
         );
         return { refundId: refund.id };
-      });
+      }));
     },
   };
 }

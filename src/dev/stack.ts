@@ -20,8 +20,16 @@ import { Supervisor } from './supervisor';
 import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-/** TypeScript children run as plain `node --import tsx`: one process each, so signals reach them directly. */
-const node = (script: string) => ({ command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)] });
+/**
+ * TypeScript children run compiled, as plain `node dist/….js` (`npm run build`; npm start's set-up
+ * rebuilds dist/ when a source changed): one process each, so signals reach them directly, and a
+ * restart costs a node start, not a TypeScript transform and a workflow bundle.
+ */
+const node = (script: string) => {
+  const compiled = path.join(PROJECT_ROOT, 'dist', path.relative('src', script).replace(/\.ts$/, '.js'));
+  if (!fs.existsSync(compiled)) throw new Error(`${path.relative(PROJECT_ROOT, compiled)} is missing: run \`npm run build\``);
+  return { command: process.execPath, args: [compiled] };
+};
 
 async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

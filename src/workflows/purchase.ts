@@ -47,24 +47,34 @@ export interface PurchasePolicy {
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
+// Timeouts are sized to each step. The long steps heartbeat every second (activities/heartbeat.ts),
+// so an attempt lost with its worker is retried after `heartbeatTimeout`; `startToCloseTimeout` only
+// bounds an attempt that is alive but stuck. Every step is idempotent, so a timed-out attempt is
+// simply retried.
+
+/** PostgreSQL: single statements or one short transaction each. */
 const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
 });
 
 /** The balance transaction can lag `payment_intent.succeeded`: a bounded schedule, then an alert. */
 const stripeFee = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '20 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes },
 });
 
 const stripeRefund = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '20 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes },
 });
 
+/** Send and confirm, or resume an earlier attempt from the settlement journal; a retry never re-pays. */
 const chain = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
+  startToCloseTimeout: '90 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,

@@ -1,7 +1,9 @@
 /**
  * `npm start`'s process tree for real, on free ports and a temporary DATA_DIR: it becomes ready,
- * settles a purchase, survives `kill -9` of its worker while a workflow waits on a timer, stops on
- * SIGINT leaving no process or port behind, and keeps its data across a restart.
+ * settles a purchase, survives `kill -9` of its worker while a workflow waits on a timer (polling
+ * again within seconds) and while the worker is confirming a settlement on chain (retried within
+ * seconds, settled once), stops on SIGINT leaving no process or port behind, and keeps its data
+ * across a restart.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +18,11 @@ import { freePort } from '../../src/dev/net';
 import { Rail } from '../../src/shared/status';
 import { readKeypairFile } from '../../src/dev/solana-chain';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
-import { getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
+import { getAccount, getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
+import { Connection as TemporalConnection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { deriveNftMintKeypair } from '../../src/chains/solana';
+import { DEV_NFT_MINT_SEED } from '../../src/config';
 
 const root = path.resolve(__dirname, '../..');
 jest.setTimeout(300_000);
@@ -49,6 +55,7 @@ beforeAll(async () => {
     // Enough USDC on chain for one 21.58 USDC pool, not two.
     DEV_TREASURY_FUNDING_MICRO_USDC: '30000000',
     TREASURY_RECHECK_INTERVAL: '2 seconds',
+    SOLANA_FAULT_INJECTION: 'true',
     LOG_LEVEL: 'warn',
   };
   ports = ['PORT', 'PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'STRIPE_MOCK_PORT', 'SOLANA_RPC_PORT', 'EVM_RPC_PORT'].map((k) => Number(env[k]));
@@ -114,6 +121,32 @@ async function postJson(p: string, body: unknown, headers: Record<string, string
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 
+/** SIGKILL the stack's worker (a child of this stack's supervisor, so never another stack's); its pid. */
+function killWorker(stack: Stack): number {
+  const rows = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
+  const worker = rows.find(([, ppid, ...args]) => Number(ppid) === stack.proc.pid && args.some((a) => a.endsWith(path.join('dist', 'worker.js'))));
+  if (!worker) throw new Error(`no worker process under the stack (pid ${stack.proc.pid})`);
+  const pid = Number(worker[0]);
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** Milliseconds from now until a worker other than `killedPid` long-polls the workflow task queue. */
+async function untilWorkerPolls(connection: TemporalConnection, killedPid: number, stack: Stack): Promise<number> {
+  const started = Date.now();
+  await until('a new worker polling', async () => {
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: 'settlement' },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return pollers.some((p) => !p.identity?.startsWith(`${killedPid}@`)) ? true : undefined;
+  }, 60_000, stack);
+  const ms = Date.now() - started;
+  process.stdout.write(`stack: worker SIGKILLed, polling again after ${ms} ms\n`);
+  return ms;
+}
+
 it('starts, settles, survives kill -9 of the worker during a timer, stops cleanly, and restarts with its data', async () => {
   let stack = startStack();
   await until('readyz 200', async () => ((await fetch(api('/readyz'))).status === 200 ? true : undefined), 180_000, stack);
@@ -139,10 +172,12 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
   // The treasury now holds 8.42 USDC: the second purchase waits on its re-check timer.
   const second = await buy();
   await until('second purchase awaiting_treasury', async () => ((await statusOf(second)) === 'awaiting_treasury' ? true : undefined), 60_000, stack);
-  const workerPids = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('src/worker.ts')).map((l) => Number(l.trim().split(/\s+/)[0]));
-  expect(workerPids.length).toBeGreaterThan(0);
-  for (const pid of workerPids) process.kill(pid, 'SIGKILL');
-  await until('supervisor restarted the worker', async () => (stack.output.some((l) => /worker exited .*restarting/.test(l)) ? true : undefined), 20_000, stack);
+  const temporalConnection = await TemporalConnection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` });
+  const killedWorker = killWorker(stack);
+  const pollsAgainMs = await untilWorkerPolls(temporalConnection, killedWorker, stack);
+  expect(stack.output.some((l) => /worker exited .*restarting/.test(l))).toBe(true);
+  // A restart is a node start of dist/worker.js with its prebuilt workflow bundle (was ~14 s under tsx with a 10 s backoff).
+  expect(pollsAgainMs).toBeLessThan(5_000);
 
   // Funds arrive without any signal: only the durable timer can notice them.
   const chainDir = path.join(dataDir, 'solana');
@@ -157,8 +192,37 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
     await until('second purchase settled after the worker restart', async () => ((await statusOf(second)) === 'settled' ? true : undefined), 60_000, stack);
     expect(await db.collaboratorPayment.count({ where: { purchaseId: second } })).toBe(1);
     expect(await db.journalTransaction.count({ where: { purchaseId: second, kind: 'purchase_settled' } })).toBe(1);
+
+    // A settlement lost with its worker: the chain executes the transaction at once but hides its
+    // status for 10 s; the worker is killed while it polls for it. The heartbeat timeout hands the
+    // activity to the restarted worker within seconds (not after its start-to-close timeout), and
+    // the retry finds the journaled signature instead of paying again.
+    const fault = await fetch(`http://127.0.0.1:${env.SOLANA_RPC_PORT}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'dev_injectFault', params: [{ kind: 'delayConfirmation', ms: 10_000 }] }),
+    });
+    expect(((await fault.json()) as { result?: { ok: boolean } }).result?.ok).toBe(true);
+    const third = await buy();
+    const nftMint = deriveNftMintKeypair(DEV_NFT_MINT_SEED, third).publicKey;
+    await until('settlement executed on chain', async () => ((await connection.getAccountInfo(nftMint)) ? true : undefined), 60_000, stack);
+    const killedAt = Date.now();
+    killWorker(stack);
+    await until('third purchase settled after a kill mid-settlement', async () => ((await statusOf(third)) === 'settled' ? true : undefined), 120_000, stack);
+    const settledAfterMs = Date.now() - killedAt;
+    process.stdout.write(`stack: killed mid-settlement, settled ${settledAfterMs} ms later\n`);
+    // Before heartbeats the lost attempt waited out a 3-minute start-to-close timeout.
+    expect(settledAfterMs).toBeLessThan(45_000);
+    const attempts = await db.settlementAttempt.findMany({ where: { purchaseId: third } });
+    expect(attempts).toHaveLength(1);
+    expect((await db.purchase.findUniqueOrThrow({ where: { id: third } })).settlementTxId).toBe(attempts[0]?.txId);
+    // Three purchases, three payouts to the one collaborator, and exactly that much USDC on chain.
+    const payments = await db.collaboratorPayment.findMany({ where: { purchaseId: { in: [first, second, third] } } });
+    expect(payments).toHaveLength(3);
+    const collaboratorAta = getAssociatedTokenAddressSync(mint, new PublicKey(payments[0]?.wallet ?? ''));
+    expect((await getAccount(connection, collaboratorAta)).amount).toBe(payments.reduce((sum, p) => sum + p.amountMicroUsdc, 0n));
   } finally {
     await db.$disconnect();
+    await temporalConnection.close();
   }
 
   const stopMs = await stopWithSigint(stack);
