@@ -526,19 +526,34 @@ async function mintSolanaTreasury(config: Readonly<Config>, amount: bigint): Pro
   const treasury = loadTreasuryKeypair(config);
   const mint = resolveUsdcMint(config);
   const account = getAssociatedTokenAddressSync(mint, treasury.publicKey);
+  // Every read is retried: the RPC answers 503 at times during the run.
+  const read = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await sleep(300);
+      }
+    }
+  };
   for (let attempt = 1; attempt <= 10; attempt += 1) {
-    const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
+    const { blockhash, lastValidBlockHeight } = await read(() => connection.getLatestBlockhash('confirmed'));
     const tx = new Transaction({ feePayer: treasury.publicKey, blockhash, lastValidBlockHeight }).add(createMintToInstruction(mint, account, treasury.publicKey, amount));
     tx.sign(treasury);
     const raw = tx.serialize();
     const signature = bs58.encode(tx.signature ?? new Uint8Array());
-    while ((await connection.getBlockHeight('confirmed')) <= lastValidBlockHeight) {
+    const landed = async () => (await read(() => connection.getSignatureStatuses([signature], { searchTransactionHistory: true }))).value[0];
+    while ((await read(() => connection.getBlockHeight('confirmed'))) <= lastValidBlockHeight) {
       await connection.sendRawTransaction(raw, { skipPreflight: true }).catch(() => undefined);
       await sleep(400);
-      const status = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
+      const status = await landed();
       if (status?.err) throw new Error(`treasury top-up ${signature} failed: ${JSON.stringify(status.err)}`);
       if (status?.confirmationStatus === 'confirmed' || status?.confirmationStatus === 'finalized') return;
     }
+    // Expired: it may still have landed in the last slot before expiry.
+    const final = await landed();
+    if (final && !final.err) return;
   }
   throw new Error('treasury top-up did not land in 10 blockhash windows');
 }
