@@ -1,13 +1,12 @@
 /**
  * `npm run demo`, against a running `npm start`: one purchase through checkout, the buyer's card at
- * the dev Stripe and its signed webhook, then a human summary of what moved where.
+ * the dev Stripe's Checkout page (the endpoint its Pay button calls), the signed webhook the dev
+ * Stripe then sends to the API, and a human summary of what moved where.
  */
 import { Keypair } from '@solana/web3.js';
 import { Wallet } from 'ethers';
-import Stripe from 'stripe';
 import { loadConfig } from '../config';
-import { createDevStripeClient, eventOf } from './dev-stripe/client';
-import { signedDelivery } from './stripe-test-events';
+import { createDevStripeClient, DevStripeError, eventOf } from './dev-stripe/client';
 
 const config = loadConfig();
 const base = `http://127.0.0.1:${config.PORT}`;
@@ -66,15 +65,19 @@ async function main(): Promise<void> {
   const buyerWallet = newWallet();
   const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet });
   console.log(`checkout session ${checkout.checkoutSessionId} for purchase ${checkout.purchaseId}`);
+  console.log(`  checkout page: ${checkout.checkoutUrl}`);
 
-  // The buyer pays at the dev Stripe; this script delivers the event it answers, signed as Stripe signs.
+  // The buyer presses Pay on the Checkout page; the dev Stripe then signs and sends the webhooks itself.
   const devStripe = createDevStripeClient(config.STRIPE_API_BASE ?? `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
   const paid = await devStripe.pay(checkout.checkoutSessionId);
-  const stripe = new Stripe(config.STRIPE_SECRET_KEY);
   const event = eventOf(paid.events, 'checkout.session.completed');
-  const { body, signature } = signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, event);
-  const ack = await call<{ outcome: string }>('POST', '/webhooks/stripe', body, { 'content-type': 'application/json', 'stripe-signature': signature });
-  console.log(`webhook ${event.type} ${event.id}: ${ack.outcome}`);
+  const delivery = await devStripe.delivered(event.id).catch((err: unknown) => {
+    if (err instanceof DevStripeError && err.code === 'webhooks_not_configured') {
+      throw new Error(`the dev Stripe at ${devStripe.baseUrl} sends no webhooks: it runs under \`npm start\` with --webhook-url`);
+    }
+    throw err;
+  });
+  console.log(`webhook ${event.type} ${event.id}: sent by the dev Stripe, HTTP ${delivery.lastStatus ?? '?'} on attempt ${delivery.attempts}`);
 
   const deadline = Date.now() + 120_000;
   let view: Record<string, unknown> & { status: string } = { status: 'pending_payment' };

@@ -60,6 +60,8 @@ export interface StackOptions {
   appEnv?: Record<string, string>;
   /** Restart the Temporal server when it dies (the chaos run kills it on purpose). */
   restartTemporal?: boolean;
+  /** Where the dev Stripe sends its signed webhooks (npm start: the API); unset, drivers deliver them. */
+  devStripeWebhookUrl?: string;
   /**
    * startStack owns SIGINT and SIGTERM: either stops every component it started (within 15 s, or
    * the process exits), then calls this; the default exits 0.
@@ -167,7 +169,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       await supervisor.start({
         name: 'dev-stripe',
         command: devStripe.command,
-        args: [...devStripe.args, '--port', String(config.STRIPE_MOCK_PORT), '--upstream', `http://127.0.0.1:${stripeMockPort}`, '--state', path.join(config.dataDir, 'dev-stripe', 'state.jsonl')],
+        args: [...devStripe.args, '--port', String(config.STRIPE_MOCK_PORT), '--upstream', `http://127.0.0.1:${stripeMockPort}`, '--state', path.join(config.dataDir, 'dev-stripe', 'state.jsonl'), ...(opts.devStripeWebhookUrl ? ['--webhook-url', opts.devStripeWebhookUrl] : [])],
         env: stripeMockEnv(),
         quiet: true,
         ready: () => waitForPort(config.STRIPE_MOCK_PORT),
@@ -228,6 +230,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
 async function main(): Promise<void> {
   const config = loadConfig();
   const { env } = await startStack(config, {
+    devStripeWebhookUrl: `http://127.0.0.1:${config.PORT}/webhooks/stripe`,
     onStopped: () => {
       log('[stack] stopped');
       process.exit(0);

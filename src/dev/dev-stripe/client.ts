@@ -1,7 +1,8 @@
 /**
  * Typed client for the dev Stripe's control surface (`/_dev/…`), for drivers and tests: what a buyer
- * does at the Checkout page and what a bank does later. Each call answers the events Stripe sends
- * for it, carrying the dev Stripe's own ids and amounts, ready to be signed and delivered.
+ * does at the Checkout page (whose buttons call the same endpoints) and what a bank does later. Each
+ * call answers the events Stripe sends for it, carrying the dev Stripe's own ids and amounts, ready to
+ * be signed and delivered, unless the dev Stripe delivers them itself (`delivery` tells how that went).
  */
 import type Stripe from 'stripe';
 
@@ -35,6 +36,17 @@ export interface DevDispute {
   events: Stripe.Event[];
 }
 
+/** The dev Stripe's own delivery of one event to its webhook endpoint. */
+export interface DevWebhookDelivery {
+  eventId: string;
+  type: string;
+  endpoint: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
 export class DevStripeError extends Error {
   constructor(readonly status: number, readonly code: string | undefined, message: string) {
     super(message);
@@ -59,12 +71,13 @@ export function eventOf(events: readonly Stripe.Event[], type: Stripe.Event['typ
 }
 
 export function createDevStripeClient(baseUrl: string) {
-  async function call(path: string, body: Record<string, string> = {}): Promise<Partial<Wire>> {
-    const res = await fetch(`${baseUrl}/_dev${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const json = (await res.json()) as Partial<Wire> & { error?: { code?: string; message: string } };
+  async function request<T>(method: 'GET' | 'POST', path: string, body?: Record<string, string>): Promise<T> {
+    const res = await fetch(`${baseUrl}/_dev${path}`, method === 'GET' ? {} : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const json = (await res.json()) as T & { error?: { code?: string; message: string } };
     if (!res.ok) throw new DevStripeError(res.status, json.error?.code, json.error?.message ?? `dev Stripe answered ${res.status}`);
     return json;
   }
+  const call = (path: string, body: Record<string, string> = {}) => request<Partial<Wire>>('POST', path, body);
   const at = (created?: Date): Record<string, string> => (created ? { created: String(Math.floor(created.getTime() / 1000)) } : {});
 
   return {
@@ -100,6 +113,21 @@ export function createDevStripeClient(baseUrl: string) {
       const r = await call(`/charges/${chargeId}/dispute`, opts.reason ? { reason: opts.reason } : {});
       if (!r.dispute || !r.events) throw new Error('dev Stripe: incomplete dispute answer');
       return { disputeId: r.dispute.id, events: r.events };
+    },
+    /** How the dev Stripe's own delivery of `eventId` stands; 404 `webhooks_not_configured` when it sends none. */
+    delivery(eventId: string): Promise<DevWebhookDelivery> {
+      return request<DevWebhookDelivery>('GET', `/webhook_deliveries/${eventId}`);
+    },
+    /** Wait until the dev Stripe has delivered `eventId` (throws when it gives up or `timeoutMs` passes). */
+    async delivered(eventId: string, timeoutMs = 60_000): Promise<DevWebhookDelivery> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const d = await request<DevWebhookDelivery>('GET', `/webhook_deliveries/${eventId}`);
+        if (d.status === 'delivered') return d;
+        if (d.status === 'failed') throw new DevStripeError(502, 'webhook_delivery_failed', `the dev Stripe gave up delivering ${d.type} ${eventId} after ${d.attempts} attempts: ${d.lastError ?? ''}`);
+        if (Date.now() > deadline) throw new DevStripeError(504, 'webhook_delivery_pending', `${d.type} ${eventId} not delivered within ${timeoutMs} ms (${d.attempts} attempts; ${d.lastError ?? 'no answer yet'})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
   };
 }

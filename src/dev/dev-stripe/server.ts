@@ -7,13 +7,18 @@
  *
  * Besides Stripe's API it serves a small control surface under `/_dev/` for drivers and tests (pay,
  * decline, refund, dispute; see ./client.ts): that is where a buyer's card and a bank's chargeback
- * come from, which the real API has no endpoint for.
+ * come from, which the real API has no endpoint for. A session's `url` is a hosted Checkout page
+ * (./checkout-page.ts) whose buttons call that surface. Given a webhook endpoint, it also delivers
+ * every event it produces there, signed and retried as Stripe does (./webhook-sender.ts); without
+ * one, drivers deliver the events the control surface answers.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
-import { DevStripeStore, type OwnedKind, type StripeObject } from './store';
+import { CHECKOUT_ASSET_PATH, CHECKOUT_CSP, CHECKOUT_CSS, CHECKOUT_JS, renderCheckoutPage, renderDonePage } from './checkout-page';
+import { DevStripeStore, type LineItem, type OwnedKind, type StripeObject, type WebhookDelivery } from './store';
+import { DEFAULT_RETRY_SCHEDULE, WebhookSender, type RetrySchedule, type WebhookEndpoint } from './webhook-sender';
 
 /** Stripe's standard US card rate: 2.9% + 30¢, the percentage rounded half-up to a cent. */
 export function cardFeeCents(amountCents: bigint): bigint {
@@ -33,12 +38,22 @@ export interface DevStripeOptions {
   host?: string;
   /** journal file; omitted means memory only */
   stateFile?: string;
+  /** Deliver every event produced from now on (and any left undelivered in the journal) to this endpoint. */
+  webhooks?: WebhookEndpoint & { retry?: Partial<RetrySchedule> };
+  log?: (line: string) => void;
 }
 
 export interface DevStripe {
   url: string;
   store: DevStripeStore;
+  /** Set when started with `webhooks`. */
+  webhookSender: WebhookSender | undefined;
   close(): Promise<void>;
+}
+
+/** A delivery as `/_dev/webhook_deliveries` shows it. */
+export interface WebhookDeliveryView extends WebhookDelivery {
+  type: string;
 }
 
 class StripeError extends Error {
@@ -81,6 +96,17 @@ function integerParam(value: unknown, param: string): bigint {
   return BigInt(value);
 }
 
+/** Whether something serves `url` (any answer below 400), within two seconds. */
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer().catch(() => undefined);
+    return res.status < 400;
+  } catch {
+    return false;
+  }
+}
+
 /** Stripe takes the secret key as a Bearer token or as the Basic-auth user name. */
 function testModeKey(authorization: string | undefined): boolean {
   if (!authorization) return false;
@@ -93,6 +119,9 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   const upstream = new URL(opts.upstream);
   const templates = await fetchTemplates(opts.upstream);
   const store = DevStripeStore.open(opts.stateFile);
+  const webhookSender = opts.webhooks
+    ? new WebhookSender(store, opts.webhooks, { ...DEFAULT_RETRY_SCHEDULE, ...opts.webhooks.retry }, opts.log)
+    : undefined;
   let baseUrl = '';
 
   const build = (kind: OwnedKind, fields: Record<string, unknown>): StripeObject => {
@@ -101,7 +130,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   };
 
   function event(type: string, object: StripeObject, created: number, previous?: Record<string, unknown>): StripeObject {
-    return store.put(build('event', {
+    const evt = store.put(build('event', {
       id: newId('evt'),
       api_version: EVENT_API_VERSION,
       created,
@@ -111,6 +140,8 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       request: { id: null, idempotency_key: null },
       type,
     }));
+    webhookSender?.enqueue(evt);
+    return evt;
   }
 
   function mustGet(kind: OwnedKind, id: string, param = 'id'): StripeObject {
@@ -144,6 +175,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     if (items.length === 0) throw new StripeError(400, 'parameter_missing', 'Missing required param: line_items.', 'line_items');
     let total = 0n;
     let currency: string | undefined;
+    const lineItems: LineItem[] = [];
     items.forEach((item, i) => {
       const priceData = rec(item.price_data);
       if (!item.price_data) throw new StripeError(400, 'parameter_missing', 'The dev Stripe prices payment-mode line items from price_data only.', `line_items[${i}][price_data]`);
@@ -154,6 +186,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       if (currency && c !== currency) throw new StripeError(400, 'parameter_invalid', 'All line items must share one currency.', `line_items[${i}][price_data][currency]`);
       currency = c;
       total += unit * quantity;
+      lineItems.push({ name: str(rec(priceData.product_data).name) ?? 'Item', quantity: Number(quantity), unitAmount: Number(unit), currency: c });
     });
     const id = newId('cs_test');
     const created = nowSec();
@@ -182,7 +215,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
       url: `${baseUrl}/checkout/${id}`,
     }));
-    store.putExtras(id, { paymentIntentMetadata: metadataOf(rec(body.payment_intent_data).metadata) });
+    store.putExtras(id, { paymentIntentMetadata: metadataOf(rec(body.payment_intent_data).metadata), lineItems });
     return session;
   }
 
@@ -313,6 +346,56 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     return { object: 'list', data: page.map((t) => expand(t, paths)), has_more: rows.length > limit, url: '/v1/balance_transactions' };
   }
 
+  function deliveries(eventId: string | undefined): { data: WebhookDeliveryView[] } | WebhookDeliveryView {
+    if (!webhookSender) throw new StripeError(404, 'webhooks_not_configured', 'This dev Stripe delivers no webhooks: start it with a webhook endpoint (--webhook-url; npm start does).');
+    const view = (d: WebhookDelivery): WebhookDeliveryView => ({ ...d, type: String(store.get('event', d.eventId)?.type ?? '') });
+    if (!eventId) return { data: store.deliveries().map(view) };
+    const found = store.delivery(eventId);
+    if (!found) throw new StripeError(404, 'resource_missing', `No webhook delivery for event '${eventId}'.`, 'id');
+    return view(found);
+  }
+
+  /** The hosted Checkout page and its assets; true when this request was one of them. */
+  async function checkoutPage(method: string, segments: string[], url: URL, res: http.ServerResponse): Promise<boolean> {
+    if (segments[0] !== 'checkout' || method !== 'GET') return false;
+    const html = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CHECKOUT_CSP, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(body);
+    };
+    if (`/${segments.slice(0, 2).join('/')}` === CHECKOUT_ASSET_PATH && segments.length === 3) {
+      const asset = segments[2] === 'checkout.js' ? { type: 'text/javascript', body: CHECKOUT_JS } : segments[2] === 'checkout.css' ? { type: 'text/css', body: CHECKOUT_CSS } : undefined;
+      if (!asset) return false;
+      res.writeHead(200, { 'content-type': `${asset.type}; charset=utf-8`, 'x-content-type-options': 'nosniff' });
+      res.end(asset.body);
+      return true;
+    }
+    const sessionId = segments[1];
+    const session = sessionId ? store.get('checkout.session', sessionId) : undefined;
+    if (!sessionId || segments.length > 3 || (segments.length === 3 && segments[2] !== 'return')) return false;
+    if (!session) {
+      html(404, '<!doctype html><title>Not found</title><p>No such checkout session.</p>');
+      return true;
+    }
+    if (segments.length === 2 || session.status !== 'complete') {
+      if (segments.length === 3) {
+        res.writeHead(303, { location: `/checkout/${sessionId}` });
+        res.end();
+      } else {
+        html(200, renderCheckoutPage(session, store.getExtras(sessionId)?.lineItems ?? []));
+      }
+      return true;
+    }
+    // Stripe sends the buyer on to success_url; here that page may not exist (no frontend runs locally).
+    const successUrl = str(session.success_url);
+    if (successUrl && (await reachable(successUrl))) {
+      res.writeHead(303, { location: successUrl });
+      res.end();
+      return true;
+    }
+    html(200, renderDonePage(session, url.searchParams.get('refunded') === '1'));
+    return true;
+  }
+
   const OWNED_GET: Record<string, OwnedKind> = {
     payment_intents: 'payment_intent',
     charges: 'charge',
@@ -334,6 +417,7 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       }
       if (method === 'POST' && resource === 'payment_intents' && id && action === 'refund') return () => refund({ ...body, payment_intent: id }, created);
       if (method === 'POST' && resource === 'charges' && id && action === 'dispute') return () => dispute(id, str(body.reason) ?? 'fraudulent', created);
+      if (method === 'GET' && resource === 'webhook_deliveries') return () => deliveries(id);
       return () => {
         throw new StripeError(404, 'unknown_dev_route', `Unrecognized dev request URL (${method}: /${segments.join('/')}).`);
       };
@@ -383,65 +467,76 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const url = new URL(req.url ?? '/', 'http://dev-stripe');
-      const method = req.method ?? 'GET';
-      const segments = url.pathname.split('/').filter(Boolean);
-      const query = qs.parse(url.search.slice(1));
-      const text = raw.toString('utf8');
-      let body: Record<string, unknown>;
-      try {
-        body = req.headers['content-type']?.includes('application/json') ? rec(text ? JSON.parse(text) : {}) : qs.parse(text);
-      } catch {
-        return send(res, 400, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid request body.' } }));
-      }
-      const handler = route(method, segments, query, body);
-      if (!handler) return forward(req, res, raw);
-      if (segments[0] === 'v1' && !testModeKey(req.headers.authorization)) {
-        return send(res, 401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: the dev Stripe takes test-mode secret keys (sk_test_…).' } }));
-      }
-      const idemKey = method === 'POST' && segments[0] === 'v1' ? req.headers['idempotency-key'] : undefined;
-      const key = typeof idemKey === 'string' ? idemKey : undefined;
-      const fingerprint = `${method} ${url.pathname} ${text}`;
-      if (key) {
-        const seen = store.idempotent(key);
-        if (seen && seen.fingerprint !== fingerprint) {
-          return send(res, 400, JSON.stringify({ error: { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with.` } }));
-        }
-        if (seen) return send(res, seen.status, seen.body);
-      }
-      let status = 200;
-      let out: string;
-      try {
-        out = JSON.stringify(handler());
-      } catch (err) {
-        if (!(err instanceof StripeError)) {
-          store.flush();
-          return send(res, 500, JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${(err as Error).message}` } }));
-        }
-        status = err.status;
-        out = JSON.stringify({ error: { type: err.errorType, code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) } });
-      }
-      // Stripe replays 4xx answers to a key as well (never 5xx, which are retried for real).
-      if (key) store.rememberIdempotent(key, { fingerprint, status, body: out });
-      store.flush();
-      send(res, status, out);
+      handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${err instanceof Error ? err.message : String(err)}` } }));
+        else res.end();
+      });
     });
   });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://dev-stripe');
+    const method = req.method ?? 'GET';
+    const segments = url.pathname.split('/').filter(Boolean);
+    if (await checkoutPage(method, segments, url, res)) return;
+    const query = qs.parse(url.search.slice(1));
+    const text = raw.toString('utf8');
+    let body: Record<string, unknown>;
+    try {
+      body = req.headers['content-type']?.includes('application/json') ? rec(text ? JSON.parse(text) : {}) : qs.parse(text);
+    } catch {
+      return send(res, 400, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid request body.' } }));
+    }
+    const handler = route(method, segments, query, body);
+    if (!handler) return forward(req, res, raw);
+    if (segments[0] === 'v1' && !testModeKey(req.headers.authorization)) {
+      return send(res, 401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: the dev Stripe takes test-mode secret keys (sk_test_…).' } }));
+    }
+    const idemKey = method === 'POST' && segments[0] === 'v1' ? req.headers['idempotency-key'] : undefined;
+    const key = typeof idemKey === 'string' ? idemKey : undefined;
+    const fingerprint = `${method} ${url.pathname} ${text}`;
+    if (key) {
+      const seen = store.idempotent(key);
+      if (seen && seen.fingerprint !== fingerprint) {
+        return send(res, 400, JSON.stringify({ error: { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with.` } }));
+      }
+      if (seen) return send(res, seen.status, seen.body);
+    }
+    let status = 200;
+    let out: string;
+    try {
+      out = JSON.stringify(handler());
+    } catch (err) {
+      if (!(err instanceof StripeError)) {
+        store.flush();
+        return send(res, 500, JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${(err as Error).message}` } }));
+      }
+      status = err.status;
+      out = JSON.stringify({ error: { type: err.errorType, code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) } });
+    }
+    // Stripe replays 4xx answers to a key as well (never 5xx, which are retried for real).
+    if (key) store.rememberIdempotent(key, { fingerprint, status, body: out });
+    store.flush();
+    send(res, status, out);
+  }
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   baseUrl = `http://${opts.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  webhookSender?.start();
   return {
     url: baseUrl,
     store,
-    close: () =>
-      new Promise<void>((resolve) => {
+    webhookSender,
+    close: async () => {
+      await webhookSender?.stop();
+      await new Promise<void>((resolve) => {
         store.flush();
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

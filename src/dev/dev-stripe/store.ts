@@ -1,5 +1,6 @@
 /**
- * The dev Stripe's state: every object it owns, its events and its idempotency keys, in memory and
+ * The dev Stripe's state: every object it owns, its events, their webhook deliveries and its
+ * idempotency keys, in memory and
  * in an append-only journal (one JSON line per change). Loading replays the journal and rewrites it
  * compacted, so a restart keeps every payment without the file growing without bound.
  */
@@ -20,12 +21,35 @@ export interface IdempotentResponse {
 /** What a Checkout Session carries that Stripe keeps but does not show on the session itself. */
 export interface SessionExtras {
   paymentIntentMetadata: Record<string, string>;
+  /** What the Checkout page shows; absent in journals written before the page existed. */
+  lineItems?: LineItem[];
+}
+
+export interface LineItem {
+  name: string;
+  quantity: number;
+  unitAmount: number;
+  currency: string;
+}
+
+/** One event's delivery to the webhook endpoint, as the sender last left it. */
+export interface WebhookDelivery {
+  eventId: string;
+  endpoint: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** epoch milliseconds of the next attempt while pending */
+  nextAttemptAt: number;
+  /** the endpoint's last HTTP status, or null when it could not be reached */
+  lastStatus: number | null;
+  lastError: string | null;
 }
 
 type JournalLine =
   | { t: 'obj'; obj: StripeObject }
   | { t: 'idem'; key: string; res: IdempotentResponse }
-  | { t: 'extras'; sessionId: string; extras: SessionExtras };
+  | { t: 'extras'; sessionId: string; extras: SessionExtras }
+  | { t: 'delivery'; delivery: WebhookDelivery };
 
 const isOwnedKind = (k: string): k is OwnedKind => (OWNED_KINDS as readonly string[]).includes(k);
 
@@ -33,6 +57,7 @@ export class DevStripeStore {
   private readonly objects = new Map<OwnedKind, Map<string, StripeObject>>(OWNED_KINDS.map((k) => [k, new Map()]));
   private readonly idempotency = new Map<string, IdempotentResponse>();
   private readonly extras = new Map<string, SessionExtras>();
+  private readonly webhookDeliveries = new Map<string, WebhookDelivery>();
   private pending: string[] = [];
 
   private constructor(private readonly file: string | undefined) {}
@@ -64,8 +89,10 @@ export class DevStripeStore {
       if (isOwnedKind(entry.obj.object)) this.objects.get(entry.obj.object)?.set(entry.obj.id, entry.obj);
     } else if (entry.t === 'idem') {
       this.idempotency.set(entry.key, entry.res);
-    } else {
+    } else if (entry.t === 'extras') {
       this.extras.set(entry.sessionId, entry.extras);
+    } else {
+      this.webhookDeliveries.set(entry.delivery.eventId, entry.delivery);
     }
   }
 
@@ -74,6 +101,7 @@ export class DevStripeStore {
     for (const map of this.objects.values()) for (const obj of map.values()) lines.push(JSON.stringify({ t: 'obj', obj }));
     for (const [sessionId, extras] of this.extras) lines.push(JSON.stringify({ t: 'extras', sessionId, extras }));
     for (const [key, res] of this.idempotency) lines.push(JSON.stringify({ t: 'idem', key, res }));
+    for (const delivery of this.webhookDeliveries.values()) lines.push(JSON.stringify({ t: 'delivery', delivery }));
     return lines;
   }
 
@@ -117,6 +145,19 @@ export class DevStripeStore {
 
   getExtras(sessionId: string): SessionExtras | undefined {
     return this.extras.get(sessionId);
+  }
+
+  putDelivery(delivery: WebhookDelivery): void {
+    this.record({ t: 'delivery', delivery });
+  }
+
+  delivery(eventId: string): WebhookDelivery | undefined {
+    return this.webhookDeliveries.get(eventId);
+  }
+
+  /** Every delivery in the order its event was first queued. */
+  deliveries(): WebhookDelivery[] {
+    return [...this.webhookDeliveries.values()];
   }
 
   idempotent(key: string): IdempotentResponse | undefined {
