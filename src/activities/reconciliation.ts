@@ -1,5 +1,5 @@
 /**
- * Weekly treasury reconciliation (DESIGN §5): period stats from the ledger, ledger vs on-chain
+ * Weekly treasury reconciliation: period stats from the ledger, ledger vs on-chain
  * treasury, ledger fees vs Stripe balance transactions, runway, health and stale holds. One row per
  * period; the row, its discrepancies and its alerts are written in one database transaction. The
  * ledger-vs-chain and fee comparisons are the auditor's own checks (src/audit/checks.ts).
@@ -8,12 +8,11 @@ import type { Logger } from 'pino';
 import type Stripe from 'stripe';
 import type { SettlementRail } from '../chains/rail';
 import type { Db } from '../db/client';
-import { Prisma } from '../db/client';
-import { newId } from '../db/ids';
 import { checkTreasuryBalances, compareStripeFees, type LedgerFee } from '../audit/checks';
 import { FindingCode, type Finding, type TreasuryRail } from '../audit/types';
-import { expireOrphanedHolds } from '../db/ledger';
-import { assessTreasury, periodStats, staleHolds, TREASURY_RAILS, treasuryTotals } from '../services/treasury';
+import { bookedStripeFeesOfCharges, expireOrphanedHolds, listStaleHolds } from '../db/ledger';
+import { saveTreasuryReconciliation, type SavedReconciliation } from '../db/reconciliations';
+import { assessTreasury, periodStats, TREASURY_RAILS, treasuryTotals } from '../services/treasury';
 import { DomainError, ErrorType } from '../shared/errors';
 import { Rail } from '../shared/status';
 import type { HealthThresholds, Period, TreasuryHealth } from '../shared/treasury-health';
@@ -72,12 +71,6 @@ export interface ReconciliationReport extends Period {
   discrepancies: DiscrepancyReport[];
 }
 
-export interface RecordedReconciliation {
-  reconciliationId: string;
-  created: boolean;
-  alertsRaised: number;
-}
-
 function stripeFeeOf(bt: Stripe.BalanceTransaction): bigint {
   return bt.fee_details.filter((d) => d.type === 'stripe_fee').reduce((s, d) => s + BigInt(d.amount), 0n);
 }
@@ -106,7 +99,7 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         const at = now();
         // Holds of purchases that already ended are released first; the rest are reported as stale.
         await expireOrphanedHolds(db, at);
-        const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), staleHolds(db, at)]);
+        const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), listStaleHolds(db, at, 500)]);
 
         // Ledger vs chain, per treasury account whose chain this worker can reach.
         let ledgerChecked = 0n;
@@ -142,11 +135,7 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         const ledgerByCharge = new Map<string, LedgerFee>(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId ?? '', f]));
         // A charge settled in another period is matched against the ledger wherever it was booked.
         const outside = [...stripeFees.keys()].filter((c) => !ledgerByCharge.has(c));
-        if (outside.length) {
-          const rows = await db.purchase.findMany({ where: { chargeId: { in: outside }, stripeFeeCents: { not: null } }, select: { id: true, chargeId: true, stripeFeeCents: true } });
-          const settled = new Set((await db.journalTransaction.findMany({ where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } }, select: { purchaseId: true } })).map((t) => t.purchaseId));
-          for (const r of rows) if (r.chargeId && settled.has(r.id)) ledgerByCharge.set(r.chargeId, { purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n });
-        }
+        for (const fee of await bookedStripeFeesOfCharges(db, outside)) ledgerByCharge.set(fee.chargeId, fee);
         discrepancies.push(...compareStripeFees(stripeFees, ledgerByCharge, stats.fees).map(toDiscrepancy));
 
         const { runwayDays, health } = assessTreasury(totals.availableMicro, stats.frontedMicroUsdc, treasuryThresholds);
@@ -177,44 +166,29 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
      * the outbox, atomically. Re-running a period rewrites the same row; alert dedupe keys include
      * the period, so a re-run does not alert twice for the same condition.
      */
-    async recordTreasuryReconciliation(report: ReconciliationReport): Promise<RecordedReconciliation> {
+    async recordTreasuryReconciliation(report: ReconciliationReport): Promise<SavedReconciliation> {
       return typed(async () => {
-        const periodStart = new Date(report.periodStart);
-        const periodEnd = new Date(report.periodEnd);
-        const values = {
-          purchaseCount: report.purchaseCount,
-          frontedMicroUsdc: BigInt(report.frontedMicroUsdc),
-          platformFeesCents: BigInt(report.platformFeesCents),
-          stripeFeesCents: BigInt(report.stripeFeesCents),
-          netToReplenishCents: BigInt(report.netToReplenishCents),
-          ledgerTreasuryMicroUsdc: BigInt(report.ledgerTreasuryMicroUsdc),
-          chainTreasuryMicroUsdc: BigInt(report.chainTreasuryMicroUsdc),
-          openHoldsMicroUsdc: BigInt(report.openHoldsMicroUsdc),
-          runwayDays: report.runwayDays,
-          health: report.health,
-          staleHolds: report.staleHolds as unknown as Prisma.InputJsonValue,
-        };
-        const alerts = alertsFor(report);
-        return db.$transaction(async (tx) => {
-          const existing = await tx.treasuryReconciliation.findUnique({ where: { periodStart_periodEnd: { periodStart, periodEnd } }, select: { id: true } });
-          const row = await tx.treasuryReconciliation.upsert({
-            where: { periodStart_periodEnd: { periodStart, periodEnd } },
-            create: { id: newId('recon'), periodStart, periodEnd, ...values },
-            update: values,
-          });
-          await tx.reconciliationDiscrepancy.deleteMany({ where: { reconciliationId: row.id } });
-          if (report.discrepancies.length) {
-            await tx.reconciliationDiscrepancy.createMany({
-              data: report.discrepancies.map((d) => ({ id: newId('disc'), reconciliationId: row.id, kind: d.kind, reference: d.reference, expected: d.expected, actual: d.actual })),
-              skipDuplicates: true,
-            });
-          }
-          const raised = alerts.length
-            ? await tx.alertOutbox.createMany({ data: alerts.map((a) => ({ id: newId('alert'), ...a, payload: { ...a.payload, reconciliationId: row.id } })), skipDuplicates: true })
-            : { count: 0 };
-          if (raised.count) logger.warn({ reconciliationId: row.id, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
-          return { reconciliationId: row.id, created: existing === null, alertsRaised: raised.count };
+        const saved = await saveTreasuryReconciliation(db, {
+          periodStart: new Date(report.periodStart),
+          periodEnd: new Date(report.periodEnd),
+          figures: {
+            purchaseCount: report.purchaseCount,
+            frontedMicroUsdc: BigInt(report.frontedMicroUsdc),
+            platformFeesCents: BigInt(report.platformFeesCents),
+            stripeFeesCents: BigInt(report.stripeFeesCents),
+            netToReplenishCents: BigInt(report.netToReplenishCents),
+            ledgerTreasuryMicroUsdc: BigInt(report.ledgerTreasuryMicroUsdc),
+            chainTreasuryMicroUsdc: BigInt(report.chainTreasuryMicroUsdc),
+            openHoldsMicroUsdc: BigInt(report.openHoldsMicroUsdc),
+            runwayDays: report.runwayDays,
+            health: report.health,
+            staleHolds: report.staleHolds,
+          },
+          discrepancies: report.discrepancies,
+          alerts: alertsFor(report),
         });
+        if (saved.alertsRaised) logger.warn({ reconciliationId: saved.reconciliationId, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
+        return saved;
       });
     },
   };

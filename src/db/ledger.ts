@@ -157,7 +157,26 @@ export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voi
 }
 
 /** Pending holds past their TTL. */
-export const staleHoldWhere = (now: Date) => ({ status: HoldStatus.Pending, expiresAt: { lt: now } });
+const staleHoldWhere = (now: Date) => ({ status: HoldStatus.Pending, expiresAt: { lt: now } });
+
+export interface StaleHold {
+  id: string;
+  purchaseId: string;
+  account: string;
+  amountMicro: bigint;
+  expiresAt: Date;
+}
+
+/** Pending holds past their TTL, the longest expired first. */
+export const listStaleHolds = (db: Db, now: Date, limit: number): Promise<StaleHold[]> =>
+  db.treasuryHold.findMany({
+    where: staleHoldWhere(now),
+    orderBy: { expiresAt: 'asc' },
+    take: limit,
+    select: { id: true, purchaseId: true, account: true, amountMicro: true, expiresAt: true },
+  });
+
+export const countStaleHolds = (db: Db, now: Date): Promise<number> => db.treasuryHold.count({ where: staleHoldWhere(now) });
 
 /**
  * Pending holds past their TTL whose purchase has already ended (failed, refunded or disputed — for
@@ -177,6 +196,35 @@ export async function expireOrphanedHolds(db: Db, now: Date): Promise<number> {
     data: { status: HoldStatus.Expired },
   });
   return res.count;
+}
+
+export interface SettledPurchaseJournal {
+  purchaseId: string | null;
+  entries: { accountCode: string; amountMicro: bigint }[];
+}
+
+/** The `purchase_settled` journal transactions booked in [start, end), oldest first. */
+export const listSettlementJournals = (db: Db, start: Date, end: Date): Promise<SettledPurchaseJournal[]> =>
+  db.journalTransaction.findMany({
+    where: { kind: 'purchase_settled', createdAt: { gte: start, lt: end } },
+    select: { purchaseId: true, entries: { select: { accountCode: true, amountMicro: true } } },
+    orderBy: { createdAt: 'asc' },
+  });
+
+export interface BookedStripeFee {
+  purchaseId: string;
+  chargeId: string;
+  stripeFeeCents: bigint;
+}
+
+/** The Stripe fees of the settled purchases (whenever booked) paid by these charges. */
+export async function bookedStripeFeesOfCharges(db: Db, chargeIds: readonly string[]): Promise<BookedStripeFee[]> {
+  if (chargeIds.length === 0) return [];
+  const rows = await db.purchase.findMany({ where: { chargeId: { in: [...chargeIds] }, stripeFeeCents: { not: null } }, select: { id: true, chargeId: true, stripeFeeCents: true } });
+  const settled = new Set(
+    (await db.journalTransaction.findMany({ where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } }, select: { purchaseId: true } })).map((t) => t.purchaseId),
+  );
+  return rows.flatMap((r) => (r.chargeId && settled.has(r.id) ? [{ purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n }] : []));
 }
 
 export async function postTreasuryHold(tx: Tx, purchaseId: string): Promise<void> {

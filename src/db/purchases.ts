@@ -214,3 +214,65 @@ export async function findPurchasesWithProductTitle(db: Db, purchaseIds: readonl
   if (purchaseIds.length === 0) return [];
   return db.purchase.findMany({ where: { id: { in: [...purchaseIds] } }, include: { product: { select: { title: true } } } });
 }
+
+/** Most polls are unchanged: the status endpoint answers them from the version column alone. */
+export async function purchaseVersion(db: Db, purchaseId: string): Promise<number | undefined> {
+  return (await db.purchase.findUnique({ where: { id: purchaseId }, select: { version: true } }))?.version;
+}
+
+export async function findPurchaseId(db: Db, purchaseId: string): Promise<string | undefined> {
+  return (await db.purchase.findUnique({ where: { id: purchaseId }, select: { id: true } }))?.id;
+}
+
+export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: string): Promise<string | undefined> {
+  return (await db.purchase.findUnique({ where: { paymentIntentId }, select: { id: true } }))?.id;
+}
+
+/** Remember the purchase's PaymentIntent, unless one is already recorded. */
+export async function attachPaymentIntent(db: Db, purchaseId: string, paymentIntentId: string): Promise<void> {
+  await db.purchase.updateMany({ where: { id: purchaseId, paymentIntentId: null }, data: { paymentIntentId } });
+}
+
+export interface PaymentRefs {
+  /** the price the checkout was opened at, later the gross received */
+  grossCents: bigint | null;
+  paymentIntentId: string | null;
+  checkoutSessionId: string | null;
+}
+
+export const findPaymentRefs = (db: Db, purchaseId: string): Promise<PaymentRefs | null> =>
+  db.purchase.findUnique({ where: { id: purchaseId }, select: { grossCents: true, paymentIntentId: true, checkoutSessionId: true } });
+
+/** Gross and creator pool of a purchase settled on chain; null before the settlement is recorded. */
+export async function findSettledAmounts(db: Db, purchaseId: string): Promise<{ grossCents: bigint; creatorPoolMicroUsdc: bigint } | null> {
+  const p = await db.purchase.findUnique({ where: { id: purchaseId }, select: { settlementTxId: true, grossCents: true, creatorPoolMicroUsdc: true } });
+  if (!p || !p.settlementTxId || p.grossCents === null || p.creatorPoolMicroUsdc === null) return null;
+  return { grossCents: p.grossCents, creatorPoolMicroUsdc: p.creatorPoolMicroUsdc };
+}
+
+/** Charge and platform fee of each of these purchases (for period statistics). */
+export const listPurchaseFees = (db: Db, purchaseIds: readonly string[]): Promise<{ id: string; chargeId: string | null; platformFeeCents: bigint | null }[]> =>
+  purchaseIds.length === 0
+    ? Promise.resolve([])
+    : db.purchase.findMany({ where: { id: { in: [...purchaseIds] } }, select: { id: true, chargeId: true, platformFeeCents: true } });
+
+export interface PurchaseSummary {
+  id: string;
+  status: string;
+  grossCents: bigint | null;
+  rail: string;
+  updatedAt: Date;
+}
+
+/** The newest purchases, for the /admin page. */
+export const listRecentPurchases = (db: Db, limit: number): Promise<PurchaseSummary[]> =>
+  db.purchase.findMany({ orderBy: { createdAt: 'desc' }, take: limit, select: { id: true, status: true, grossCents: true, rail: true, updatedAt: true } });
+
+export async function countPurchasesByStatus(db: Db): Promise<{ status: string; count: number }[]> {
+  const rows = await db.purchase.groupBy({ by: ['status'], _count: { _all: true } });
+  return rows.map((r) => ({ status: r.status, count: r._count._all }));
+}
+
+/** When each purchase that settled in (after, until] was created and settled. */
+export const listSettledBetween = (db: Db, after: Date, until: Date): Promise<{ createdAt: Date; updatedAt: Date }[]> =>
+  db.purchase.findMany({ where: { status: PurchaseStatus.Settled, updatedAt: { gt: after, lte: until } }, select: { createdAt: true, updatedAt: true } });

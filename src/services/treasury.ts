@@ -3,7 +3,9 @@
  * Reads PostgreSQL only; money is bigint inside and decimal strings in the returned JSON.
  */
 import type { Db } from '../db/client';
-import { Account, staleHoldWhere, treasuryPosition } from '../db/ledger';
+import { Account, countStaleHolds, listSettlementJournals, treasuryPosition } from '../db/ledger';
+import { listPurchaseFees } from '../db/purchases';
+import { loadLastReconciliation, type LastReconciliation } from '../db/reconciliations';
 import { MICRO_PER_CENT } from '../shared/money';
 import { Rail } from '../shared/status';
 import { runwayDays, treasuryHealth, WEEK_MS, type HealthThresholds, type TreasuryHealth } from '../shared/treasury-health';
@@ -32,15 +34,8 @@ export interface PeriodStats {
 
 /** Purchases settled (ledger journal `purchase_settled`) in [start, end). */
 export async function periodStats(db: Db, start: Date, end: Date): Promise<PeriodStats> {
-  const txs = await db.journalTransaction.findMany({
-    where: { kind: 'purchase_settled', createdAt: { gte: start, lt: end } },
-    include: { entries: true },
-    orderBy: { createdAt: 'asc' },
-  });
-  const ids = txs.map((t) => t.purchaseId).filter((id): id is string => id !== null);
-  const purchases = ids.length
-    ? await db.purchase.findMany({ where: { id: { in: ids } }, select: { id: true, chargeId: true, platformFeeCents: true } })
-    : [];
+  const txs = await listSettlementJournals(db, start, end);
+  const purchases = await listPurchaseFees(db, txs.map((t) => t.purchaseId).filter((id): id is string => id !== null));
   const byId = new Map(purchases.map((p) => [p.id, p]));
   let fronted = 0n;
   let stripeFeesMicro = 0n;
@@ -86,15 +81,6 @@ export function assessTreasury(availableMicro: bigint, frontedPerWeekMicro: bigi
   return { runwayDays: runway, health: treasuryHealth({ availableMicro, runwayDays: runway }, thresholds) };
 }
 
-export async function staleHolds(db: Db, now: Date) {
-  return db.treasuryHold.findMany({
-    where: staleHoldWhere(now),
-    orderBy: { expiresAt: 'asc' },
-    take: 500,
-    select: { id: true, purchaseId: true, account: true, amountMicro: true, expiresAt: true },
-  });
-}
-
 export interface TreasuryOverviewDeps {
   db: Db;
   thresholds: HealthThresholds;
@@ -103,7 +89,7 @@ export interface TreasuryOverviewDeps {
 
 const str = (v: bigint) => v.toString();
 
-export function reconciliationJson(r: Awaited<ReturnType<typeof loadLastReconciliation>>) {
+function reconciliationJson(r: LastReconciliation) {
   if (!r) return null;
   return {
     id: r.id,
@@ -125,14 +111,6 @@ export function reconciliationJson(r: Awaited<ReturnType<typeof loadLastReconcil
   };
 }
 
-/** The most recently written reconciliation (a re-run of a period rewrites its row in place). */
-export function loadLastReconciliation(db: Db) {
-  return db.treasuryReconciliation.findFirst({
-    orderBy: [{ periodEnd: 'desc' }, { createdAt: 'desc' }],
-    include: { discrepancies: { orderBy: [{ kind: 'asc' }, { reference: 'asc' }] } },
-  });
-}
-
 /** GET /admin/treasury and the /admin page: live position, runway, health, weekly stats, last reconciliation. */
 export async function getTreasuryOverview(deps: TreasuryOverviewDeps) {
   const now = (deps.now ?? (() => new Date()))();
@@ -141,7 +119,7 @@ export async function getTreasuryOverview(deps: TreasuryOverviewDeps) {
     treasuryTotals(deps.db),
     periodStats(deps.db, weekStart, now),
     loadLastReconciliation(deps.db),
-    deps.db.treasuryHold.count({ where: staleHoldWhere(now) }),
+    countStaleHolds(deps.db, now),
   ]);
   const { runwayDays: runway, health } = assessTreasury(totals.availableMicro, week.frontedMicroUsdc, deps.thresholds);
   return {
