@@ -5,7 +5,8 @@
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import { Prisma } from '../db/client';
+import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
+import { markWebhookEventProcessed, storeWebhookEvent } from '../db/webhook-events';
 import type { PurchaseWorkflows } from './purchase-workflows';
 
 export type EventOutcome =
@@ -26,29 +27,18 @@ export interface StripeEventDeps {
   onSubscriptionEvent?: (event: Stripe.Event) => Promise<EventOutcome>;
 }
 
-export const HANDLED_EVENT_TYPES = [
-  'checkout.session.completed',
-  'checkout.session.async_payment_succeeded',
-  'checkout.session.async_payment_failed',
-  'payment_intent.succeeded',
-  'charge.refunded',
-  'charge.dispute.created',
-] as const;
-
 export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {
   /** Our purchase id travels as metadata.purchase_id (and client_reference_id); else match the PaymentIntent. */
   async function purchaseIdFor(claimedId: string | null | undefined, paymentIntent: string | { id: string } | null | undefined): Promise<string | undefined> {
-    if (claimedId) return (await db.purchase.findUnique({ where: { id: claimedId }, select: { id: true } }))?.id;
+    if (claimedId) return findPurchaseId(db, claimedId);
     const pi = typeof paymentIntent === 'string' ? paymentIntent : paymentIntent?.id;
     if (!pi) return undefined;
-    return (await db.purchase.findUnique({ where: { paymentIntentId: pi }, select: { id: true } }))?.id;
+    return findPurchaseIdByPaymentIntent(db, pi);
   }
 
   async function start(purchaseId: string | undefined, paymentIntentId?: string | null): Promise<EventOutcome> {
     if (!purchaseId) return 'unknown_purchase';
-    if (paymentIntentId) {
-      await db.purchase.updateMany({ where: { id: purchaseId, paymentIntentId: null }, data: { paymentIntentId } });
-    }
+    if (paymentIntentId) await attachPaymentIntent(db, purchaseId, paymentIntentId);
     return (await workflows.start(purchaseId)) === 'running' ? 'started' : 'already_completed';
   }
 
@@ -93,16 +83,9 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
      * whose first delivery died before acting is acted on (every action is idempotent).
      */
     async handle(event: Stripe.Event): Promise<EventOutcome> {
-      const stored = await db.webhookEvent.createMany({
-        data: [{ id: event.id, type: event.type, livemode: event.livemode, stripeCreatedAt: new Date(event.created * 1000), payload: event as unknown as Prisma.InputJsonValue }],
-        skipDuplicates: true,
-      });
-      if (stored.count === 0) {
-        const existing = await db.webhookEvent.findUnique({ where: { id: event.id }, select: { processedAt: true } });
-        if (existing?.processedAt) return 'duplicate';
-      }
+      if ((await storeWebhookEvent(db, event)).processed) return 'duplicate';
       const outcome = await dispatch(event);
-      await db.webhookEvent.update({ where: { id: event.id }, data: { processedAt: new Date(), outcome } });
+      await markWebhookEventProcessed(db, event.id, outcome, new Date());
       logger.info({ eventId: event.id, eventType: event.type, outcome }, 'stripe event');
       return outcome;
     },
