@@ -215,7 +215,7 @@ export async function findPurchasesWithProductTitle(db: Db, purchaseIds: readonl
   return db.purchase.findMany({ where: { id: { in: [...purchaseIds] } }, include: { product: { select: { title: true } } } });
 }
 
-/** Most polls are unchanged: the status endpoint answers them from the version column alone. */
+/** The read model's version, which the status endpoint uses as its ETag. */
 export async function purchaseVersion(db: Db, purchaseId: string): Promise<number | undefined> {
   return (await db.purchase.findUnique({ where: { id: purchaseId }, select: { version: true } }))?.version;
 }

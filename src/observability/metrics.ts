@@ -5,8 +5,9 @@
 import type { Metrics } from '../api/metrics';
 import type { Db } from '../db/client';
 import { treasuryPosition } from '../db/ledger';
+import { countPurchasesByStatus, listSettledBetween } from '../db/purchases';
 import { getTreasuryOverview, type TreasuryOverviewDeps } from '../services/treasury';
-import { PurchaseStatus, RAILS } from '../shared/status';
+import { RAILS } from '../shared/status';
 
 export function createScrapeCollector(db: Db, metrics: Metrics, thresholds: TreasuryOverviewDeps['thresholds'], now: () => Date = () => new Date()) {
   // Only purchases settled after this process started are observed, each exactly once.
@@ -14,14 +15,14 @@ export function createScrapeCollector(db: Db, metrics: Metrics, thresholds: Trea
   return async function collect(): Promise<void> {
     const until = now();
     const [byStatus, settled, positions, overview] = await Promise.all([
-      db.purchase.groupBy({ by: ['status'], _count: { _all: true } }),
-      db.purchase.findMany({ where: { status: PurchaseStatus.Settled, updatedAt: { gt: since, lte: until } }, select: { createdAt: true, updatedAt: true } }),
+      countPurchasesByStatus(db),
+      listSettledBetween(db, since, until),
       Promise.all(RAILS.map(async (rail) => [rail, await treasuryPosition(db, rail)] as const)),
       getTreasuryOverview({ db, thresholds, now: () => until }),
     ]);
     since = until;
     metrics.purchases.reset();
-    for (const c of byStatus) metrics.purchases.set({ status: c.status }, c._count._all);
+    for (const c of byStatus) metrics.purchases.set({ status: c.status }, c.count);
     for (const p of settled) metrics.settlementLatency.observe((p.updatedAt.getTime() - p.createdAt.getTime()) / 1000);
     for (const [rail, pos] of positions) {
       metrics.treasuryBalance.set({ rail }, Number(pos.balanceMicro));

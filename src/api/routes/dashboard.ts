@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Router } from 'express';
 import type { Config } from '../../config';
 import type { Db } from '../../db/client';
+import { listRecentPurchases } from '../../db/purchases';
 import { getTreasuryOverview, type TreasuryOverviewDeps } from '../../services/treasury';
 import type { WorkflowOps } from '../../services/workflow-ops';
 import { purchaseWorkflowId } from '../../shared/ids';
@@ -65,7 +66,7 @@ export function dashboardRouter({ db, ops, thresholds }: { db: Db; ops: Workflow
   router.get('/dashboard.json', async (_req, res) => {
     const [treasury, recent, stuck, awaiting] = await Promise.all([
       getTreasuryOverview({ db, thresholds }),
-      db.purchase.findMany({ orderBy: { createdAt: 'desc' }, take: 25, select: { id: true, status: true, grossCents: true, rail: true, updatedAt: true } }),
+      listRecentPurchases(db, 25),
       ops.list('stuck', { limit: 50 }),
       ops.list('awaiting', { limit: 50 }),
     ]);

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Db } from '../../db/client';
-import { purchaseView } from '../../db/purchases';
+import { purchaseVersion, purchaseView } from '../../db/purchases';
 import { createCheckoutSession, type CheckoutDeps } from '../../services/checkout';
 import { ErrorType } from '../../shared/errors';
 import { HttpError } from '../errors';
@@ -22,8 +22,8 @@ export function publicRouter(deps: CheckoutDeps & { db: Db }): Router {
     // Most polls are unchanged: answer them from the version column alone.
     const ifNoneMatch = req.get('if-none-match');
     if (ifNoneMatch) {
-      const row = await deps.db.purchase.findUnique({ where: { id: purchaseId }, select: { version: true } });
-      if (row && ifNoneMatch === etagOf(row.version)) {
+      const version = await purchaseVersion(deps.db, purchaseId);
+      if (version !== undefined && ifNoneMatch === etagOf(version)) {
         res.set('ETag', ifNoneMatch).status(304).end();
         return;
       }
