@@ -6,13 +6,8 @@ import { loadConfig, type Config } from './config';
 import { createLogger } from './logger';
 import { connectTemporalClient, createDb, createRails, createStripe } from './runtime';
 import { createPurchaseWorkflows } from './services/purchase-workflows';
-import { createStripeEventHandler, type EventOutcome } from './services/stripe-events';
-import { subscriptionsRouter } from './api/routes/subscriptions';
-import { treasuryRouter } from './api/routes/treasury';
+import { createStripeEventHandler } from './services/stripe-events';
 import { createSubscriptionEventHandler } from './services/subscriptions';
-import { auditRouter } from './api/routes/audit';
-import { adminPageRouter, dashboardRouter } from './api/routes/dashboard';
-import { workflowsRouter } from './api/routes/workflows';
 import { registerActivityMetrics } from './observability/activity-metrics';
 import { createScrapeCollector } from './observability/metrics';
 import { createWorkflowOps } from './services/workflow-ops';
@@ -26,8 +21,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
   const workflows = createPurchaseWorkflows(temporal, config);
   const rails = createRails(config, logger);
   const metrics = createMetrics();
-  const subscriptionDeps = { db, stripe, logger, config };
-  const onSubscriptionEvent = createSubscriptionEventHandler(subscriptionDeps);
+  const onSubscriptionEvent = createSubscriptionEventHandler({ db, stripe, logger, config });
   const treasuryThresholds = { warningBalanceCents: config.TREASURY_WARNING_BALANCE_CENTS, runwayWarningDays: config.RUNWAY_WARNING_DAYS };
   const ops = createWorkflowOps({ client: temporal, db, config });
   registerActivityMetrics(metrics.registry);
@@ -35,21 +29,14 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     config,
     db,
     stripe,
+    temporal,
     workflows,
     ops,
     rails: Object.keys(rails) as Rail[],
-    // The subscription outcomes (subscription_applied, trial_refused, …) are stored as the event's outcome string.
-    events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent: async (e) => (await onSubscriptionEvent(e)) as EventOutcome }),
+    events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }),
     metrics,
     logger,
-    adminExtensions: [
-      treasuryRouter({ db, temporal, thresholds: treasuryThresholds }),
-      workflowsRouter({ ops }),
-      auditRouter({ db }),
-      dashboardRouter({ db, ops, thresholds: treasuryThresholds }),
-    ],
-    adminPages: [adminPageRouter({ config })],
-    publicExtensions: [subscriptionsRouter(subscriptionDeps)],
+    treasuryThresholds,
     readiness: {
       database: () => db.$queryRaw`SELECT 1`,
       temporal: () => temporal.workflowService.getSystemInfo({}),

@@ -1,4 +1,5 @@
 /** createApp(deps) → an Express app with no listen(): routes, validation, one error handler. */
+import type { Client } from '@temporalio/client';
 import express from 'express';
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
@@ -7,6 +8,7 @@ import type { Db } from '../db/client';
 import type { PurchaseWorkflows } from '../services/purchase-workflows';
 import type { WorkflowOps } from '../services/workflow-ops';
 import type { createStripeEventHandler } from '../services/stripe-events';
+import type { TreasuryOverviewDeps } from '../services/treasury';
 import { ErrorType } from '../shared/errors';
 import type { Rail } from '../shared/status';
 import { adminAuthFailureLimit, adminSecurityHeaders, checkoutRateLimit } from './abuse-limits';
@@ -15,17 +17,23 @@ import { errorHandler, HttpError } from './errors';
 import type { Metrics } from './metrics';
 import { methodNotAllowed } from './method-not-allowed';
 import { allowedMethodsByPath } from './openapi';
+import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
+import { auditRouter } from './routes/audit';
+import { ADMIN_PAGE_STYLE, adminPageRouter, dashboardRouter } from './routes/dashboard';
 import { healthRouter, type HealthDeps } from './routes/health';
 import { publicRouter } from './routes/public';
-import { ADMIN_PAGE_STYLE } from './routes/dashboard';
-import { requestId } from './request-id';
+import { subscriptionsRouter } from './routes/subscriptions';
+import { treasuryRouter } from './routes/treasury';
 import { webhookRouter } from './routes/webhooks';
+import { workflowsRouter } from './routes/workflows';
 
 export interface ApiDeps {
   config: Readonly<Config>;
   db: Db;
   stripe: Stripe;
+  /** schedules and the treasury view read Temporal directly */
+  temporal: Client;
   workflows: PurchaseWorkflows;
   /** audited operator actions on runs (shared with the ops CLI) */
   ops: WorkflowOps;
@@ -36,11 +44,8 @@ export interface ApiDeps {
   logger: Logger;
   readiness: HealthDeps['checks'];
   collectMetrics?: HealthDeps['collect'];
-  /** extra admin routers (treasury, workflows, audit) mounted under /admin */
-  adminExtensions?: express.Router[];
-  /** routers under /admin served without the token (the /admin page shell, which holds no data) */
-  adminPages?: express.Router[];
-  publicExtensions?: express.Router[];
+  /** treasury health thresholds for the treasury view and the admin page */
+  treasuryThresholds: TreasuryOverviewDeps['thresholds'];
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -63,10 +68,24 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
   // Before the router: a blocked request creates no Stripe session and no row.
   app.post('/api/checkout/sessions', checkoutRateLimit(deps.config));
-  app.use('/api', publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }), ...(deps.publicExtensions ?? []));
+  app.use(
+    '/api',
+    publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }),
+    subscriptionsRouter({ db: deps.db, stripe: deps.stripe, logger: deps.logger, config: deps.config }),
+  );
   app.use('/admin', adminSecurityHeaders(ADMIN_PAGE_STYLE));
-  if (deps.adminPages?.length) app.use('/admin', ...deps.adminPages);
-  app.use('/admin', adminAuthFailureLimit(deps.config), adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }), adminRouter({ db: deps.db, ops: deps.ops, rails: deps.rails }), ...(deps.adminExtensions ?? []));
+  // The /admin page shell holds no data, so it is served without the token; everything after needs it.
+  app.use('/admin', adminPageRouter({ config: deps.config }));
+  app.use(
+    '/admin',
+    adminAuthFailureLimit(deps.config),
+    adminAuth({ admin: deps.config.ADMIN_TOKEN, readonly: deps.config.ADMIN_READONLY_TOKEN }),
+    adminRouter({ db: deps.db, ops: deps.ops, rails: deps.rails }),
+    treasuryRouter({ db: deps.db, temporal: deps.temporal, thresholds: deps.treasuryThresholds }),
+    workflowsRouter({ ops: deps.ops }),
+    auditRouter({ db: deps.db }),
+    dashboardRouter({ db: deps.db, ops: deps.ops, thresholds: deps.treasuryThresholds }),
+  );
   app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));
   return app;

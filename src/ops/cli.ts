@@ -1,12 +1,13 @@
 /**
  * `npm run ops -- <command>`: the operator CLI over the same service layer as the admin API
- * (src/services/workflow-ops.ts). Every action is audited with actor `cli:<os user>`.
+ * (src/services/workflow-ops/). Every action is audited with actor `cli:<os user>`.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { connectTemporalClient, createDb } from '../runtime';
-import { createWorkflowOps, listAudit, WORKFLOW_STATES, type ResetTarget, type WorkflowRow, type WorkflowState } from '../services/workflow-ops';
+import { listAudit } from '../services/audit';
+import { createWorkflowOps, WORKFLOW_STATES, type ResetTarget, type WorkflowRow, type WorkflowState } from '../services/workflow-ops';
 import { isDomainError } from '../shared/errors';
 import { purchaseIdFromWorkflowId, purchaseWorkflowId } from '../shared/ids';
 

@@ -1,5 +1,8 @@
-import type { Db } from '../db/client';
-import { Prisma } from '../db/client';
+/** The admin audit trail as the admin API, the dashboard and the ops CLI use it. */
+import type { Db, Prisma } from '../db/client';
+import { findAuditLog, insertAuditLog, type AuditFilter } from '../db/audit-log';
+
+export type { AuditFilter } from '../db/audit-log';
 
 export interface AuditEntry {
   actor: string;
@@ -14,16 +17,33 @@ export interface AuditEntry {
 export async function audited<T>(db: Db, entry: AuditEntry, action: () => Promise<T>): Promise<T> {
   try {
     const result = await action();
-    await db.auditLog.create({ data: { ...entry, result: 'ok', details: toJson(result) } });
+    await insertAuditLog(db, { ...entry, result: 'ok', details: toJson(result) });
     return result;
   } catch (err) {
-    const type = typeof err === 'object' && err !== null && 'type' in err ? String((err as { type: unknown }).type) : 'error';
-    await db.auditLog.create({ data: { ...entry, result: `error:${type}`, details: { message: err instanceof Error ? err.message : String(err) } } });
+    const type = typeof err === 'object' && err !== null && 'type' in err ? String(err.type) : 'error';
+    await insertAuditLog(db, { ...entry, result: `error:${type}`, details: { message: err instanceof Error ? err.message : String(err) } });
     throw err;
   }
 }
 
+/** Audit rows for the wire: newest first, ids as decimal strings. */
+export async function listAudit(db: Db, filter: AuditFilter) {
+  const rows = await findAuditLog(db, filter);
+  return rows.map((r) => ({
+    id: r.id.toString(),
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    reason: r.reason,
+    result: r.result,
+    flagged: r.flagged,
+    details: r.details,
+    createdAt: r.createdAt.toISOString(),
+  }));
+}
+
 function toJson(value: unknown): Prisma.InputJsonValue | undefined {
   if (value === undefined) return undefined;
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Prisma.InputJsonValue;
+  const json: Prisma.InputJsonValue = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  return json;
 }

@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
 import { markWebhookEventProcessed, storeWebhookEvent } from '../db/webhook-events';
 import type { PurchaseWorkflows } from './purchase-workflows';
+import type { SubscriptionEventOutcome } from './subscriptions';
 
 export type EventOutcome =
   | 'duplicate'
@@ -17,14 +18,15 @@ export type EventOutcome =
   | 'clawback'
   | 'awaiting_async_payment'
   | 'unknown_purchase'
-  | 'ignored';
+  | 'ignored'
+  | SubscriptionEventOutcome;
 
 export interface StripeEventDeps {
   db: Db;
   workflows: PurchaseWorkflows;
   logger: Logger;
   /** Subscription events are handled by the subscription mirror when it is wired in. */
-  onSubscriptionEvent?: (event: Stripe.Event) => Promise<EventOutcome>;
+  onSubscriptionEvent?: (event: Stripe.Event) => Promise<SubscriptionEventOutcome>;
 }
 
 export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-/** DESIGN §2: upserted at every step so admins can filter runs in the Temporal UI. */
+/** Upserted at every step so admins can filter runs in the Temporal UI; registered by the dev stack and the tests. */
 export const SA = {
   PurchaseId: defineSearchAttributeKey('PurchaseId', SearchAttributeType.KEYWORD),
   PurchaseStatus: defineSearchAttributeKey('PurchaseStatus', SearchAttributeType.KEYWORD),
@@ -11,6 +11,11 @@ export const SA = {
 } as const;
 
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(SA);
+
+/** Set by the Temporal server itself (never registered or upserted by us): why a run is not progressing. */
+export const SYSTEM_SA = {
+  TemporalReportedProblems: defineSearchAttributeKey('TemporalReportedProblems', SearchAttributeType.KEYWORD_LIST),
+} as const;
 
 /** `--search-attribute` arguments for `temporal server start-dev`, and the production command. */
 export const searchAttributeCliArgs = (): string[] =>

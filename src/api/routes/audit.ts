@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
-import { listAudit } from '../../services/workflow-ops';
+import { listAudit } from '../../services/audit';
 
 export const auditQuery = z.object({
   actor: z.string().max(100).optional(),
