@@ -5,6 +5,7 @@ import type { Db } from '../db/client';
 import { reserveTreasuryHold, voidTreasuryHold } from '../db/ledger';
 import {
   createSettlementJournal,
+  findSettledAmounts,
   loadPurchaseForSettlement,
   recordClawback,
   recordFees,
@@ -146,9 +147,8 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
     },
 
     async loadSettledAmounts(purchaseId: string): Promise<{ grossCents: string; creatorPoolMicroUsdc: string } | null> {
-      const p = await db.purchase.findUnique({ where: { id: purchaseId } });
-      if (!p || !p.settlementTxId || p.grossCents === null || p.creatorPoolMicroUsdc === null) return null;
-      return { grossCents: p.grossCents.toString(), creatorPoolMicroUsdc: p.creatorPoolMicroUsdc.toString() };
+      const p = await findSettledAmounts(db, purchaseId);
+      return p && { grossCents: p.grossCents.toString(), creatorPoolMicroUsdc: p.creatorPoolMicroUsdc.toString() };
     },
 
     async recordClawback(input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: string; creatorPoolMicroUsdc: string }): Promise<void> {

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { Db } from '../db/client';
+import { findPaymentRefs } from '../db/purchases';
 import { idempotencyKey } from '../shared/ids';
 import { DomainError, ErrorType } from '../shared/errors';
 import { typed } from './errors';
@@ -19,7 +20,7 @@ export interface CapturedFee {
 
 export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
   async function paymentIntentId(purchaseId: string): Promise<string> {
-    const purchase = await db.purchase.findUnique({ where: { id: purchaseId } });
+    const purchase = await findPaymentRefs(db, purchaseId);
     if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
     if (purchase.paymentIntentId) return purchase.paymentIntentId;
     if (!purchase.checkoutSessionId) throw new DomainError(ErrorType.ValidationFailed, `purchase ${purchaseId} has no checkout session`);
@@ -37,7 +38,7 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
      */
     async captureStripeFee(purchaseId: string): Promise<CapturedFee> {
       return typed(() => withHeartbeat(async () => {
-        const purchase = await db.purchase.findUnique({ where: { id: purchaseId } });
+        const purchase = await findPaymentRefs(db, purchaseId);
         if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
         const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId), { expand: ['latest_charge.balance_transaction'] });
         if (pi.status === 'canceled') throw new DomainError(ErrorType.PaymentNotSucceeded, `payment intent ${pi.id} was canceled`);

@@ -35,6 +35,17 @@ export function retryDelayMs(schedule: RetrySchedule, attempts: number): number 
   return Math.min(schedule.maxDelayMs, schedule.initialDelayMs * schedule.factor ** Math.max(0, attempts - 1));
 }
 
+/**
+ * fetch's `TypeError: fetch failed` carries the reason (ECONNREFUSED, a reset, the timeout) as its
+ * cause. Duck-typed: the error may come from another realm (a jest VM context), where instanceof fails.
+ */
+function describeFailure(err: unknown): string {
+  const field = (o: unknown, k: string): unknown => (o !== null && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined);
+  const message = typeof field(err, 'message') === 'string' ? String(field(err, 'message')) : String(err);
+  const code = field(field(err, 'cause'), 'code');
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
+
 export class WebhookSender {
   // The SDK signs without calling Stripe; the key only satisfies its constructor.
   private readonly signer = new Stripe('sk_test_dev_stripe_webhook_signer');
@@ -115,7 +126,7 @@ export class WebhookSender {
     } catch (err) {
       // Stopping mid-attempt leaves the delivery pending: it is sent again after a restart.
       if (this.stopped) return;
-      error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      error = describeFailure(err);
     } finally {
       this.inflight = undefined;
     }
