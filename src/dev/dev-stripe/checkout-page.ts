@@ -30,6 +30,7 @@ function layout(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${CHECKOUT_ASSET_PATH}/favicon.svg">
 <link rel="stylesheet" href="${CHECKOUT_ASSET_PATH}/checkout.css">
 </head>
 <body>
@@ -81,6 +82,8 @@ export function renderDonePage(session: StripeObject, refunded: boolean): string
 ${successUrl ? `<p class="note">Stripe would now open <code>${escapeHtml(successUrl)}</code>, which nothing serves here.</p>` : ''}
 </section>`);
 }
+
+export const CHECKOUT_FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#635bff"/></svg>';
 
 export const CHECKOUT_CSS = `body { font-family: system-ui, sans-serif; background: #f6f9fc; color: #1a1f36; margin: 0; }
 main { max-width: 28rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 2px 8px rgba(0,0,0,.08); }

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
-import { CHECKOUT_ASSET_PATH, CHECKOUT_CSP, CHECKOUT_CSS, CHECKOUT_JS, renderCheckoutPage, renderDonePage } from './checkout-page';
+import { CHECKOUT_ASSET_PATH, CHECKOUT_CSP, CHECKOUT_CSS, CHECKOUT_FAVICON_SVG, CHECKOUT_JS, renderCheckoutPage, renderDonePage } from './checkout-page';
 import { DevStripeStore, type LineItem, type OwnedKind, type StripeObject, type WebhookDelivery } from './store';
 import { DEFAULT_RETRY_SCHEDULE, WebhookSender, type RetrySchedule, type WebhookEndpoint } from './webhook-sender';
 
@@ -363,7 +363,12 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       res.end(body);
     };
     if (`/${segments.slice(0, 2).join('/')}` === CHECKOUT_ASSET_PATH && segments.length === 3) {
-      const asset = segments[2] === 'checkout.js' ? { type: 'text/javascript', body: CHECKOUT_JS } : segments[2] === 'checkout.css' ? { type: 'text/css', body: CHECKOUT_CSS } : undefined;
+      const assets: Record<string, { type: string; body: string }> = {
+        'checkout.js': { type: 'text/javascript', body: CHECKOUT_JS },
+        'checkout.css': { type: 'text/css', body: CHECKOUT_CSS },
+        'favicon.svg': { type: 'image/svg+xml', body: CHECKOUT_FAVICON_SVG },
+      };
+      const asset = assets[segments[2] ?? ''];
       if (!asset) return false;
       res.writeHead(200, { 'content-type': `${asset.type}; charset=utf-8`, 'x-content-type-options': 'nosniff' });
       res.end(asset.body);
