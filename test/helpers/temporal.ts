@@ -1,16 +1,22 @@
 /**
  * A real Temporal dev server per test file (the CLI installed by `npm run setup`, through
- * @temporalio/testing), with the search attributes registered and the workflow bundle built once.
+ * @temporalio/testing), with the search attributes registered and the workflow bundle built once;
+ * or the time-skipping test server, for the branches that wait on long timers.
  */
+import { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import fs from 'node:fs';
 import path from 'node:path';
 import { resolveTool } from '../../src/dev/tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes';
 
+const { IndexedValueType } = temporal.api.enums.v1;
+
 let runtimeInstalled = false;
 
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+function installQuietRuntime(): void {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     // Worker lifecycle lines drown test output; keep warnings and errors.
@@ -20,6 +26,10 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       // a runtime already exists in this process; keep it
     }
   }
+}
+
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
   const cli = resolveTool('temporal', process.env.TEMPORAL_CLI_PATH, process.env.PATH ?? '');
   return TestWorkflowEnvironment.createLocal({
     server: {
@@ -27,6 +37,29 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
     },
   });
+}
+
+/**
+ * Temporal's time-skipping test server: timers and retry back-offs pass instantly whenever the test
+ * waits on a result (`env.client.workflow`'s handles) or calls `env.sleep`. The server is the Java
+ * build that `npm run setup` fetches from Maven Central (TEMPORAL_TEST_SERVER_PATH overrides it);
+ * without it @temporalio/testing downloads its own, which needs the internet.
+ */
+export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  const local = path.resolve(__dirname, '../../.tools/bin/temporal-test-server');
+  const server = process.env.TEMPORAL_TEST_SERVER_PATH ?? (fs.existsSync(local) ? local : undefined);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: server ? { executable: { type: 'existing-path', path: server } } : {},
+  });
+  // The test server takes no search-attribute flags; it registers them through the operator service.
+  const indexed = (type: SearchAttributeType) =>
+    type === SearchAttributeType.INT ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, indexed(k.type)])),
+  });
+  return env;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
