@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { createApp, type ApiDeps } from './api/app';
 import { createMetrics } from './api/metrics';
+import { pingDatabase } from './db/health';
 import { loadConfig, type Config } from './config';
 import { createLogger } from './logger';
 import { connectTemporalClient, createDb, createRails, createStripe } from './runtime';
@@ -38,7 +39,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     logger,
     treasuryThresholds,
     readiness: {
-      database: () => db.$queryRaw`SELECT 1`,
+      database: () => pingDatabase(db),
       temporal: () => temporal.workflowService.getSystemInfo({}),
       ...Object.fromEntries(Object.entries(rails).map(([rail, r]) => [`chain:${rail}`, () => r.ping()])),
     },
