@@ -212,6 +212,24 @@ function temporalTestServer() {
   writeFileSync(stamp, TEMPORAL_TEST_SERVER_VERSION);
 }
 
+/**
+ * programs/settlement compiled to SBPF v3 (scripts/build-program.mjs: pinned nightly rustc, a patched
+ * std copy, sbpf-linker) for the tests that execute it in litesvm. Rebuilt when the program's
+ * sources, its lock file, the target spec, the std patch or the build script changed.
+ */
+function settlementProgram() {
+  const script = path.join(root, 'scripts/build-program.mjs');
+  const inputs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'sbf', 'Cargo.toml', 'Cargo.lock', 'program-test/solana-invoke-host'], { cwd: path.join(root, 'programs/settlement'), encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .sort()
+    .map((f) => path.join(root, 'programs/settlement', f));
+  stamped('settlement-so', [...inputs, script], () => existsSync(path.join(root, 'programs/settlement/target/deploy/settlement.so')), () => {
+    log('building the settlement program to SBF (npm run build:program) — about 8 minutes cold on 2 cores, most of it the linker and std');
+    run(process.execPath, [script]);
+  });
+}
+
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
 // missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
 function chromium() {
@@ -233,6 +251,7 @@ function chromium() {
 try {
   npmDependencies();
   goTools();
+  settlementProgram();
   prismaClient();
   contracts();
   compiledBuild();

@@ -2,6 +2,10 @@
 //! paid out of the treasury's USDC in a single instruction. This file only dispatches.
 use anchor_lang::prelude::*;
 
+// Linked for its symbols only: the builtins an SBF build through upstream LLVM lacks.
+#[cfg(target_os = "solana")]
+use solana_compiler_builtins as _;
+
 pub mod constants;
 pub mod error;
 pub mod events;
