@@ -8,6 +8,9 @@
  * import of `../../generated/prisma/client`; that one path is re-pointed at dist/generated in the
  * emitted JavaScript, because dist/ sits one level closer to the compiled client than src/ does to
  * its source. Incremental: tsc rebuilds what changed, and outputs of deleted sources are removed.
+ *
+ * A type error fails the build. `--allow-type-errors` (what npm start's set-up passes) reports the
+ * errors and keeps tsc's output, as running from source under tsx did; `npm test` still fails on them.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +25,7 @@ const dist = path.join(root, 'dist');
 const generated = path.join(root, 'generated');
 const distGenerated = path.join(dist, 'generated');
 const started = Date.now();
+const allowTypeErrors = process.argv.includes('--allow-type-errors');
 const log = (msg: string) => process.stdout.write(`[build +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 
 function filesUnder(dir: string, keep: (file: string) => boolean = () => true): string[] {
@@ -36,7 +40,9 @@ function compile(): void {
   if (!fs.existsSync(path.join(generated, 'prisma', 'client.ts'))) throw new Error('generated/prisma is missing: run `npm run setup` (prisma generate) first');
   log('tsc -b tsconfig.build.json');
   const res = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (res.status !== 0) throw new Error(`tsc failed with exit code ${res.status ?? res.signal}`);
+  if (res.status === 0) return;
+  if (!allowTypeErrors || res.status === null) throw new Error(`tsc failed with exit code ${res.status ?? res.signal}`);
+  log('warning: type errors above (npm run typecheck); dist/ holds what tsc emitted anyway');
 }
 
 /** dist/<x>.js (and its map) whose src/<x>.ts no longer exists. */
