@@ -2,6 +2,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from './activities';
+import { domainErrorInterceptor } from './activities/errors';
 import { HEARTBEAT_INTERVAL_MS } from './activities/heartbeat';
 import { loadConfig, type Config } from './config';
 import { ensureLedgerAccounts } from './db/ledger';
@@ -33,7 +34,8 @@ export function createWorker({ connection, config, deps, workflowBundle, taskQue
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
     interceptors: {
-      activity: [activityObservability(deps.logger), ...(otel?.interceptors.activity ?? [])],
+      // Innermost last: DomainErrors become typed ApplicationFailures before the others see them.
+      activity: [activityObservability(deps.logger), ...(otel?.interceptors.activity ?? []), domainErrorInterceptor],
       ...(otel && !workflowBundle ? { workflowModules: otel.workflowModules } : {}),
     },
     // Graceful stop: let running activities finish before the process exits.

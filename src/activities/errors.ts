@@ -1,15 +1,12 @@
+/**
+ * Domain errors leave every activity as typed ApplicationFailures, in one place: the worker's
+ * activity interceptor. Activities throw `DomainError`s (or anything else) and never wrap them.
+ */
 import { ApplicationFailure } from '@temporalio/common';
-import { isDomainError, NON_RETRYABLE_ERROR_TYPES, ErrorType } from '../shared/errors';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { isDomainError, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 
-/** Run an activity body and convert DomainErrors into typed ApplicationFailures. */
-export async function typed<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    throw toApplicationFailure(err);
-  }
-}
-
+/** A DomainError as an ApplicationFailure: its type, non-retryable when the registry says so, its details. */
 export function toApplicationFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (isDomainError(err)) {
@@ -23,8 +20,19 @@ export function toApplicationFailure(err: unknown): unknown {
   return err;
 }
 
+/** Converts what an activity throws with toApplicationFailure; registered innermost, so the other interceptors see the typed failure. */
+export const domainErrorInterceptor: ActivityInterceptorsFactory = () => ({
+  inbound: {
+    async execute(input, next) {
+      try {
+        return await next(input);
+      } catch (err) {
+        throw toApplicationFailure(err);
+      }
+    },
+  },
+});
+
 function jsonSafe(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
 }
-
-export { ErrorType };

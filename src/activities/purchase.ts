@@ -15,7 +15,6 @@ import {
 import { DomainError, ErrorType } from '../shared/errors';
 import { assertValidShares, type FeeBreakdown } from '../shared/money';
 import type { PurchaseStatus, Rail } from '../shared/status';
-import { typed } from './errors';
 import { withHeartbeat } from './heartbeat';
 
 export interface PurchaseActivityDeps {
@@ -53,27 +52,25 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
   };
 
   return {
-    /** DESIGN §2 step 1: read and validate; bad data is a non-retryable typed failure. */
+    /** Step 1 of a purchase: read and validate; bad data is a non-retryable typed failure. */
     async loadPurchase(purchaseId: string): Promise<SettlementPlan> {
-      return typed(async () => {
-        const p = await loadPurchaseForSettlement(db, purchaseId);
-        const rail = p.rail as Rail;
-        const chain = railFor(rail);
-        assertValidShares(p.product.collaborators);
-        if (!chain.isValidWallet(p.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
-        for (const c of p.product.collaborators) {
-          if (!chain.isValidWallet(c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
-        }
-        return {
-          purchaseId: p.id,
-          productId: p.productId,
-          rail,
-          buyerWallet: p.buyerWallet,
-          expectedGrossCents: (p.grossCents ?? p.product.priceCents).toString(),
-          nft: { name: p.product.title.slice(0, 32), symbol: p.product.nftSymbol, uri: p.product.nftUri },
-          collaborators: p.product.collaborators.map((c) => ({ position: c.position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
-        };
-      });
+      const p = await loadPurchaseForSettlement(db, purchaseId);
+      const rail = p.rail as Rail;
+      const chain = railFor(rail);
+      assertValidShares(p.product.collaborators);
+      if (!chain.isValidWallet(p.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
+      for (const c of p.product.collaborators) {
+        if (!chain.isValidWallet(c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
+      }
+      return {
+        purchaseId: p.id,
+        productId: p.productId,
+        rail,
+        buyerWallet: p.buyerWallet,
+        expectedGrossCents: (p.grossCents ?? p.product.priceCents).toString(),
+        nft: { name: p.product.title.slice(0, 32), symbol: p.product.nftSymbol, uri: p.product.nftUri },
+        collaborators: p.product.collaborators.map((c) => ({ position: c.position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
+      };
     },
 
     async markPurchaseStatus(purchaseId: string, status: PurchaseStatus, failure?: { type: string; message: string }): Promise<void> {
@@ -85,7 +82,7 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       await recordFees(db, input.purchaseId, fees, { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId });
     },
 
-    /** The atomic availability check of DESIGN §2 step 4. */
+    /** The atomic availability check of step 4 (front from the treasury). */
     async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<{ reserved: boolean; availableMicroUsdc: string }> {
       const res = await reserveTreasuryHold(db, {
         purchaseId: input.purchaseId,
@@ -108,20 +105,18 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       nft: { name: string; symbol: string; uri: string };
       payouts: PayoutInput[];
     }): Promise<{ txId: string; nftId: string; alreadySettled: boolean }> {
-      return typed(async () => {
-        // Sending and confirming can take a minute: heartbeat so a dead worker is noticed in seconds.
-        const result = await withHeartbeat(() => railFor(input.rail).settle(
-          {
-            purchaseId: input.purchaseId,
-            buyerWallet: input.buyerWallet,
-            nft: input.nft,
-            payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
-          },
-          journal,
-        ));
-        logger.info({ purchaseId: input.purchaseId, txId: result.txId, alreadySettled: result.alreadySettled }, 'settled on chain');
-        return result;
-      });
+      // Sending and confirming can take a minute: heartbeat so a dead worker is noticed in seconds.
+      const result = await withHeartbeat(() => railFor(input.rail).settle(
+        {
+          purchaseId: input.purchaseId,
+          buyerWallet: input.buyerWallet,
+          nft: input.nft,
+          payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
+        },
+        journal,
+      ));
+      logger.info({ purchaseId: input.purchaseId, txId: result.txId, alreadySettled: result.alreadySettled }, 'settled on chain');
+      return result;
     },
 
     async recordSettlement(input: {

@@ -16,7 +16,6 @@ import { assessTreasury, periodStats, TREASURY_RAILS, treasuryTotals } from '../
 import { DomainError, ErrorType } from '../shared/errors';
 import { Rail } from '../shared/status';
 import type { HealthThresholds, Period, TreasuryHealth } from '../shared/treasury-health';
-import { typed } from './errors';
 
 export interface ReconciliationActivityDeps {
   db: Db;
@@ -92,73 +91,71 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
 
   return {
     async computeTreasuryReconciliation(period: Period): Promise<ReconciliationReport> {
-      return typed(async () => {
-        const start = new Date(period.periodStart);
-        const end = new Date(period.periodEnd);
-        if (!(start.getTime() < end.getTime())) throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
-        const at = now();
-        // Holds of purchases that already ended are released first; the rest are reported as stale.
-        await expireOrphanedHolds(db, at);
-        const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), listStaleHolds(db, at, 500)]);
+      const start = new Date(period.periodStart);
+      const end = new Date(period.periodEnd);
+      if (!(start.getTime() < end.getTime())) throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
+      const at = now();
+      // Holds of purchases that already ended are released first; the rest are reported as stale.
+      await expireOrphanedHolds(db, at);
+      const [stats, totals, stale] = await Promise.all([periodStats(db, start, end), treasuryTotals(db), listStaleHolds(db, at, 500)]);
 
-        // Ledger vs chain, per treasury account whose chain this worker can reach.
-        let ledgerChecked = 0n;
-        let chainChecked = 0n;
-        const railsChecked: string[] = [];
-        const ledgerBalances = new Map<TreasuryRail, bigint>();
-        const chainBalances = new Map<TreasuryRail, bigint>();
-        for (const rail of TREASURY_RAILS) {
-          const chain = chainRailFor(rail);
-          const account = totals.accounts.find((a) => a.rail === rail);
-          if (!chain || !account) {
-            logger.warn({ rail }, 'reconciliation: no rail configured for this treasury account; not compared with a chain');
-            continue;
-          }
-          const onChain = await chain.treasuryBalanceMicroUsdc();
-          railsChecked.push(rail);
-          ledgerChecked += account.balanceMicro;
-          chainChecked += onChain;
-          ledgerBalances.set(rail, account.balanceMicro);
-          chainBalances.set(rail, onChain);
+      // Ledger vs chain, per treasury account whose chain this worker can reach.
+      let ledgerChecked = 0n;
+      let chainChecked = 0n;
+      const railsChecked: string[] = [];
+      const ledgerBalances = new Map<TreasuryRail, bigint>();
+      const chainBalances = new Map<TreasuryRail, bigint>();
+      for (const rail of TREASURY_RAILS) {
+        const chain = chainRailFor(rail);
+        const account = totals.accounts.find((a) => a.rail === rail);
+        if (!chain || !account) {
+          logger.warn({ rail }, 'reconciliation: no rail configured for this treasury account; not compared with a chain');
+          continue;
         }
-        const discrepancies: DiscrepancyReport[] = checkTreasuryBalances(ledgerBalances, chainBalances).map(toDiscrepancy);
+        const onChain = await chain.treasuryBalanceMicroUsdc();
+        railsChecked.push(rail);
+        ledgerChecked += account.balanceMicro;
+        chainChecked += onChain;
+        ledgerBalances.set(rail, account.balanceMicro);
+        chainBalances.set(rail, onChain);
+      }
+      const discrepancies: DiscrepancyReport[] = checkTreasuryBalances(ledgerBalances, chainBalances).map(toDiscrepancy);
 
-        // Ledger fees vs Stripe balance transactions created in the period (every page).
-        const stripeFees = new Map<string, bigint>();
-        let listed = 0;
-        for await (const bt of stripe.balanceTransactions.list({ created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) }, limit: 100 })) {
-          listed += 1;
-          const charge = sourceId(bt);
-          if (!charge || (bt.type !== 'charge' && bt.type !== 'payment')) continue;
-          stripeFees.set(charge, (stripeFees.get(charge) ?? 0n) + stripeFeeOf(bt));
-        }
-        const ledgerByCharge = new Map<string, LedgerFee>(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId ?? '', f]));
-        // A charge settled in another period is matched against the ledger wherever it was booked.
-        const outside = [...stripeFees.keys()].filter((c) => !ledgerByCharge.has(c));
-        for (const fee of await bookedStripeFeesOfCharges(db, outside)) ledgerByCharge.set(fee.chargeId, fee);
-        discrepancies.push(...compareStripeFees(stripeFees, ledgerByCharge, stats.fees).map(toDiscrepancy));
+      // Ledger fees vs Stripe balance transactions created in the period (every page).
+      const stripeFees = new Map<string, bigint>();
+      let listed = 0;
+      for await (const bt of stripe.balanceTransactions.list({ created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) }, limit: 100 })) {
+        listed += 1;
+        const charge = sourceId(bt);
+        if (!charge || (bt.type !== 'charge' && bt.type !== 'payment')) continue;
+        stripeFees.set(charge, (stripeFees.get(charge) ?? 0n) + stripeFeeOf(bt));
+      }
+      const ledgerByCharge = new Map<string, LedgerFee>(stats.fees.filter((f) => f.chargeId).map((f) => [f.chargeId ?? '', f]));
+      // A charge settled in another period is matched against the ledger wherever it was booked.
+      const outside = [...stripeFees.keys()].filter((c) => !ledgerByCharge.has(c));
+      for (const fee of await bookedStripeFeesOfCharges(db, outside)) ledgerByCharge.set(fee.chargeId, fee);
+      discrepancies.push(...compareStripeFees(stripeFees, ledgerByCharge, stats.fees).map(toDiscrepancy));
 
-        const { runwayDays, health } = assessTreasury(totals.availableMicro, stats.frontedMicroUsdc, treasuryThresholds);
-        return {
-          periodStart: start.toISOString(),
-          periodEnd: end.toISOString(),
-          purchaseCount: stats.purchaseCount,
-          frontedMicroUsdc: stats.frontedMicroUsdc.toString(),
-          platformFeesCents: stats.platformFeesCents.toString(),
-          stripeFeesCents: stats.stripeFeesCents.toString(),
-          netToReplenishCents: stats.netToReplenishCents.toString(),
-          ledgerTreasuryMicroUsdc: ledgerChecked.toString(),
-          chainTreasuryMicroUsdc: chainChecked.toString(),
-          openHoldsMicroUsdc: totals.openHoldsMicro.toString(),
-          availableMicroUsdc: totals.availableMicro.toString(),
-          runwayDays: runwayDays === null ? null : Number(runwayDays),
-          health,
-          railsChecked,
-          stripeBalanceTransactions: listed,
-          staleHolds: stale.map((h) => ({ holdId: h.id, purchaseId: h.purchaseId, account: h.account, amountMicroUsdc: h.amountMicro.toString(), expiresAt: h.expiresAt.toISOString() })),
-          discrepancies,
-        };
-      });
+      const { runwayDays, health } = assessTreasury(totals.availableMicro, stats.frontedMicroUsdc, treasuryThresholds);
+      return {
+        periodStart: start.toISOString(),
+        periodEnd: end.toISOString(),
+        purchaseCount: stats.purchaseCount,
+        frontedMicroUsdc: stats.frontedMicroUsdc.toString(),
+        platformFeesCents: stats.platformFeesCents.toString(),
+        stripeFeesCents: stats.stripeFeesCents.toString(),
+        netToReplenishCents: stats.netToReplenishCents.toString(),
+        ledgerTreasuryMicroUsdc: ledgerChecked.toString(),
+        chainTreasuryMicroUsdc: chainChecked.toString(),
+        openHoldsMicroUsdc: totals.openHoldsMicro.toString(),
+        availableMicroUsdc: totals.availableMicro.toString(),
+        runwayDays: runwayDays === null ? null : Number(runwayDays),
+        health,
+        railsChecked,
+        stripeBalanceTransactions: listed,
+        staleHolds: stale.map((h) => ({ holdId: h.id, purchaseId: h.purchaseId, account: h.account, amountMicroUsdc: h.amountMicro.toString(), expiresAt: h.expiresAt.toISOString() })),
+        discrepancies,
+      };
     },
 
     /**
@@ -167,29 +164,27 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
      * the period, so a re-run does not alert twice for the same condition.
      */
     async recordTreasuryReconciliation(report: ReconciliationReport): Promise<SavedReconciliation> {
-      return typed(async () => {
-        const saved = await saveTreasuryReconciliation(db, {
-          periodStart: new Date(report.periodStart),
-          periodEnd: new Date(report.periodEnd),
-          figures: {
-            purchaseCount: report.purchaseCount,
-            frontedMicroUsdc: BigInt(report.frontedMicroUsdc),
-            platformFeesCents: BigInt(report.platformFeesCents),
-            stripeFeesCents: BigInt(report.stripeFeesCents),
-            netToReplenishCents: BigInt(report.netToReplenishCents),
-            ledgerTreasuryMicroUsdc: BigInt(report.ledgerTreasuryMicroUsdc),
-            chainTreasuryMicroUsdc: BigInt(report.chainTreasuryMicroUsdc),
-            openHoldsMicroUsdc: BigInt(report.openHoldsMicroUsdc),
-            runwayDays: report.runwayDays,
-            health: report.health,
-            staleHolds: report.staleHolds,
-          },
-          discrepancies: report.discrepancies,
-          alerts: alertsFor(report),
-        });
-        if (saved.alertsRaised) logger.warn({ reconciliationId: saved.reconciliationId, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
-        return saved;
+      const saved = await saveTreasuryReconciliation(db, {
+        periodStart: new Date(report.periodStart),
+        periodEnd: new Date(report.periodEnd),
+        figures: {
+          purchaseCount: report.purchaseCount,
+          frontedMicroUsdc: BigInt(report.frontedMicroUsdc),
+          platformFeesCents: BigInt(report.platformFeesCents),
+          stripeFeesCents: BigInt(report.stripeFeesCents),
+          netToReplenishCents: BigInt(report.netToReplenishCents),
+          ledgerTreasuryMicroUsdc: BigInt(report.ledgerTreasuryMicroUsdc),
+          chainTreasuryMicroUsdc: BigInt(report.chainTreasuryMicroUsdc),
+          openHoldsMicroUsdc: BigInt(report.openHoldsMicroUsdc),
+          runwayDays: report.runwayDays,
+          health: report.health,
+          staleHolds: report.staleHolds,
+        },
+        discrepancies: report.discrepancies,
+        alerts: alertsFor(report),
       });
+      if (saved.alertsRaised) logger.warn({ reconciliationId: saved.reconciliationId, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
+      return saved;
     },
   };
 }

@@ -3,7 +3,6 @@ import type { Db } from '../db/client';
 import { findPaymentRefs } from '../db/purchases';
 import { idempotencyKey } from '../shared/ids';
 import { DomainError, ErrorType } from '../shared/errors';
-import { typed } from './errors';
 import { withHeartbeat } from './heartbeat';
 
 export interface StripeActivityDeps {
@@ -32,12 +31,12 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
 
   return {
     /**
-     * DESIGN §2 step 2: gross from the PaymentIntent, fee from the charge's balance transaction
+     * Step 2 of a purchase: gross from the PaymentIntent, fee from the charge's balance transaction
      * (`stripe_fee` entries). Never estimated: while the balance transaction is null this throws a
      * retryable FeeNotYetAvailable and the workflow's bounded retry schedule takes over.
      */
     async captureStripeFee(purchaseId: string): Promise<CapturedFee> {
-      return typed(() => withHeartbeat(async () => {
+      return withHeartbeat(async () => {
         const purchase = await findPaymentRefs(db, purchaseId);
         if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
         const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId), { expand: ['latest_charge.balance_transaction'] });
@@ -53,19 +52,19 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
         }
         const fee = bt.fee_details.filter((d) => d.type === 'stripe_fee').reduce((sum, d) => sum + BigInt(d.amount), 0n);
         return { grossCents: gross.toString(), stripeFeeCents: fee.toString(), paymentIntentId: pi.id, chargeId: charge.id };
-      }));
+      });
     },
 
     /** Compensation, only when policy says so. The idempotency key makes a retried refund a no-op at Stripe. */
     async refundPayment(purchaseId: string): Promise<{ refundId: string }> {
-      return typed(() => withHeartbeat(async () => {
+      return withHeartbeat(async () => {
         const pi = await paymentIntentId(purchaseId);
         const refund = await stripe.refunds.create(
           { payment_intent: pi, reason: 'requested_by_customer', metadata: { purchase_id: purchaseId } },
           { idempotencyKey: idempotencyKey(purchaseId, 'refund') },
         );
         return { refundId: refund.id };
-      }));
+      });
     },
   };
 }

@@ -6,6 +6,7 @@
  * `temporal_activity_execution_failed`).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -25,8 +26,8 @@ export function registerActivityMetrics(registry: Registry): void {
 
 export function errorTypeOf(err: unknown): string {
   if (err instanceof ApplicationFailure) return err.type ?? 'application_error';
-  if (typeof err === 'object' && err !== null && 'type' in err && typeof (err as { type: unknown }).type === 'string') return (err as { type: string }).type;
-  if (err instanceof Error && err.name === 'CancelledFailure') return 'cancelled';
+  if (typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string') return err.type;
+  if (err instanceof Error && err.name === 'CancelledFailure') return ErrorType.Cancelled;
   return 'error';
 }
 

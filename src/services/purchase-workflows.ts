@@ -1,17 +1,19 @@
 /**
  * Temporal operations on purchase runs, shared by the webhook, the admin API and the ops CLI.
- * Workflow ids come from the purchase id, so a repeated start reaches the same run (DESIGN §2).
+ * Workflow ids come from the purchase id, so a repeated start reaches the same run. Runs start from
+ * the workflow functions themselves, so the SDK checks the arguments against their signatures.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { purchaseWorkflowId } from '../shared/ids';
-import { SA } from '../shared/search-attributes';
+import { purchaseIdAttribute, purchaseStatusAttribute } from '../shared/search-attributes';
 import { PurchaseStatus } from '../shared/status';
 import {
   disputedSignal,
   paymentFailedSignal,
   refundedSignal,
 } from '../workflows/definitions';
+import { clawbackWorkflow, purchaseWorkflow } from '../workflows';
 import type { PurchasePolicy } from '../workflows/purchase';
 
 export type PurchaseWorkflows = ReturnType<typeof createPurchaseWorkflows>;
@@ -34,17 +36,14 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
     args: [{ purchaseId, policy: purchasePolicy(config) }] as const,
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-    typedSearchAttributes: [
-      { key: SA.PurchaseId, value: purchaseId },
-      { key: SA.PurchaseStatus, value: PurchaseStatus.Paid },
-    ],
+    typedSearchAttributes: [purchaseIdAttribute(purchaseId), purchaseStatusAttribute(PurchaseStatus.Paid)],
   });
 
   return {
     /** Start the run, or reach the existing one. A run that already completed stays completed. */
     async start(purchaseId: string): Promise<'running' | 'completed'> {
       try {
-        await client.workflow.start('purchaseWorkflow', { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args] });
+        await client.workflow.start(purchaseWorkflow, { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args] });
         return 'running';
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return 'completed';
@@ -59,14 +58,14 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
     async abort(purchaseId: string, reason: 'refunded' | 'disputed' | 'payment_failed', eventId: string): Promise<'signalled' | 'clawback' | 'ignored'> {
       const def = reason === 'refunded' ? refundedSignal : reason === 'disputed' ? disputedSignal : paymentFailedSignal;
       try {
-        await client.workflow.signalWithStart('purchaseWorkflow', { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args], signal: def, signalArgs: [{ eventId }] });
+        await client.workflow.signalWithStart(purchaseWorkflow, { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args], signal: def, signalArgs: [{ eventId }] });
         return 'signalled';
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
       if (reason === 'payment_failed') return 'ignored';
       try {
-        await client.workflow.start('clawbackWorkflow', {
+        await client.workflow.start(clawbackWorkflow, {
           workflowId: `clawback-${purchaseId}`,
           taskQueue,
           args: [{ purchaseId, reason }],

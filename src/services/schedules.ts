@@ -1,5 +1,5 @@
 /**
- * Temporal Schedules (DESIGN §5): created or updated idempotently at worker start under fixed ids,
+ * Temporal Schedules: created or updated idempotently at worker start under fixed ids,
  * visible in the Temporal UI, and triggerable by hand from the admin API and the ops CLI.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { durationMs } from '../shared/duration';
 import { DomainError, ErrorType } from '../shared/errors';
+import { subscriptionTrialCheckWorkflow, treasuryReconciliationWorkflow } from '../workflows';
 import type { ReconciliationInput } from '../workflows/reconciliation';
 
 export const ScheduleId = {
@@ -30,13 +31,13 @@ export function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.T
     {
       scheduleId: ScheduleId.TreasuryReconciliation,
       spec: { cronExpressions: [config.RECONCILIATION_CRON], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: 'treasuryReconciliationWorkflow', taskQueue, workflowId: ScheduleId.TreasuryReconciliation, args: [{} satisfies ReconciliationInput] },
+      action: { type: 'startWorkflow', workflowType: treasuryReconciliationWorkflow, taskQueue, workflowId: ScheduleId.TreasuryReconciliation, args: [{} satisfies ReconciliationInput] },
       policies,
     },
     {
       scheduleId: ScheduleId.SubscriptionTrialCheck,
       spec: { cronExpressions: [config.TRIAL_CHECK_CRON], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: 'subscriptionTrialCheckWorkflow', taskQueue, workflowId: ScheduleId.SubscriptionTrialCheck, args: [] },
+      action: { type: 'startWorkflow', workflowType: subscriptionTrialCheckWorkflow, taskQueue, workflowId: ScheduleId.SubscriptionTrialCheck, args: [] },
       policies,
     },
   ];

@@ -25,6 +25,9 @@ export const ErrorType = {
   FeeNotYetAvailable: 'fee_not_yet_available',
   PaymentNotSucceeded: 'payment_not_succeeded',
   PurchaseAborted: 'purchase_aborted',
+  // how a purchase run ended before the pivot (recorded on the purchase, never thrown by an activity)
+  ApprovalRejected: 'approval_rejected',
+  Cancelled: 'cancelled',
   Internal: 'internal_error',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

@@ -20,7 +20,7 @@ import type { Activities } from '../activities';
 import type { PayoutInput, SettlementPlan } from '../activities/purchase';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { computeFees, splitLargestRemainder } from '../shared/money';
-import { SA } from '../shared/search-attributes';
+import { purchaseDetailAttributes, purchaseStatusAttribute } from '../shared/search-attributes';
 import { PurchaseStatus } from '../shared/status';
 import {
   approveSignal,
@@ -113,7 +113,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
 
   async function setStatus(status: PurchaseStatus, failure?: { type: string; message: string }) {
     state.status = status;
-    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: status }] as never);
+    upsertSearchAttributes([purchaseStatusAttribute(status)]);
     await db.markPurchaseStatus(purchaseId, status, failure);
   }
 
@@ -156,13 +156,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   try {
     // 1. Load and validate.
     plan = await db.loadPurchase(purchaseId);
-    upsertSearchAttributes([
-      { key: SA.PurchaseId, value: purchaseId },
-      { key: SA.ProductId, value: plan.productId },
-      { key: SA.SettlementRail, value: plan.rail },
-      { key: SA.BuyerWallet, value: plan.buyerWallet },
-      { key: SA.GrossCents, value: Number(plan.expectedGrossCents) },
-    ] as never);
+    upsertSearchAttributes(purchaseDetailAttributes({ purchaseId, productId: plan.productId, rail: plan.rail, buyerWallet: plan.buyerWallet, grossCents: plan.expectedGrossCents }));
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
     await setStatus(PurchaseStatus.Paid);
     if (policy.autoRefundOnFailure) {
@@ -198,7 +192,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     };
     await db.recordFees({ purchaseId, paymentIntentId: fee.paymentIntentId, chargeId: fee.chargeId, fees: feeStrings });
     state.status = PurchaseStatus.FeeCaptured;
-    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+    upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
 
     // 4. Front from the treasury: a pending hold, or a durable wait for funds.
@@ -233,7 +227,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       const decision = inbox.decision;
       if (!decided || !decision?.approved) {
         const message = decision ? `rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}` : `no approval within ${String(policy.approvalTimeout)}`;
-        return await endBeforePivot(PurchaseStatus.Failed, { type: 'approval_rejected', message });
+        return await endBeforePivot(PurchaseStatus.Failed, { type: ErrorType.ApprovalRejected, message });
       }
     }
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
@@ -262,7 +256,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     await CancellationScope.nonCancellable(async () => {
       await db.recordSettlement({ purchaseId, rail: plan.rail, txId: settled.txId, nftId: settled.nftId, grossCents: feeStrings.grossCents, stripeFeeCents: feeStrings.stripeFeeCents, creatorPoolMicroUsdc: feeStrings.creatorPoolMicroUsdc, payouts });
       state.status = PurchaseStatus.Settled;
-      upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+      upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
       const late = inbox.abort;
       if (late === 'refunded' || late === 'disputed') {
         await recordClawback(late, feeStrings.grossCents, feeStrings.creatorPoolMicroUsdc);
@@ -271,7 +265,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     return { purchaseId, status: state.status, txId: state.txId };
   } catch (err) {
     if (isCancellation(err)) {
-      await endBeforePivot(PurchaseStatus.Failed, { type: 'cancelled', message: 'cancelled by an operator' });
+      await endBeforePivot(PurchaseStatus.Failed, { type: ErrorType.Cancelled, message: 'cancelled by an operator' });
       throw err;
     }
     const failure = failureOf(err);
@@ -282,7 +276,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   async function recordClawback(reason: 'refunded' | 'disputed', grossCents: string, creatorPoolMicroUsdc: string) {
     await db.recordClawback({ purchaseId, reason, grossCents, creatorPoolMicroUsdc });
     state.status = reason === 'refunded' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed;
-    upsertSearchAttributes([{ key: SA.PurchaseStatus, value: state.status }] as never);
+    upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
     await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:clawback`, severity: 'critical', kind: 'clawback', message: `${purchaseId} was ${reason} after settlement; clawback receivable recorded` });
   }
 }

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { domainErrorInterceptor } from '../../src/activities/errors';
 import { ApplicationFailure } from '@temporalio/common';
 import type Stripe from 'stripe';
 import pino from 'pino';
@@ -32,7 +33,8 @@ async function purchase(id: string) {
 }
 
 describe('captureStripeFee', () => {
-  const env = new MockActivityEnvironment();
+  // With the worker's interceptor: it is what turns the activities' DomainErrors into typed failures.
+  const env = new MockActivityEnvironment(undefined, { interceptors: [domainErrorInterceptor] });
 
   it('throws a retryable fee_not_yet_available while the balance transaction is null', async () => {
     await purchase('pur_fee_pending_1');
