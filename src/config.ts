@@ -56,7 +56,7 @@ const WELL_KNOWN_EVM_KEYS = new Set([
  */
 export const SECRET_SETTINGS = [
   'ADMIN_TOKEN', 'ADMIN_READONLY_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'TREASURY_KEYPAIR',
-  'EVM_PRIVATE_KEY', 'NFT_MINT_SEED', 'DATABASE_URL', 'TEMPORAL_API_KEY',
+  'EVM_PRIVATE_KEY', 'NFT_MINT_SEED', 'DATABASE_URL', 'TEMPORAL_API_KEY', 'CREATOR_WEBHOOK_SECRET',
 ] as const;
 /** The shortest secret production accepts (tokens, keys, seeds). */
 export const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -143,6 +143,18 @@ export const schema = z.object({
   TRIAL_REMINDER_DAYS: z.coerce.number().int().min(0).default(3),
   TRIAL_END_POLICY: z.enum(['cancel', 'past_due']).default('cancel'),
   SUBSCRIPTION_TRIAL_DAYS: z.coerce.number().int().min(1).max(730).default(14),
+  /** Engine health, checked by the `engine-health-check` schedule; alerts fire and clear through the outbox. */
+  HEALTH_CHECK_CRON: z.string().default('* * * * *'),
+  HEALTH_WINDOW: duration('15 minutes'),
+  HEALTH_MIN_SUCCESS_RATE_PCT: z.coerce.number().int().min(0).max(100).default(95),
+  HEALTH_MAX_PENDING: z.coerce.number().int().min(0).default(100),
+  HEALTH_PENDING_MAX_AGE: duration('3 minutes'),
+  /** Creator webhooks (`payout.settled`): comma-separated endpoints, each signed with the secret. */
+  CREATOR_WEBHOOK_URLS: optionalString,
+  CREATOR_WEBHOOK_SECRET: optionalString,
+  CREATOR_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(12),
+  /** How old a creator's signed ownership proof may be (GET /api/creators/:wallet/earnings). */
+  WALLET_PROOF_MAX_AGE: duration('5 minutes'),
   STUCK_AFTER_MINUTES: z.coerce.number().int().positive().default(15),
   STUCK_ATTEMPTS: z.coerce.number().int().positive().default(5),
   OTEL_ENABLED: bool(false),
@@ -166,6 +178,8 @@ export interface Config extends RawConfig {
   treasuryKeypairPath: string;
   /** false in production unless EVM_RPC_URL names a chain: no rail then points at a local anvil */
   evmConfigured: boolean;
+  /** CREATOR_WEBHOOK_URLS split; empty when creator webhooks are off */
+  creatorWebhookUrls: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -264,6 +278,14 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
     throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
   }
   const raw = parsed.data;
+  const creatorWebhookUrls = (raw.CREATOR_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of creatorWebhookUrls) {
+    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) throw new ConfigError('CREATOR_WEBHOOK_URLS', `not an http(s) URL: ${u}`);
+  }
+  // An unsigned notification could be forged by anyone who learns the endpoint.
+  if (creatorWebhookUrls.length > 0 && (raw.CREATOR_WEBHOOK_SECRET ?? '').length < 16) {
+    throw new ConfigError('CREATOR_WEBHOOK_SECRET', 'required (at least 16 characters) when CREATOR_WEBHOOK_URLS is set');
+  }
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({
     ...raw,
@@ -277,6 +299,7 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
     evmRpcUrl: raw.EVM_RPC_URL ?? `http://127.0.0.1:${raw.EVM_RPC_PORT}`,
     treasuryKeypairPath: raw.TREASURY_KEYPAIR_PATH ?? path.join(dataDir, 'solana', 'treasury-keypair.json'),
     evmConfigured: !production || raw.EVM_RPC_URL !== undefined,
+    creatorWebhookUrls,
   });
 }
 

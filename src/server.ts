@@ -10,6 +10,7 @@ import { createPurchaseWorkflows } from './services/purchase-workflows';
 import { createStripeEventHandler } from './services/stripe-events';
 import { createSubscriptionEventHandler } from './services/subscriptions';
 import { registerActivityMetrics } from './observability/activity-metrics';
+import { healthThresholdsOf } from './activities/health';
 import { createScrapeCollector } from './observability/metrics';
 import { createWorkflowOps } from './services/workflow-ops';
 import type { Client } from '@temporalio/client';
@@ -44,7 +45,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
       ...Object.fromEntries(Object.entries(rails).map(([rail, r]) => [`chain:${rail}`, () => r.ping()])),
     },
     // purchases by status, treasury balance/available/runway, settlement latency (src/observability/metrics.ts)
-    collectMetrics: createScrapeCollector(db, metrics, treasuryThresholds),
+    collectMetrics: createScrapeCollector(db, metrics, treasuryThresholds, undefined, healthThresholdsOf(config)),
   };
 }
 

@@ -46,7 +46,7 @@ export function adminAuthFailureLimit(config: LimitConfig): RequestHandler {
 
 /**
  * helmet's headers for /admin, with a CSP the page works under: its one script is served from
- * 'self', its one inline <style> is allowed by hash, and it only fetches its own origin.
+ * 'self', its one inline <style> is allowed by hash (other sheets only from 'self'), and it only fetches its own origin.
  */
 export function adminSecurityHeaders(inlineStyle: string): RequestHandler {
   const styleHash = `'sha256-${createHash('sha256').update(inlineStyle, 'utf8').digest('base64')}'`;
@@ -56,7 +56,8 @@ export function adminSecurityHeaders(inlineStyle: string): RequestHandler {
       directives: {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
-        styleSrc: [styleHash],
+        // the inline sheet by hash, and the chart library's sheet from /admin/static
+        styleSrc: [styleHash, "'self'"],
         imgSrc: ["'self'"],
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],

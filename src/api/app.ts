@@ -9,6 +9,7 @@ import type { PurchaseWorkflows } from '../services/purchase-workflows';
 import type { WorkflowOps } from '../services/workflow-ops';
 import type { createStripeEventHandler } from '../services/stripe-events';
 import type { TreasuryOverviewDeps } from '../services/treasury';
+import { durationMs } from '../shared/duration';
 import { ErrorType } from '../shared/errors';
 import type { Rail } from '../shared/status';
 import { adminAuthFailureLimit, adminSecurityHeaders, checkoutRateLimit } from './abuse-limits';
@@ -21,6 +22,7 @@ import { requestId } from './request-id';
 import { adminRouter } from './routes/admin';
 import { auditRouter } from './routes/audit';
 import { ADMIN_PAGE_STYLE, adminPageRouter, dashboardRouter } from './routes/dashboard';
+import { adminEarningsRouter, creatorEarningsRouter } from './routes/earnings';
 import { healthRouter, type HealthDeps } from './routes/health';
 import { publicRouter } from './routes/public';
 import { subscriptionsRouter } from './routes/subscriptions';
@@ -72,6 +74,7 @@ export function createApp(deps: ApiDeps): express.Express {
     '/api',
     publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }),
     subscriptionsRouter({ db: deps.db, stripe: deps.stripe, logger: deps.logger, config: deps.config }),
+    creatorEarningsRouter({ db: deps.db, proofMaxAgeMs: durationMs(deps.config.WALLET_PROOF_MAX_AGE) }),
   );
   app.use('/admin', adminSecurityHeaders(ADMIN_PAGE_STYLE));
   // The /admin page shell holds no data, so it is served without the token; everything after needs it.
@@ -85,6 +88,7 @@ export function createApp(deps: ApiDeps): express.Express {
     workflowsRouter({ ops: deps.ops }),
     auditRouter({ db: deps.db }),
     dashboardRouter({ db: deps.db, ops: deps.ops, thresholds: deps.treasuryThresholds }),
+    adminEarningsRouter({ db: deps.db }),
   );
   app.use((req, _res, next) => next(new HttpError(404, ErrorType.NotFound, `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

@@ -5,6 +5,7 @@ import type { FeeBreakdown } from '../shared/money';
 import { PurchaseStatus, type Rail } from '../shared/status';
 import type { Db } from './client';
 import { newId } from './ids';
+import { queuePayoutNotifications } from './notifications';
 import { postJournal, postTreasuryHold, settlementJournalLines, clawbackJournalLines } from './ledger';
 
 export interface CollaboratorInput {
@@ -113,8 +114,19 @@ export interface PayoutRecord {
 export async function recordSettlement(
   db: Db,
   input: { purchaseId: string; rail: Rail; txId: string; nftId: string; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint; payouts: readonly PayoutRecord[] },
+  /** creator webhook endpoints: a `payout.settled` notification per payout and endpoint, in the same transaction */
+  notifyEndpoints: readonly string[] = [],
 ): Promise<void> {
   await db.$transaction(async (tx) => {
+    if (notifyEndpoints.length > 0) {
+      const purchase = await tx.purchase.findUniqueOrThrow({ where: { id: input.purchaseId }, select: { productId: true } });
+      await queuePayoutNotifications(
+        tx,
+        notifyEndpoints,
+        input.payouts.map((p) => ({ purchaseId: input.purchaseId, productId: purchase.productId, position: p.position, wallet: p.wallet, role: p.role, shareBps: p.shareBps, amountMicroUsdc: p.amountMicroUsdc.toString(), rail: input.rail, txId: input.txId })),
+        new Date(),
+      );
+    }
     await postTreasuryHold(tx, input.purchaseId);
     await postJournal(tx, {
       idempotencyKey: `purchase:${input.purchaseId}:record`,

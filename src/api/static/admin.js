@@ -1,4 +1,4 @@
-/* global document, window, prompt */
+/* global document, window, prompt, uPlot */
 // Admin page: everything it shows comes from the admin API, called with the token pasted below
 // (kept in sessionStorage only, so it leaves with the tab). No framework, no build step.
 (function () {
@@ -106,7 +106,56 @@
     }));
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   }
+  // Charts (uPlot, served by the engine): fetched less often than the tables, drawn once and updated in place.
+  var charts = {};
+  var chartsAt = 0;
+  var COLORS = ['#1565c0', '#64b5f6', '#2e7d32', '#81c784'];
+  function seconds(iso) { return Date.parse(iso) / 1000; }
+  // Display only: micro-USDC to a float number of USDC for plotting (the tables show exact figures).
+  function usdcFloat(micro) { return Number(BigInt(micro)) / 1e6; }
+  function chart(id, series, data, opts) {
+    var width = Math.max(320, Math.min(560, ($(id).parentNode.parentNode.clientWidth || 1000) / 2 - 20));
+    if (charts[id]) { charts[id].setData(data); return; }
+    charts[id] = new uPlot(Object.assign({ width: width, height: 220, series: [{}].concat(series), scales: { x: { time: opts.time !== false } } }, opts.extra || {}), data, $(id));
+  }
+  function renderCharts(c) {
+    var first = c.treasury[0] ? c.treasury[0].points : [];
+    var tData = [first.map(function (p) { return seconds(p.at); })];
+    var tSeries = [];
+    c.treasury.forEach(function (t, i) {
+      tData.push(t.points.map(function (p) { return usdcFloat(p.balanceMicroUsdc); }));
+      tData.push(t.points.map(function (p) { return usdcFloat(p.availableMicroUsdc); }));
+      tSeries.push({ label: t.rail + ' balance', stroke: COLORS[(i * 2) % 4], width: 2 });
+      tSeries.push({ label: t.rail + ' available', stroke: COLORS[(i * 2 + 1) % 4], dash: [6, 4] });
+    });
+    chart('chart-treasury', tSeries, tData, {});
+    var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined;
+    chart('chart-outcomes', [
+      { label: 'settled', stroke: '#2e7d32', fill: 'rgba(46,125,50,0.35)', paths: bars },
+      { label: 'failed', stroke: '#b00020', fill: 'rgba(176,0,32,0.45)', paths: bars },
+    ], [c.outcomes.map(function (o) { return seconds(o.hourStart); }), c.outcomes.map(function (o) { return o.settled; }), c.outcomes.map(function (o) { return o.failed; })], {});
+    chart('chart-runway', [{ label: 'runway (days)', stroke: '#6a1b9a', width: 2, points: { show: true, size: 6 } }],
+      [c.reconciliations.map(function (r) { return seconds(r.periodEnd); }), c.reconciliations.map(function (r) { return r.runwayDays; })], {});
+    fill('reconciliations', c.reconciliations.slice().reverse().map(function (r) {
+      var list = el('ul', {}, r.discrepancies.map(function (d) { return el('li', { text: d.kind + ' ' + d.reference + ': expected ' + d.expected + ', found ' + d.actual }); }));
+      return el('tr', { 'data-reconciliation-id': r.id }, [
+        el('td', { text: r.periodStart.slice(0, 10) + ' – ' + r.periodEnd.slice(0, 10) }),
+        el('td', { text: String(r.purchaseCount) }),
+        el('td', { text: usdc(r.frontedMicroUsdc) }),
+        el('td', { text: r.runwayDays == null ? 'n/a' : String(r.runwayDays) }),
+        el('td', { class: 'health', text: r.health }),
+        el('td', { class: 'discrepancies' }, r.discrepancies.length ? [list] : [el('span', { class: 'ok', text: 'none' })]),
+      ]);
+    }));
+  }
+  function refreshCharts() {
+    if (!token() || typeof uPlot === 'undefined' || Date.now() - chartsAt < 30000) return Promise.resolve();
+    chartsAt = Date.now();
+    return api('GET', '/admin/dashboard/charts.json').then(function (c) { renderCharts(c); document.body.setAttribute('data-charts', 'ready'); })
+      .catch(function (err) { chartsAt = 0; setMessage('charts failed: ' + err.message, true); });
+  }
   function refresh() {
+    refreshCharts();
     if (!token()) { setMessage('Paste the admin token to load the dashboard.', false); return Promise.resolve(); }
     return api('GET', '/admin/dashboard.json').then(render).catch(function (err) { setMessage('load failed: ' + err.message, true); });
   }
@@ -114,6 +163,7 @@
     e.preventDefault();
     sessionStorage.setItem(KEY, $('token').value.trim());
     $('token').value = '';
+    chartsAt = 0;
     setMessage('token stored for this tab');
     refresh();
   });
