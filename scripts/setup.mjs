@@ -225,7 +225,7 @@ function settlementProgram() {
     .sort()
     .map((f) => path.join(root, 'programs/settlement', f));
   stamped('settlement-so', [...inputs, script], () => existsSync(path.join(root, 'programs/settlement/target/deploy/settlement.so')), () => {
-    log('building the settlement program to SBF (npm run build:program) — about 8 minutes cold on 2 cores, most of it the linker and std');
+    log('building the settlement program to SBF (npm run build:program) — about 10 minutes cold on 2 cores, most of it the linker and std');
     run(process.execPath, [script]);
   });
 }

@@ -1,11 +1,10 @@
 /**
  * SettlementRail for clusters where programs/settlement is deployed (rail `solana-anchor`).
  *
- * Status: this rail has never executed against a validator. There is no SBF toolchain on our
- * machines, so the program cannot be compiled to a deployable .so and loaded into a local validator
- * or LiteSVM. What is tested: instruction building and the rail's decisions against a scripted RPC
- * (test/chains/solana-anchor), and the program itself run natively on the host with real SPL
- * programs (programs/settlement/program-test).
+ * Status: this rail has run against the local chain (litesvm behind JSON-RPC) with the program's
+ * SBPF v3 build (`npm run build:program`; test/chains/solana-anchor/sbf-program.test.ts), not yet
+ * against a validator. Its decisions under failures are tested against a scripted RPC
+ * (test/chains/solana-anchor/rail.test.ts).
  *
  * Idempotency (DESIGN §4): the receipt PDA makes a second settlement fail on chain; before signing
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the

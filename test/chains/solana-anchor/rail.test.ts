@@ -1,7 +1,6 @@
 /**
  * The rail's own decisions (idempotency checks, journaling before sending, error mapping) against a
- * scripted RPC. The settlement program never runs here: there is no SBF build to deploy. Its
- * execution is covered on the host by programs/settlement/program-test.
+ * scripted RPC. The settlement program does not run here; sbf-program.test.ts runs its SBF build.
  */
 import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
 import { ErrorType } from '../../../src/shared/errors';
