@@ -132,8 +132,11 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
           await c.run();
           state.compensations.push({ name: c.name, ok: true });
         } catch (err) {
-          state.compensations.push({ name: c.name, ok: false, error: String(err) });
-          log.error('compensation failed', { purchaseId, compensation: c.name, error: String(err) });
+          // The activity's typed failure: String(err) of an ActivityFailure is only "Activity task failed".
+          const failure = failureOf(err);
+          const error = `${failure.type}: ${failure.message}`;
+          state.compensations.push({ name: c.name, ok: false, error });
+          log.error('compensation failed', { purchaseId, compensation: c.name, error });
           await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:compensation:${c.name}`, severity: 'critical', kind: 'compensation_failed', message: `compensation ${c.name} failed for ${purchaseId}` });
         }
       }

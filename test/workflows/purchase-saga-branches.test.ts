@@ -339,7 +339,8 @@ describe('compensations', () => {
       const state = await handle.query(statusQuery);
       expect(state).toMatchObject({ status: PurchaseStatus.Failed, waitingFor: null, lastError: failure });
       expect(state.compensations).toEqual([
-        { name: 'voidTreasuryHold', ok: false, error: expect.stringContaining('Activity task failed') as unknown },
+        // the activity's own typed failure, not the wrapper's "Activity task failed"
+        { name: 'voidTreasuryHold', ok: false, error: `${ErrorType.NotFound}: no pending hold for ${purchaseId}` },
         { name: 'refundPayment', ok: true },
       ]);
       expect((await handle.describe()).status.name).toBe('COMPLETED');
