@@ -15,7 +15,7 @@ import { createScrapeCollector } from './observability/metrics';
 import { createWorkflowOps } from './services/workflow-ops';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Rail } from './shared/status';
+import { RAILS } from './shared/status';
 
 export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal: Client): ApiDeps {
   const db = createDb(config.databaseUrl);
@@ -34,7 +34,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     temporal,
     workflows,
     ops,
-    rails: Object.keys(rails) as Rail[],
+    rails: RAILS.filter((rail) => rails[rail] !== undefined),
     events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }),
     metrics,
     logger,

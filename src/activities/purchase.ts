@@ -78,7 +78,15 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
     },
 
     async recordFees(input: { purchaseId: string; paymentIntentId: string; chargeId: string; fees: Record<keyof FeeBreakdown, string> }): Promise<void> {
-      const fees = Object.fromEntries(Object.entries(input.fees).map(([k, v]) => [k, BigInt(v)])) as unknown as FeeBreakdown;
+      const f = input.fees;
+      const fees: FeeBreakdown = {
+        grossCents: BigInt(f.grossCents),
+        stripeFeeCents: BigInt(f.stripeFeeCents),
+        netCents: BigInt(f.netCents),
+        platformFeeCents: BigInt(f.platformFeeCents),
+        creatorPoolCents: BigInt(f.creatorPoolCents),
+        creatorPoolMicroUsdc: BigInt(f.creatorPoolMicroUsdc),
+      };
       await recordFees(db, input.purchaseId, fees, { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId });
     },
 

@@ -22,6 +22,8 @@ export function purchasePolicy(config: Readonly<Config>): PurchasePolicy {
   return {
     platformFeeBps: config.PLATFORM_FEE_BPS,
     approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS.toString(),
+    // Kept as the configured text (the approval-timeout failure message quotes it). Config checked it
+    // with durationMs; Temporal's Duration is a template-literal type a checked string cannot narrow to.
     approvalTimeout: config.APPROVAL_TIMEOUT as PurchasePolicy['approvalTimeout'],
     treasuryRecheckInterval: config.TREASURY_RECHECK_INTERVAL as PurchasePolicy['treasuryRecheckInterval'],
     autoRefundOnFailure: config.AUTO_REFUND_ON_FAILURE,

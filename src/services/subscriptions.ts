@@ -33,7 +33,8 @@ const idOf = (v: string | { id: string } | null | undefined): string | null => (
 export function mirrorFields(sub: Stripe.Subscription): MirrorFields {
   const items = sub.items?.data ?? [];
   const periodEnds = items.map((i) => i.current_period_end).filter((n): n is number => typeof n === 'number');
-  const legacy = (sub as unknown as { current_period_end?: number }).current_period_end;
+  // Before 2025-03 the period end was on the subscription itself; older payloads still carry it there.
+  const legacy = 'current_period_end' in sub && typeof sub.current_period_end === 'number' ? sub.current_period_end : undefined;
   return {
     customerId: idOf(sub.customer) ?? '',
     status: sub.status,
@@ -71,7 +72,8 @@ async function enforceOneTrial(deps: SubscriptionServiceDeps, sub: Stripe.Subscr
 
 function invoiceSubscriptionId(invoice: Stripe.Invoice): string | null {
   const fromParent = invoice.parent?.subscription_details?.subscription;
-  const legacy = (invoice as unknown as { subscription?: string | { id: string } | null }).subscription;
+  const old = 'subscription' in invoice ? invoice.subscription : undefined;
+  const legacy = typeof old === 'string' || (typeof old === 'object' && old !== null && 'id' in old && typeof old.id === 'string') ? old : null;
   return idOf(fromParent ?? legacy ?? null);
 }
 

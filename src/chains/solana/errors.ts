@@ -50,9 +50,10 @@ export function chainFailureToDomainError(failure: ChainFailure, context: Record
 /** Parses the `{err, logs}` web3.js attaches to a preflight failure. */
 export function preflightFailureOf(err: unknown): ChainFailure | undefined {
   if (!(err instanceof SendTransactionError)) return undefined;
-  const raw = err as unknown as { transactionError?: { message?: string; logs?: string[] }; logs?: string[] };
-  const message = raw.transactionError?.message ?? err.message;
-  const logs = raw.transactionError?.logs ?? raw.logs ?? [];
+  // The getter builds its object from fields the constructor may have left unset.
+  const txError: { message?: string; logs?: string[] } | undefined = err.transactionError;
+  const message = txError?.message ?? err.message;
+  const logs = txError?.logs ?? err.logs ?? [];
   let txErr: unknown = message;
   if (/Blockhash not found/i.test(message)) txErr = 'BlockhashNotFound';
   else if (/already been processed/i.test(message)) txErr = 'AlreadyProcessed';
