@@ -3,9 +3,10 @@
  * prefixes their output, restarts the ones marked `restart` when they crash, and stops everything
  * in reverse order with SIGTERM, then SIGKILL after a deadline.
  *
- * Restarts back off exponentially while a child keeps crashing (so a broken build does not spin
- * the CPU), but a crash after a healthy stretch restarts at once: one `kill -9` of a worker that
- * ran for an hour costs ~100 ms, not the delay an earlier crash loop reached.
+ * Restarts back off exponentially while a child keeps dying during its start-up (so a broken build
+ * does not spin the CPU). A child that got past its start-up before it died is restarted at once,
+ * whatever came before: repeated `kill -9`s of a working worker (the chaos run's) cost ~100 ms each,
+ * not a growing delay. A child up for a healthy stretch also starts a new streak.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -44,9 +45,11 @@ export interface RestartPolicy {
   maxDelayMs: number;
   /** a child up this long counts as healthy: its next crash starts a new streak (default 60 s) */
   healthyAfterMs: number;
+  /** a child that dies within this of its start is crash-looping and backs off (default 5 s) */
+  startupMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000, healthyAfterMs: 60_000 });
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000, healthyAfterMs: 60_000, startupMs: 5_000 });
 
 /** The delay before restart number `crashStreak` (1-based) of a streak. */
 export function restartDelayMs(policy: Readonly<RestartPolicy>, crashStreak: number): number {
@@ -98,7 +101,7 @@ export class Supervisor {
       if (upMs >= this.policy.healthyAfterMs) managed.crashStreak = 0;
       managed.restarts += 1;
       managed.crashStreak += 1;
-      const delay = restartDelayMs(this.policy, managed.crashStreak);
+      const delay = upMs >= this.policy.startupMs ? this.policy.initialDelayMs : restartDelayMs(this.policy, managed.crashStreak);
       this.log(`[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} in a row)`);
       setTimeout(() => {
         if (this.stopping) return;
