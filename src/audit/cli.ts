@@ -15,6 +15,7 @@ import { createSolanaAuditReader } from '../chains/solana/audit-reader';
 import { loadTreasuryKeypair, resolveUsdcMint, timeoutFetch } from '../chains/solana';
 import { createAuditBooksReader } from '../db/audit';
 import { connectTemporalClient, createDb } from '../runtime';
+import { RUNNING_PURCHASE_RUNS } from '../services/workflow-ops/query';
 import { purchaseIdFromWorkflowId } from '../shared/ids';
 import { formatAuditReport, runAudit } from './run';
 import { TREASURY_RAILS, type ChainAuditReader, type TreasuryRail } from './types';
@@ -119,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
         closers.push(() => client.connection.close());
         openPurchaseRuns = async () => {
           const open = new Set<string>();
-          for await (const wf of client.workflow.list({ query: `WorkflowType = 'purchaseWorkflow' AND ExecutionStatus = 'Running'` })) {
+          for await (const wf of client.workflow.list({ query: RUNNING_PURCHASE_RUNS })) {
             const id = purchaseIdFromWorkflowId(wf.workflowId);
             if (id) open.add(id);
           }

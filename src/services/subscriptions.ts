@@ -73,7 +73,7 @@ async function enforceOneTrial(deps: SubscriptionServiceDeps, sub: Stripe.Subscr
 function invoiceSubscriptionId(invoice: Stripe.Invoice): string | null {
   const fromParent = invoice.parent?.subscription_details?.subscription;
   const old = 'subscription' in invoice ? invoice.subscription : undefined;
-  const legacy = typeof old === 'string' || (typeof old === 'object' && old !== null && 'id' in old && typeof old.id === 'string') ? old : null;
+  const legacy = typeof old === 'string' ? old : typeof old === 'object' && old !== null && 'id' in old && typeof old.id === 'string' ? old.id : null;
   return idOf(fromParent ?? legacy ?? null);
 }
 
