@@ -61,8 +61,14 @@ export class Supervisor {
   private readonly policy: Readonly<RestartPolicy>;
   private stopping = false;
 
+  /** Children run in their own process groups, so they outlive a parent that dies without stopAll. */
+  private readonly killOrphans = () => {
+    for (const { child } of this.children) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');
+  };
+
   constructor(private readonly log: (line: string) => void, policy: Partial<RestartPolicy> = {}) {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...policy };
+    process.once('exit', this.killOrphans);
   }
 
   async start(spec: ChildSpec): Promise<Managed> {
@@ -118,6 +124,7 @@ export class Supervisor {
    */
   async stopAll(): Promise<void> {
     this.stopping = true;
+    process.removeListener('exit', this.killOrphans);
     const timed = async (managed: Managed) => {
       const started = Date.now();
       await stopChild(managed);
