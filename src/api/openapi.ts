@@ -5,7 +5,11 @@
  * stale or a served route is missing here), and the 405 handler uses it to know each path's methods.
  */
 import { z } from 'zod';
+import { creatorWebhookPayload, CREATOR_WEBHOOK_SIGNATURE_DOC } from './creator-webhook-doc';
 import { auditQuery } from './routes/audit';
+import { dashboardChartsOut } from './routes/dashboard';
+import { creatorWalletParam, earningsOut, earningsQuery } from './routes/earnings';
+import { WALLET_MESSAGE_HEADER, WALLET_SIGNATURE_HEADER } from './wallet-proof';
 import { customerIdParam, subscriptionCheckoutBody } from './routes/subscriptions';
 import { scheduleParam } from './routes/treasury';
 import { batchResetBody, cancelBody, listQuery, resetBody, terminateBody, workflowIdParam } from './routes/workflows';
@@ -81,6 +85,22 @@ export const OPERATIONS: readonly Operation[] = [
     params: customerIdParam,
     responses: { 200: json('status (a customer never seen has no subscriptions)', out.subscriptionStatusOut) },
   },
+  ...(['', '.csv'] as const).map((ext): Operation => ({
+    method: 'get', path: `/api/creators/{wallet}/earnings${ext}`, tag: 'public',
+    summary: ext
+      ? "The creator's earnings lines for a period as CSV (the same lines as the JSON), behind a signed proof of wallet ownership"
+      : "The creator's earnings for a period: settled, pending and clawed-back totals and one line per purchase with its transaction, behind a signed proof of wallet ownership",
+    params: creatorWalletParam,
+    query: earningsQuery,
+    headers: {
+      [WALLET_MESSAGE_HEADER]: { description: 'base64 of the signed message: "settlement-engine: prove wallet ownership\\nwallet: <wallet>\\nroute: GET <this path>\\nissuedAt: <ISO time>", at most WALLET_PROOF_MAX_AGE old', required: true, schema: z.string() },
+      [WALLET_SIGNATURE_HEADER]: { description: 'the wallet\'s signature of the message: base64 ed25519 (Solana) or 0x-hex EIP-191 personal_sign (EVM)', required: true, schema: z.string() },
+    },
+    responses: {
+      200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut),
+      401: json('missing, malformed, expired or wrong-wallet ownership proof, or a signature that does not verify (unauthorized)', out.errorBody),
+    },
+  })),
   {
     method: 'post', path: '/webhooks/stripe', tag: 'webhooks',
     summary: 'Stripe webhooks: signature checked on the raw body (300 s tolerance), stored once by event id, 2xx fast',
@@ -114,6 +134,22 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Treasury, recent purchases, stuck and awaiting runs for the admin page',
     responses: { 200: json('ok', out.dashboardOut) },
   },
+  {
+    method: 'get', path: '/admin/dashboard/charts.json', tag: 'admin', security: 'admin',
+    summary: "The admin page's charts: treasury balance and available per hour, settlements and failures per hour, weekly reconciliations",
+    responses: { 200: json('ok', dashboardChartsOut) },
+  },
+  ...(['js', 'css'] as const).map((ext): Operation => ({
+    method: 'get', path: `/admin/static/uplot.${ext}`, tag: 'admin', summary: `The charting library (uPlot) ${ext === 'js' ? 'script' : 'style sheet'}, served by the engine`,
+    responses: { 200: { description: ext, contentType: ext === 'js' ? 'application/javascript' : 'text/css', schema: z.string() } },
+  })),
+  ...(['', '.csv'] as const).map((ext): Operation => ({
+    method: 'get', path: `/admin/creators/{wallet}/earnings${ext}`, tag: 'admin', security: 'admin',
+    summary: ext ? "Any creator's earnings lines for a period as CSV" : "Any creator's earnings for a period (totals and lines, as the public route)",
+    params: creatorWalletParam,
+    query: earningsQuery,
+    responses: { 200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut) },
+  })),
   {
     method: 'get', path: '/admin/products', tag: 'admin', security: 'admin', summary: 'List products',
     responses: { 200: json('ok', out.productList) },
@@ -315,9 +351,24 @@ export function buildOpenApiDocument(): JsonSchema {
       { name: 'public', description: 'checkout and the purchase read model, for the frontend' },
       { name: 'webhooks', description: 'Stripe deliveries' },
       { name: 'health', description: 'liveness, readiness, metrics' },
-      { name: 'admin', description: 'operators: products, treasury, workflow runs, schedules, audit' },
+      { name: 'admin', description: 'operators: products, treasury, workflow runs, schedules, audit, creator earnings' },
     ],
     paths,
+    webhooks: {
+      'payout.settled': {
+        post: {
+          summary: 'Sent to each CREATOR_WEBHOOK_URLS endpoint for every settled payout',
+          description: CREATOR_WEBHOOK_SIGNATURE_DOC,
+          operationId: 'payoutSettled',
+          parameters: [
+            { name: 'Settlement-Signature', in: 'header', required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with CREATOR_WEBHOOK_SECRET>', schema: { type: 'string' } },
+            { name: 'Settlement-Event-Id', in: 'header', required: true, description: 'the event id (also `id` in the body): the same on every retry, for deduplication', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(creatorWebhookPayload, 'output') } } },
+          responses: { '2XX': { description: 'received; any other answer (or none within 10 s) is retried with backoff' } },
+        },
+      },
+    },
     components: {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, or ADMIN_READONLY_TOKEN for GET' } },
       schemas: { Error: toJsonSchema(out.errorBody, 'output') },

@@ -114,3 +114,27 @@ describe('admin products', () => {
     expect((await engine.http('GET', '/admin/products', undefined, { authorization: 'Bearer wrong-token-value' })).status).toBe(401);
   });
 });
+
+describe('creator earnings', () => {
+  const w = wallet();
+  it.each([
+    ['an invalid wallet', '/admin/creators/not-a-wallet/earnings', 400, 'invalid_wallet'],
+    ['a malformed `from`', `/admin/creators/${w}/earnings?from=yesterday`, 400, 'validation_failed'],
+    ['`from` after `to`', `/admin/creators/${w}/earnings?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, 400, 'validation_failed'],
+    ['a period over 366 days', `/admin/creators/${w}/earnings.csv?from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, 400, 'validation_failed'],
+    ['an unknown query parameter', `/admin/creators/${w}/earnings?page=2`, 400, 'validation_failed'],
+    ['no token on the admin route', `/admin/creators/${w}/earnings`, 401, 'unauthorized'],
+    ['an invalid wallet on the public route', '/api/creators/not-a-wallet/earnings', 400, 'invalid_wallet'],
+    ['no ownership proof', `/api/creators/${w}/earnings`, 401, 'unauthorized'],
+  ])('%s gets a typed 4xx', async (name, path, status, type) => {
+    const res = await engine.http('GET', path, undefined, name.startsWith('no token') || path.startsWith('/api/') ? {} : engine.adminHeaders);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe(type);
+  });
+
+  it('a garbled ownership proof gets 401', async () => {
+    const res = await engine.http('GET', `/api/creators/${w}/earnings`, undefined, { 'x-wallet-message': 'bm90IGEgcHJvb2Y=', 'x-wallet-signature': 'AAAA' });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { type: string; message: string } }).error.message).toMatch(/format/);
+  });
+});

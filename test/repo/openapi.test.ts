@@ -5,7 +5,7 @@ import { OPERATIONS } from '../../src/api/openapi';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/openapi';
 
 const root = path.resolve(__dirname, '../..');
-const MOUNT: Record<string, string> = { 'public.ts': '/api', 'subscriptions.ts': '/api', 'webhooks.ts': '/webhooks', 'health.ts': '' };
+const MOUNT: Record<string, string> = { 'public.ts': '/api', 'subscriptions.ts': '/api', 'creator-earnings.ts': '/api', 'webhooks.ts': '/webhooks', 'health.ts': '' };
 
 function servedRoutes(): string[] {
   const dir = path.join(root, 'src/api/routes');

@@ -1,16 +1,15 @@
 /**
  * A creator's earnings: totals (settled, pending, clawbacks) and one line per purchase with its
  * transaction, as JSON or CSV. The public routes answer only for the wallet that proves ownership
- * (src/api/wallet-proof.ts); the admin routes cover any wallet.
+ * (src/api/wallet-proof.ts, routes/creator-earnings.ts); the admin routes here cover any wallet.
  */
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
 import { creatorEarnings, type Earnings } from '../../db/earnings';
 import { ErrorType } from '../../shared/errors';
 import { HttpError } from '../errors';
 import { EVM_WALLET_PATTERN, SOLANA_WALLET_PATTERN } from '../validators';
-import { requireWalletProof } from '../wallet-proof';
 
 const DAY_MS = 86_400_000;
 /** Without `from`, the 30 days before `to`. */
@@ -98,7 +97,7 @@ export function earningsCsv(e: Earnings): string {
   return [EARNINGS_CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
 }
 
-function handlers(db: Db, now: () => Date) {
+export function earningsHandlers(db: Db, now: () => Date) {
   const load = async (req: Request) => {
     const { wallet } = creatorWalletParam.parse(req.params);
     const { from, to } = period(req, now());
@@ -117,22 +116,10 @@ function handlers(db: Db, now: () => Date) {
   };
 }
 
-/** Mounted under /api: the wallet's own earnings, behind its signed ownership proof. */
-export function creatorEarningsRouter({ db, proofMaxAgeMs, now = () => new Date() }: { db: Db; proofMaxAgeMs: number; now?: () => Date }): Router {
-  const router = Router();
-  const h = handlers(db, now);
-  // The wallet's shape is checked before the proof, so a malformed one is a 400, not a 401.
-  const wallet: RequestHandler = (req, _res, next) => { creatorWalletParam.parse(req.params); next(); };
-  const proof = requireWalletProof({ maxAgeMs: proofMaxAgeMs, now });
-  router.get('/creators/:wallet/earnings', wallet, proof, h.json);
-  router.get('/creators/:wallet/earnings.csv', wallet, proof, h.csv);
-  return router;
-}
-
 /** Mounted under /admin, after adminAuth: any wallet. */
 export function adminEarningsRouter({ db, now = () => new Date() }: { db: Db; now?: () => Date }): Router {
   const router = Router();
-  const h = handlers(db, now);
+  const h = earningsHandlers(db, now);
   router.get('/creators/:wallet/earnings', h.json);
   router.get('/creators/:wallet/earnings.csv', h.csv);
   return router;
