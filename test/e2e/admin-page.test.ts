@@ -10,7 +10,11 @@ import { startEngine, type Engine } from '../helpers/engine';
 
 /** The few playwright-core calls used here (the package is optional: it may not be installed). */
 interface Locator { click(): Promise<void>; fill(v: string): Promise<void>; textContent(): Promise<string | null>; waitFor(o?: { timeout?: number }): Promise<void> }
-interface Page { goto(url: string): Promise<unknown>; locator(selector: string): Locator; title(): Promise<string>; on(event: 'dialog', fn: (d: { accept(v?: string): Promise<void> }) => void): void }
+interface Page {
+  goto(url: string): Promise<unknown>; locator(selector: string): Locator; title(): Promise<string>; on(event: 'dialog' | 'console', fn: (d: { accept(v?: string): Promise<void>; type(): string; text(): string }) => void): void;
+  setViewportSize(s: { width: number; height: number }): Promise<void>; screenshot(o: { path: string; fullPage?: boolean }): Promise<Buffer>;
+  evaluate<T>(fn: () => T): Promise<T>;
+}
 interface Context { newPage(): Promise<Page>; close(): Promise<void> }
 interface Chromium { launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[] }): Promise<Context> }
 
@@ -63,6 +67,8 @@ suite('admin page in headless Chromium', () => {
     await engine.waitForStatus(refs.purchaseId, ['awaiting_approval']);
 
     const page = await (context as Context).newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
     await page.goto(`${engine.url}/admin`);
     expect(await page.title()).toBe('Settlement admin');
     await page.locator('#token').fill(engine.config.ADMIN_TOKEN);
@@ -84,5 +90,31 @@ suite('admin page in headless Chromium', () => {
     expect((await engine.purchase(refs.purchaseId)).status).toBe('settled');
     const audit = await engine.db.auditLog.findFirstOrThrow({ where: { action: 'purchase.approve', target: refs.purchaseId } });
     expect(audit).toMatchObject({ actor: 'admin', result: 'ok' });
+
+    // The charts draw from /admin/dashboard/charts.json under the page's CSP (uPlot served by the engine);
+    // a planted weekly reconciliation with one discrepancy gives the history table a row to show.
+    const weekMs = 7 * 86_400_000;
+    await engine.db.treasuryReconciliation.create({
+      data: {
+        id: 'recon_page_test', periodStart: new Date(Date.now() - 2 * weekMs), periodEnd: new Date(Date.now() - weekMs), purchaseCount: 3,
+        frontedMicroUsdc: 64_740_000n, platformFeesCents: 719n, stripeFeesCents: 309n, netToReplenishCents: 6474n,
+        ledgerTreasuryMicroUsdc: 999_935_260_000n, chainTreasuryMicroUsdc: 999_935_260_000n, openHoldsMicroUsdc: 0n, runwayDays: 36_500, health: 'healthy', staleHolds: [],
+        discrepancies: { create: [{ id: 'disc_page_test', kind: 'stripe_fee_mismatch', reference: 'ch_page_test', expected: '103', actual: '104' }] },
+      },
+    });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${engine.url}/admin`);
+    await page.locator('body[data-charts="ready"]').waitFor({ timeout: 30_000 });
+    for (const id of ['chart-treasury', 'chart-outcomes', 'chart-runway']) await page.locator(`#${id} canvas`).waitFor({ timeout: 10_000 });
+    const legend = await page.locator('#chart-outcomes .u-legend').textContent();
+    expect(legend).toMatch(/settled/);
+    expect(await page.evaluate(() => typeof (globalThis as { uPlot?: unknown }).uPlot)).toBe('function');
+    expect(await page.locator('#reconciliations tr[data-reconciliation-id] td.health').textContent()).toMatch(/healthy|warning|critical/);
+    expect(cspViolations).toEqual([]);
+    // A screenshot each run; docs/admin-page.png only on request, so a test run leaves the tree clean.
+    const shot = path.join(profile, 'admin-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    if (process.env.UPDATE_ADMIN_SCREENSHOT === '1') fs.copyFileSync(shot, path.join(__dirname, '../../docs/admin-page.png'));
   });
 });

@@ -113,10 +113,20 @@
   function seconds(iso) { return Date.parse(iso) / 1000; }
   // Display only: micro-USDC to a float number of USDC for plotting (the tables show exact figures).
   function usdcFloat(micro) { return Number(BigInt(micro)) / 1e6; }
-  function chart(id, series, data, opts) {
+  function compact(v) {
+    var a = Math.abs(v);
+    return a >= 1e9 ? (v / 1e9).toFixed(1) + 'B' : a >= 1e6 ? (v / 1e6).toFixed(1) + 'M' : a >= 1e4 ? (v / 1e3).toFixed(0) + 'k' : String(Math.round(v * 100) / 100);
+  }
+  function chart(id, series, data) {
     var width = Math.max(320, Math.min(560, ($(id).parentNode.parentNode.clientWidth || 1000) / 2 - 20));
     if (charts[id]) { charts[id].setData(data); return; }
-    charts[id] = new uPlot(Object.assign({ width: width, height: 220, series: [{}].concat(series), scales: { x: { time: opts.time !== false } } }, opts.extra || {}), data, $(id));
+    var x = { time: true };
+    // A single point (one reconciliation so far): a two-week range around it instead of uPlot's default span.
+    if (data[0].length === 1) x.range = function () { return [data[0][0] - 7 * 86400, data[0][0] + 7 * 86400]; };
+    charts[id] = new uPlot({
+      width: width, height: 220, series: [{}].concat(series), scales: { x: x },
+      axes: [{}, { size: 64, values: function (u, vals) { return vals.map(compact); } }],
+    }, data, $(id));
   }
   function renderCharts(c) {
     var first = c.treasury[0] ? c.treasury[0].points : [];
@@ -128,14 +138,14 @@
       tSeries.push({ label: t.rail + ' balance', stroke: COLORS[(i * 2) % 4], width: 2 });
       tSeries.push({ label: t.rail + ' available', stroke: COLORS[(i * 2 + 1) % 4], dash: [6, 4] });
     });
-    chart('chart-treasury', tSeries, tData, {});
+    chart('chart-treasury', tSeries, tData);
     var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined;
     chart('chart-outcomes', [
       { label: 'settled', stroke: '#2e7d32', fill: 'rgba(46,125,50,0.35)', paths: bars },
       { label: 'failed', stroke: '#b00020', fill: 'rgba(176,0,32,0.45)', paths: bars },
-    ], [c.outcomes.map(function (o) { return seconds(o.hourStart); }), c.outcomes.map(function (o) { return o.settled; }), c.outcomes.map(function (o) { return o.failed; })], {});
+    ], [c.outcomes.map(function (o) { return seconds(o.hourStart); }), c.outcomes.map(function (o) { return o.settled; }), c.outcomes.map(function (o) { return o.failed; })]);
     chart('chart-runway', [{ label: 'runway (days)', stroke: '#6a1b9a', width: 2, points: { show: true, size: 6 } }],
-      [c.reconciliations.map(function (r) { return seconds(r.periodEnd); }), c.reconciliations.map(function (r) { return r.runwayDays; })], {});
+      [c.reconciliations.map(function (r) { return seconds(r.periodEnd); }), c.reconciliations.map(function (r) { return r.runwayDays; })]);
     fill('reconciliations', c.reconciliations.slice().reverse().map(function (r) {
       var list = el('ul', {}, r.discrepancies.map(function (d) { return el('li', { text: d.kind + ' ' + d.reference + ': expected ' + d.expected + ', found ' + d.actual }); }));
       return el('tr', { 'data-reconciliation-id': r.id }, [
