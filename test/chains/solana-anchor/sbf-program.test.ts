@@ -27,7 +27,7 @@ import {
   unpackMint,
   MINT_SIZE,
 } from '@solana/spl-token';
-import { address, getTransactionDecoder } from '@solana/kit';
+import { address, getTransactionDecoder, lamports } from '@solana/kit';
 import { FailedTransactionMetadata, LiteSVM, type TransactionMetadata } from 'litesvm';
 import {
   SETTLEMENT_IDL,
@@ -89,7 +89,7 @@ function world(treasuryUsdc: bigint) {
   const svm = new LiteSVM();
   svm.addProgramFromFile(address(programId.toBase58()), PROGRAM_SO);
   const treasury = Keypair.generate();
-  svm.airdrop(address(treasury.publicKey.toBase58()), 100_000_000_000n);
+  svm.airdrop(address(treasury.publicKey.toBase58()), lamports(100_000_000_000n));
   const mint = Keypair.generate();
   const payees = [Keypair.generate(), Keypair.generate(), Keypair.generate()].map((kp) => kp.publicKey);
   const ata = (owner: PublicKey) => getAssociatedTokenAddressSync(mint.publicKey, owner, false, TOKEN_PROGRAM_ID);
