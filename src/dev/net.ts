@@ -27,3 +27,22 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A free port for every listener `startStack` opens (the API, Temporal and its UI, PostgreSQL,
+ * anvil, the dev Stripe, the Solana chain), so a second stack runs beside `npm start`'s.
+ */
+export async function freeStackPorts(): Promise<Record<string, string>> {
+  const names = ['PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'PG_PORT', 'EVM_RPC_PORT', 'STRIPE_MOCK_PORT'];
+  const ports: Record<string, string> = {};
+  for (const name of names) ports[name] = String(await freePort());
+  // The Solana chain serves WebSocket on the next port up: find a pair.
+  for (;;) {
+    const p = await freePort();
+    if (p < 65535 && !Object.values(ports).includes(String(p + 1))) {
+      ports.SOLANA_RPC_PORT = String(p);
+      break;
+    }
+  }
+  return ports;
+}

@@ -341,7 +341,8 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
   return h;
 }
 
-function handleOne(handlers: Map<string, Handler>, req: unknown): Record<string, unknown> {
+/** One JSON-RPC request against the handlers: the HTTP server's dispatch, also used without HTTP (bench/solana.ts). */
+export function handleOne(handlers: Map<string, Handler>, req: unknown): Record<string, unknown> {
   const r = (req && typeof req === 'object' ? req : {}) as JsonRpcRequest;
   const id = typeof r.id === 'string' || typeof r.id === 'number' ? r.id : null;
   if (r.jsonrpc !== '2.0' || typeof r.method !== 'string') {

@@ -1,0 +1,184 @@
+/**
+ * The engine as `npm start` lays it out, for the bench: `startStack` with free ports and a
+ * throwaway DATA_DIR (PostgreSQL, Temporal on its SQLite file, the dev Stripe + stripe-mock, the
+ * Solana chain, anvil, the worker and the API, each its own process), plus three more processes
+ * under the same supervisor:
+ *   - a second API whose purchase runs go to a task queue no worker polls ("parked"): webhooks
+ *     through it pay the whole acknowledgement (verify, store, start the run) without queueing
+ *     settlements that would load the machine while the acknowledgement is measured;
+ *   - the baseline worker (bench/baseline), on its own task queue of the same Temporal server.
+ * This process only drives: it creates checkouts, pays them at the dev Stripe and signs webhooks.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Keypair } from '@solana/web3.js';
+import { Client, Connection } from '@temporalio/client';
+import Stripe from 'stripe';
+import { childProcessEnv, loadConfig, type Config } from '../src/config';
+import { createDb, type Db } from '../src/db/client';
+import { createDevStripeClient } from '../src/dev/dev-stripe/client';
+import { freePort, freeStackPorts } from '../src/dev/net';
+import { startStack, type Stack } from '../src/dev/stack';
+import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../src/dev/stripe-test-events';
+import { PROJECT_ROOT } from '../src/dev/tools';
+import { Rail } from '../src/shared/status';
+import { BASELINE_TASK_QUEUE_VARIABLE } from './baseline/worker';
+import { postmasterPid } from './proc';
+
+export const PARKED_TASK_QUEUE = 'bench-parked';
+export const BASELINE_TASK_QUEUE = 'bench-baseline';
+
+export interface EngineOptions {
+  /** purchases above this wait for an operator: the bench's parked workflows */
+  approvalThresholdCents: bigint;
+  log: (line: string) => void;
+  /** the stack's own lines (child output, restarts) */
+  stackLog: (line: string) => void;
+}
+
+export interface BenchEngine {
+  config: Readonly<Config>;
+  stack: Stack;
+  dataDir: string;
+  db: Db;
+  temporal: Client;
+  apiUrl: string;
+  parkedApiUrl: string;
+  /** the processes whose CPU is read, by name; PostgreSQL's includes its backends */
+  processes(): Map<string, { pid: number; withChildren: boolean }>;
+  createProduct(priceCents: bigint): Promise<string>;
+  /**
+   * A checkout, paid at the dev Stripe unless `pay` is false (for webhooks to the parked API,
+   * whose runs never reach Stripe: the acknowledgement itself never calls it). The webhook is
+   * delivered when the bench says.
+   */
+  checkout(productId: string, pay?: boolean): Promise<PaymentRefs>;
+  /** A signed checkout.session.completed delivery, ready to POST (signing is not measured). */
+  signedPayment(refs: PaymentRefs): { body: string; signature: string };
+  close(): Promise<void>;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** True once a worker polls the task queue's workflow tasks. */
+async function hasPoller(client: Client, namespace: string, taskQueue: string): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+  return (res.pollers ?? []).length > 0;
+}
+
+export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bench-'));
+  const env: Record<string, string> = {
+    ...(await freeStackPorts()),
+    DATA_DIR: dataDir,
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    APPROVAL_THRESHOLD_CENTS: opts.approvalThresholdCents.toString(),
+    // One driver stands in for many buyers: the per-client checkout limit would throttle it.
+    CHECKOUT_RATE_LIMIT: '0',
+  };
+  const config = loadConfig(childProcessEnv(env));
+  opts.log(`starting the stack in ${dataDir} (API :${config.PORT}, Temporal :${config.TEMPORAL_PORT})`);
+  const t0 = Date.now();
+  const stack = await startStack(config, {
+    env,
+    log: opts.stackLog,
+    onStopped: () => {
+      opts.log('interrupted: the stack is stopped');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    },
+  });
+  const closeAll: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closeAll.reverse()) await c().catch(() => undefined);
+    await stack.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  };
+  try {
+    const childEnv = (extra: Record<string, string>) => childProcessEnv({ ...stack.env, ...extra, DATA_DIR: dataDir });
+    const parkedPort = await freePort();
+    await stack.supervisor.start({
+      name: 'api-parked',
+      command: process.execPath,
+      args: [path.join(PROJECT_ROOT, 'dist', 'server.js')],
+      env: childEnv({ PORT: String(parkedPort), TEMPORAL_TASK_QUEUE: PARKED_TASK_QUEUE }),
+      ready: () => waitFor('parked API', async () => (await fetch(`http://127.0.0.1:${parkedPort}/healthz`)).ok, 60_000),
+    });
+    await stack.supervisor.start({
+      name: 'baseline-worker',
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'baseline', 'worker.ts')],
+      env: childEnv({ [BASELINE_TASK_QUEUE_VARIABLE]: BASELINE_TASK_QUEUE }),
+    });
+    const connection = await Connection.connect({ address: config.temporalAddress });
+    closeAll.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    await waitFor('engine worker', () => hasPoller(temporal, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE), 120_000);
+    await waitFor('baseline worker', () => hasPoller(temporal, config.TEMPORAL_NAMESPACE, BASELINE_TASK_QUEUE), 180_000);
+    opts.log(`stack up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+    const db = createDb(stack.env.DATABASE_URL ?? config.databaseUrl, { poolSize: 4 });
+    closeAll.push(() => db.$disconnect());
+    const stripe = new Stripe(config.STRIPE_SECRET_KEY);
+    const devStripe = createDevStripeClient(stack.env.STRIPE_API_BASE ?? `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
+    const apiUrl = `http://127.0.0.1:${config.PORT}`;
+    const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const pgDir = path.join(dataDir, 'postgres');
+    const priceOf = new Map<string, bigint>();
+    return {
+      config,
+      stack,
+      dataDir,
+      db,
+      temporal,
+      apiUrl,
+      parkedApiUrl: `http://127.0.0.1:${parkedPort}`,
+      processes() {
+        const out = new Map<string, { pid: number; withChildren: boolean }>();
+        for (const name of ['api', 'worker', 'temporal', 'solana', 'dev-stripe', 'stripe-mock', 'anvil', 'baseline-worker', 'api-parked']) {
+          const pid = stack.supervisor.pid(name);
+          if (pid !== undefined) out.set(name, { pid, withChildren: false });
+        }
+        const pg = postmasterPid(pgDir);
+        if (pg !== undefined) out.set('postgres', { pid: pg, withChildren: true });
+        return out;
+      },
+      async createProduct(priceCents) {
+        const collaborators = [
+          { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
+          { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
+          { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
+        ];
+        const res = await post(`${apiUrl}/admin/products`, { title: `Bench track ${priceCents}`, priceCents: priceCents.toString(), rail: Rail.Solana, collaborators }, { authorization: `Bearer ${config.ADMIN_TOKEN}` });
+        if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
+        const id = ((await res.json()) as { id: string }).id;
+        priceOf.set(id, priceCents);
+        return id;
+      },
+      async checkout(productId, pay = true) {
+        const res = await post(`${apiUrl}/api/checkout/sessions`, { productId, buyerWallet: Keypair.generate().publicKey.toBase58() });
+        if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
+        const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
+        if (!pay) return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: priceOf.get(productId) ?? 0n };
+        const paid = await devStripe.pay(body.checkoutSessionId);
+        return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: paid.paymentIntentId, chargeId: paid.chargeId, amountCents: paid.amountCents };
+      },
+      signedPayment(refs) {
+        return signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, checkoutSessionCompleted(refs));
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

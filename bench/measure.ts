@@ -1,0 +1,281 @@
+/**
+ * The measurements, each against the running engine (bench/engine.ts). Load comes from
+ * bench/load.ts in its own process; purchase and baseline batches are started from here and timed
+ * by when the engine recorded them, never by when this process noticed.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../src/dev/tools';
+import { purchaseWorkflowId } from '../src/shared/ids';
+import { PurchaseStatus } from '../src/shared/status';
+import type { PaymentRefs } from '../src/dev/stripe-test-events';
+import type { baselineWorkflow } from './baseline/workflows';
+import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
+import { breakdownHistory, type HistoryBreakdown } from './history';
+import type { LoadResult, LoadSpec } from './load';
+import { cpuDelta, cpuSnapshot, rssBytes } from './proc';
+import { pool, spanRate, summarize, type Summary } from './stats';
+
+const execFileAsync = promisify(execFile);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs one load in a separate process (bench/load.ts) and returns what it measured. */
+export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+  const file = path.join(os.tmpdir(), `settlement-bench-load-${process.pid}-${Date.now()}.json`);
+  fs.writeFileSync(file, JSON.stringify(spec));
+  try {
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'load.ts'), file], { maxBuffer: 16 * 1024 * 1024, cwd: PROJECT_ROOT });
+    const last = stdout.trim().split('\n').at(-1) ?? '';
+    return JSON.parse(last) as LoadResult;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** Connections enough for the rate at up to ~100 ms a request, so the rate, not the pool, sets the pace. */
+const connectionsFor = (rate: number) => Math.max(10, Math.ceil(rate / 10));
+
+/** A step is saturated when it fell short of its rate or answered anything but 2xx. */
+export const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
+
+export interface SweepStep extends LoadResult {
+  saturated: boolean;
+  /** the API process's event-loop delay over the step (prom-client's monitorEventLoopDelay), ms */
+  eventLoopP99Ms: number;
+  eventLoopMaxMs: number;
+}
+
+/** The API's event-loop delay since its previous scrape: prom-client resets the histogram on each. */
+export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const value = (name: string) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1000 : NaN;
+  };
+  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds'), maxMs: value('nodejs_eventloop_lag_max_seconds') };
+}
+
+async function sweep(apiUrl: string, rates: readonly number[], stepSpec: (rate: number) => LoadSpec, log: (line: string) => void, label: string): Promise<SweepStep[]> {
+  const steps: SweepStep[] = [];
+  for (const rate of rates) {
+    await eventLoopLag(apiUrl); // resets the API's histogram: the next reading covers this step only
+    const result = await runLoadProcess(stepSpec(rate));
+    const lag = await eventLoopLag(apiUrl);
+    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs };
+    steps.push(step);
+    log(`${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms${step.saturated ? ' (saturated)' : ''}`);
+    if (step.saturated) break;
+  }
+  return steps;
+}
+
+/**
+ * POST /webhooks/stripe, one distinct paid checkout each, to the parked API (its runs go to a
+ * task queue nobody polls), at each rate for `seconds`.
+ */
+export async function webhookAckSweep(engine: BenchEngine, refs: PaymentRefs[], rates: readonly number[], seconds: number, log: (line: string) => void): Promise<SweepStep[]> {
+  let next = 0;
+  return sweep(engine.parkedApiUrl, rates, (rate) => {
+    const n = Math.round(rate * seconds);
+    const slice = refs.slice(next, next + n);
+    next += n;
+    if (slice.length < n) throw new Error(`webhook sweep: ${n} checkouts needed at ${rate}/s, ${slice.length} left`);
+    // Signed just before the step, well inside the signature's tolerance.
+    const bodies = slice.map((r) => {
+      const d = engine.signedPayment(r);
+      return { path: '/webhooks/stripe', body: d.body, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature } };
+    });
+    return { url: engine.parkedApiUrl, method: 'POST', rate, seconds, connections: connectionsFor(rate), bodies };
+  }, log, 'webhook ack');
+}
+
+/** GET /api/purchases/:id over existing purchases, without ETags (every answer a full 200). */
+export async function statusReadSweep(engine: BenchEngine, purchaseIds: string[], rates: readonly number[], seconds: number, log: (line: string) => void): Promise<SweepStep[]> {
+  const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
+  return sweep(engine.apiUrl, rates, (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }), log, 'status read');
+}
+
+async function deliver(apiUrl: string, delivery: { body: string; signature: string }): Promise<number> {
+  const res = await fetch(`${apiUrl}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': delivery.signature }, body: delivery.body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Waits until each purchase reaches one of `statuses`; returns when the engine wrote it (updatedAt). */
+async function waitForStatus(engine: BenchEngine, ids: string[], statuses: readonly string[], timeoutMs: number, pollMs: number): Promise<Map<string, { status: string; at: number }>> {
+  const done = new Map<string, { status: string; at: number }>();
+  const terminal = [...statuses, PurchaseStatus.Failed, PurchaseStatus.Refunded];
+  const deadline = Date.now() + timeoutMs;
+  while (done.size < ids.length && Date.now() < deadline) {
+    const pending = ids.filter((id) => !done.has(id));
+    for (let i = 0; i < pending.length; i += 500) {
+      const rows = await engine.db.purchase.findMany({ where: { id: { in: pending.slice(i, i + 500) }, status: { in: terminal } }, select: { id: true, status: true, updatedAt: true } });
+      for (const r of rows) done.set(r.id, { status: r.status, at: r.updatedAt.getTime() });
+    }
+    if (done.size < ids.length) await sleep(pollMs);
+  }
+  return done;
+}
+
+export interface SingleResult {
+  /** webhook sent → purchase settled, ms, one purchase at a time */
+  settleMs: Summary;
+  /** the last purchase's history, step by step */
+  breakdown: HistoryBreakdown | null;
+  baselineMs: Summary;
+  baselineBreakdown: HistoryBreakdown | null;
+}
+
+async function historyOf(engine: BenchEngine, workflowId: string): Promise<HistoryBreakdown | null> {
+  const history = await engine.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return history.events ? breakdownHistory(history.events) : null;
+}
+
+/** Purchases paid one at a time, each waited for; then the baseline the same way. */
+export async function single(engine: BenchEngine, refs: PaymentRefs[], baselineCount: number, timeoutMs: number, log: (line: string) => void): Promise<SingleResult> {
+  const times: number[] = [];
+  let last: string | undefined;
+  for (const r of refs) {
+    const sentAt = Date.now();
+    const status = await deliver(engine.apiUrl, engine.signedPayment(r));
+    if (status !== 200) throw new Error(`single: webhook for ${r.purchaseId} answered ${status}`);
+    const f = (await waitForStatus(engine, [r.purchaseId], [PurchaseStatus.Settled], timeoutMs, 10)).get(r.purchaseId);
+    if (f?.status === PurchaseStatus.Settled) {
+      times.push(f.at - sentAt);
+      last = r.purchaseId;
+    } else log(`single: ${r.purchaseId} ended ${f?.status ?? 'unfinished'}`);
+  }
+  const baselineTimes: number[] = [];
+  let lastBaseline: string | undefined;
+  for (let i = 0; i < baselineCount; i += 1) {
+    const workflowId = `bench-baseline-single-${Date.now().toString(36)}-${i}`;
+    const sentAt = Date.now();
+    const handle = await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId, args: [{ id: workflowId }] });
+    await handle.result();
+    const closed = (await handle.describe()).closeTime?.getTime() ?? Date.now();
+    baselineTimes.push(closed - sentAt);
+    lastBaseline = workflowId;
+  }
+  return {
+    settleMs: summarize(times),
+    breakdown: last ? await historyOf(engine, purchaseWorkflowId(last)) : null,
+    baselineMs: summarize(baselineTimes),
+    baselineBreakdown: lastBaseline ? await historyOf(engine, lastBaseline) : null,
+  };
+}
+
+export interface BatchResult {
+  n: number;
+  completed: number;
+  perSecond: number;
+  /** start → done, ms */
+  latencyMs: Summary;
+  /** CPU seconds per completed run, per process */
+  cpuSecondsPerRun: Record<string, number>;
+}
+
+function perRun(delta: Record<string, number>, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(delta)) out[name] = n > 0 ? s / n : NaN;
+  return out;
+}
+
+/** N purchases paid at once (webhooks through the API); sustained rate from first send to last settled. */
+export async function purchaseBatch(engine: BenchEngine, refs: PaymentRefs[], timeoutMs: number, log: (line: string) => void): Promise<BatchResult> {
+  const deliveries = refs.map((r) => ({ id: r.purchaseId, d: engine.signedPayment(r) }));
+  const processes = engine.processes();
+  const before = cpuSnapshot(processes);
+  const firstSent = Date.now();
+  const sentAt = new Map<string, number>();
+  await pool(deliveries, 50, async ({ id, d }) => {
+    sentAt.set(id, Date.now());
+    const status = await deliver(engine.apiUrl, d);
+    if (status !== 200) log(`batch: webhook for ${id} answered ${status}`);
+  });
+  const final = await waitForStatus(engine, deliveries.map((d) => d.id), [PurchaseStatus.Settled], timeoutMs, 100);
+  const after = cpuSnapshot(processes);
+  const settled = [...final].filter(([, f]) => f.status === PurchaseStatus.Settled);
+  if (settled.length < deliveries.length) log(`batch: ${settled.length}/${deliveries.length} settled`);
+  return {
+    n: deliveries.length,
+    completed: settled.length,
+    perSecond: spanRate(firstSent, settled.map(([, f]) => f.at)),
+    latencyMs: summarize(settled.map(([id, f]) => f.at - (sentAt.get(id) ?? firstSent))),
+    cpuSecondsPerRun: perRun(cpuDelta(before, after), settled.length),
+  };
+}
+
+/** N baseline workflows started at once on the same server; the same sustained rate. */
+export async function baselineBatch(engine: BenchEngine, n: number): Promise<BatchResult> {
+  const run = Date.now().toString(36);
+  const processes = engine.processes();
+  const before = cpuSnapshot(processes);
+  const firstSent = Date.now();
+  const handles = await pool(Array.from({ length: n }), 50, async (_, i) => {
+    const workflowId = `bench-baseline-${run}-${i}`;
+    const startedAt = Date.now();
+    return { startedAt, handle: await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId, args: [{ id: workflowId }] }) };
+  });
+  await Promise.all(handles.map((h) => h.handle.result()));
+  const after = cpuSnapshot(processes);
+  const closed = await pool(handles, 20, async (h) => ({ startedAt: h.startedAt, at: (await h.handle.describe()).closeTime?.getTime() ?? Date.now() }));
+  return {
+    n,
+    completed: closed.length,
+    perSecond: spanRate(firstSent, closed.map((c) => c.at)),
+    latencyMs: summarize(closed.map((c) => c.at - c.startedAt)),
+    cpuSecondsPerRun: perRun(cpuDelta(before, after), closed.length),
+  };
+}
+
+export interface ParkedResult {
+  parked: number;
+  requested: number;
+  workerRssIdleBytes: number;
+  /** median of three samples, two seconds apart, once every purchase was waiting */
+  workerRssBytes: number;
+  samplesBytes: number[];
+  /** the worker's workflow cache size (maxCachedWorkflows) */
+  maxCachedWorkflows: number;
+  maxCachedWorkflowsSource: string;
+  secondsToPark: number;
+}
+
+/**
+ * The SDK's default maxCachedWorkflows, worked out the way @temporalio/worker 1.x does (reused V8
+ * context: 600 workflows per GiB of heap limit above 200 MiB, at least 10) from the heap limit a
+ * node started with the worker's environment gets. The engine's worker sets no value of its own.
+ */
+export async function workerCacheSize(env: NodeJS.ProcessEnv): Promise<{ size: number; source: string }> {
+  const { stdout } = await execFileAsync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { env });
+  const heapMiB = Number(stdout) / 1024 / 1024;
+  return { size: Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10), source: `SDK default for a ${heapMiB.toFixed(0)} MiB heap limit (the worker sets none)` };
+}
+
+/** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
+export async function parkAndMeasure(engine: BenchEngine, refs: PaymentRefs[], timeoutMs: number, log: (line: string) => void): Promise<ParkedResult> {
+  const pid = engine.stack.supervisor.pid('worker');
+  if (pid === undefined) throw new Error('no worker process');
+  const idle = rssBytes(pid) ?? NaN;
+  const cache = await workerCacheSize(engine.stack.env);
+  const t0 = Date.now();
+  await pool(refs, 20, async (r) => {
+    const status = await deliver(engine.apiUrl, engine.signedPayment(r));
+    if (status !== 200) log(`park: webhook for ${r.purchaseId} answered ${status}`);
+  });
+  const parked = await waitForStatus(engine, refs.map((r) => r.purchaseId), [PurchaseStatus.AwaitingApproval], timeoutMs, 500);
+  const waiting = [...parked.values()].filter((p) => p.status === PurchaseStatus.AwaitingApproval).length;
+  const secondsToPark = (Date.now() - t0) / 1000;
+  log(`parked ${waiting}/${refs.length} purchases at the approval step (${secondsToPark.toFixed(0)} s)`);
+  await sleep(3_000); // let the last workflow tasks and activities finish
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    samples.push(rssBytes(pid) ?? NaN);
+    if (i < 2) await sleep(2_000);
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { parked: waiting, requested: refs.length, workerRssIdleBytes: idle, workerRssBytes: sorted[1] ?? NaN, samplesBytes: samples, maxCachedWorkflows: cache.size, maxCachedWorkflowsSource: cache.source, secondsToPark };
+}
