@@ -231,12 +231,12 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: 'get', path: '/admin/schedules', tag: 'admin', security: 'admin',
-    summary: 'The two schedules and their next runs',
+    summary: 'The schedules (reconciliation, trial check, engine health check) and their next runs',
     responses: { 200: json('ok', out.schedulesOut) },
   },
   {
     method: 'post', path: '/admin/schedules/{scheduleId}/trigger', tag: 'admin', security: 'admin',
-    summary: 'Trigger treasury-reconciliation or subscription-trial-check now (audited)',
+    summary: 'Trigger treasury-reconciliation, subscription-trial-check or engine-health-check now (audited)',
     params: scheduleParam,
     responses: { 202: json('triggered', out.scheduleTriggeredOut) },
     notFound: 'the schedule does not exist yet (the worker creates it at start)',

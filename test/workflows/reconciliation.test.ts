@@ -139,7 +139,7 @@ function reconcile(at: string): Promise<ReconciliationResult> {
 const rowFor = (periodStart: string) =>
   db.treasuryReconciliation.findMany({ where: { periodStart: new Date(periodStart) }, include: { discrepancies: { orderBy: { kind: 'asc' } } } });
 
-it('both schedules exist with the specs, SKIP overlap and catch-up window from config; ensuring again updates in place', async () => {
+it('the schedules exist with the specs, SKIP overlap and catch-up window from config; ensuring again updates in place', async () => {
   const recon = await env.client.schedule.getHandle(ScheduleId.TreasuryReconciliation).describe();
   const trial = await env.client.schedule.getHandle(ScheduleId.SubscriptionTrialCheck).describe();
   for (const d of [recon, trial]) {
@@ -155,10 +155,17 @@ it('both schedules exist with the specs, SKIP overlap and catch-up window from c
   expect(nextTrial.map((t) => t.getUTCHours())).toEqual([8, 8]);
   expect((nextTrial[1] as Date).getTime() - (nextTrial[0] as Date).getTime()).toBe(86_400_000); // daily
 
+  // The engine health check: every minute, SKIP overlap, no catch-up beyond a minute.
+  const health = await env.client.schedule.getHandle(ScheduleId.EngineHealthCheck).describe();
+  expect([health.action.type === 'startWorkflow' && health.action.workflowType, health.policies.overlap, health.policies.catchupWindow]).toEqual(['engineHealthCheckWorkflow', 'SKIP', 60_000]);
+  const nextHealth = health.info.nextActionTimes.slice(0, 2) as Date[];
+  expect((nextHealth[1] as Date).getTime() - (nextHealth[0] as Date).getTime()).toBe(60_000);
+
   const moved = loadConfig({ ...process.env, RECONCILIATION_CRON: '30 10 * * TUE', TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'silent' });
   expect(await ensureSchedules(env.client, moved)).toEqual([
     { scheduleId: ScheduleId.TreasuryReconciliation, outcome: 'updated' },
     { scheduleId: ScheduleId.SubscriptionTrialCheck, outcome: 'updated' },
+    { scheduleId: ScheduleId.EngineHealthCheck, outcome: 'updated' },
   ]);
   const after = (await env.client.schedule.getHandle(ScheduleId.TreasuryReconciliation).describe()).info.nextActionTimes[0] as Date;
   expect([after.getUTCDay(), after.getUTCHours(), after.getUTCMinutes()]).toEqual([2, 10, 30]);
