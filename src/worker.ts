@@ -10,6 +10,7 @@ import { createLogger } from './logger';
 import { connectTemporalClient, connectTemporalWorker, createDb, createRails, createStripe } from './runtime';
 import { ensureSchedules } from './services/schedules';
 import { durationMs } from './shared/duration';
+import { healthThresholdsOf } from './activities/health';
 import { activityObservability } from './observability/activity-metrics';
 import { otelWorkerInterceptors } from './observability/otel';
 import { installWorkerRuntime } from './observability/runtime';
@@ -56,6 +57,10 @@ export function buildActivityDeps(config: Readonly<Config>, logger: Logger): Act
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,
     treasuryThresholds: { warningBalanceCents: config.TREASURY_WARNING_BALANCE_CENTS, runwayWarningDays: config.RUNWAY_WARNING_DAYS },
     trialPolicy: { reminderDays: config.TRIAL_REMINDER_DAYS, endPolicy: config.TRIAL_END_POLICY },
+    healthThresholds: healthThresholdsOf(config),
+    creatorWebhookUrls: config.creatorWebhookUrls,
+    creatorWebhookSecret: config.CREATOR_WEBHOOK_SECRET,
+    creatorWebhookMaxAttempts: config.CREATOR_WEBHOOK_MAX_ATTEMPTS,
     now: () => new Date(),
   };
 }

@@ -23,6 +23,8 @@ export interface PurchaseActivityDeps {
   holdTtlMs: number;
   logger: Logger;
   now?: () => Date;
+  /** creator webhook endpoints (CREATOR_WEBHOOK_URLS): each settled payout is announced to every one */
+  creatorWebhookUrls?: readonly string[];
 }
 
 export interface SettlementPlan {
@@ -43,7 +45,7 @@ export interface PayoutInput {
   amountMicroUsdc: string;
 }
 
-export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date() }: PurchaseActivityDeps) {
+export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date(), creatorWebhookUrls = [] }: PurchaseActivityDeps) {
   const journal = createSettlementJournal(db);
   const railFor = (rail: Rail): SettlementRail => {
     const r = rails[rail];
@@ -146,7 +148,7 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
         stripeFeeCents: BigInt(input.stripeFeeCents),
         creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc),
         payouts: input.payouts.map((p) => ({ ...p, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
-      });
+      }, creatorWebhookUrls);
     },
 
     async loadSettledAmounts(purchaseId: string): Promise<{ grossCents: string; creatorPoolMicroUsdc: string } | null> {

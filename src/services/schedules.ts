@@ -8,17 +8,18 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { durationMs } from '../shared/duration';
 import { DomainError, ErrorType } from '../shared/errors';
-import { subscriptionTrialCheckWorkflow, treasuryReconciliationWorkflow } from '../workflows';
+import { engineHealthCheckWorkflow, subscriptionTrialCheckWorkflow, treasuryReconciliationWorkflow } from '../workflows';
 import type { ReconciliationInput } from '../workflows/reconciliation';
 
 export const ScheduleId = {
   TreasuryReconciliation: 'treasury-reconciliation',
   SubscriptionTrialCheck: 'subscription-trial-check',
+  EngineHealthCheck: 'engine-health-check',
 } as const;
 export type ScheduleId = (typeof ScheduleId)[keyof typeof ScheduleId];
 export const SCHEDULE_IDS: readonly string[] = Object.values(ScheduleId);
 
-export type ScheduleConfig = Pick<Config, 'RECONCILIATION_CRON' | 'TRIAL_CHECK_CRON' | 'SCHEDULE_CATCHUP_WINDOW' | 'TEMPORAL_TASK_QUEUE'>;
+export type ScheduleConfig = Pick<Config, 'RECONCILIATION_CRON' | 'TRIAL_CHECK_CRON' | 'HEALTH_CHECK_CRON' | 'SCHEDULE_CATCHUP_WINDOW' | 'TEMPORAL_TASK_QUEUE'>;
 
 /** Workflow id of a reconciliation started by hand for one period (the schedule adds its own suffix). */
 export const reconciliationWorkflowId = (periodStart: string): string => `${ScheduleId.TreasuryReconciliation}-${periodStart}`;
@@ -39,6 +40,13 @@ export function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.T
       spec: { cronExpressions: [config.TRIAL_CHECK_CRON], timezone: 'UTC' },
       action: { type: 'startWorkflow', workflowType: subscriptionTrialCheckWorkflow, taskQueue, workflowId: ScheduleId.SubscriptionTrialCheck, args: [] },
       policies,
+    },
+    {
+      scheduleId: ScheduleId.EngineHealthCheck,
+      spec: { cronExpressions: [config.HEALTH_CHECK_CRON], timezone: 'UTC' },
+      action: { type: 'startWorkflow', workflowType: engineHealthCheckWorkflow, taskQueue, workflowId: ScheduleId.EngineHealthCheck, args: [], workflowRunTimeout: '5 minutes' },
+      // A missed minute is not worth catching up: the next run measures the present.
+      policies: { ...policies, catchupWindow: 60_000 },
     },
   ];
 }
