@@ -11,6 +11,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import { verifyCreatorWebhookSignature } from '../../src/activities/creator-webhooks';
 import type { SettlementRail } from '../../src/chains/rail';
 import { walletProofMessage } from '../../src/api/wallet-proof';
+import { eventOf } from '../../src/dev/dev-stripe/client';
 import { DomainError, ErrorType } from '../../src/shared/errors';
 import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine, type PurchaseView } from '../helpers/engine';
@@ -161,6 +162,29 @@ describe('creator earnings and payout notifications', () => {
     // Delivered rows are not sent again.
     await runHealthCheck();
     expect(received).toHaveLength(payouts.length);
+  });
+});
+
+describe('clawbacks in the earnings', () => {
+  it('a refund after settlement shows as a clawback line and lowers the net', async () => {
+    const route = `/api/creators/${sharedWallet}/earnings`;
+    const before = ((await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody).totals;
+    const product = await engine.createProduct({ collaborators: [{ wallet: sharedWallet, role: 'artist', shareBps: 5000 }, { wallet: wallet(), role: 'producer', shareBps: 5000 }] });
+    const refs = await engine.checkout(product.id);
+    expect((await engine.pay(refs)).status).toBe(200);
+    const view = await engine.waitForStatus(refs.purchaseId, ['settled']);
+    const mine = BigInt(view.payouts.find((p) => p.wallet === sharedWallet)?.amountMicroUsdc ?? '0');
+    const refund = await engine.devStripe.refund(refs.paymentIntentId);
+    expect((await engine.deliver(eventOf(refund.events, 'charge.refunded'))).status).toBe(200);
+    await engine.waitForStatus(refs.purchaseId, ['refunded']);
+
+    const body = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
+    const settledTotal = BigInt(before.settledMicroUsdc) + mine;
+    expect(body.totals).toMatchObject({ settledSales: before.settledSales + 1, settledMicroUsdc: settledTotal.toString(), clawbackMicroUsdc: mine.toString(), netMicroUsdc: (settledTotal - mine).toString() });
+    expect(body.lines.filter((l) => l.purchaseId === refs.purchaseId).map((l) => [l.kind, l.amountMicroUsdc, l.txId]).sort()).toEqual([
+      ['clawback', mine.toString(), view.settlement.txId],
+      ['settled', mine.toString(), view.settlement.txId],
+    ]);
   });
 });
 
