@@ -13,6 +13,7 @@ import type { SettlementRail } from '../../src/chains/rail';
 import { walletProofMessage } from '../../src/api/wallet-proof';
 import { eventOf } from '../../src/dev/dev-stripe/client';
 import { DomainError, ErrorType } from '../../src/shared/errors';
+import { splitLargestRemainder } from '../../src/shared/money';
 import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine, type PurchaseView } from '../helpers/engine';
 
@@ -185,6 +186,27 @@ describe('clawbacks in the earnings', () => {
       ['clawback', mine.toString(), view.settlement.txId],
       ['settled', mine.toString(), view.settlement.txId],
     ]);
+  });
+});
+
+describe('pending earnings', () => {
+  it("a paid purchase waiting for approval counts as pending with the share its split will pay", async () => {
+    const route = `/api/creators/${sharedWallet}/earnings`;
+    // Above APPROVAL_THRESHOLD_CENTS ($1,000.00 by default): it waits, fee captured, pool known.
+    const product = await engine.createProduct({ priceCents: '150000', collaborators: [{ wallet: wallet(), role: 'artist', shareBps: 6667 }, { wallet: sharedWallet, role: 'editor', shareBps: 3333 }] });
+    const refs = await engine.checkout(product.id);
+    expect((await engine.pay(refs)).status).toBe(200);
+    const view = await engine.waitForStatus(refs.purchaseId, ['awaiting_approval']);
+    const share = splitLargestRemainder(BigInt(view.creatorPoolMicroUsdc ?? '0'), [{ shareBps: 6667 }, { shareBps: 3333 }])[1] ?? 0n;
+    expect(share).toBeGreaterThan(0n);
+    const body = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
+    expect(body.totals).toMatchObject({ pendingSales: 1, pendingMicroUsdc: share.toString() });
+    expect(body.lines.filter((l) => l.kind === 'pending')).toEqual([expect.objectContaining({ purchaseId: refs.purchaseId, amountMicroUsdc: share.toString(), txId: null, role: 'editor' })]);
+    // Rejected, it is pending no more.
+    expect((await engine.http('POST', `/admin/purchases/${refs.purchaseId}/reject`, { reason: 'test' }, engine.adminHeaders)).status).toBe(202);
+    await engine.waitForStatus(refs.purchaseId, ['failed', 'refunded']);
+    const after = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
+    expect(after.totals).toMatchObject({ pendingSales: 0, pendingMicroUsdc: '0' });
   });
 });
 
