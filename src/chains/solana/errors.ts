@@ -47,6 +47,9 @@ export function chainFailureToDomainError(failure: ChainFailure, context: Record
   return new DomainError(ErrorType.SettlementRejected, `settlement transaction failed: ${JSON.stringify(err)}`, details);
 }
 
+/** The preflight verdict for bytes the chain has already processed (the RPC's "already been processed"). */
+export const ALREADY_PROCESSED = 'AlreadyProcessed';
+
 /** Parses the `{err, logs}` web3.js attaches to a preflight failure. */
 export function preflightFailureOf(err: unknown): ChainFailure | undefined {
   if (!(err instanceof SendTransactionError)) return undefined;
@@ -56,7 +59,7 @@ export function preflightFailureOf(err: unknown): ChainFailure | undefined {
   const logs = txError?.logs ?? err.logs ?? [];
   let txErr: unknown = message;
   if (/Blockhash not found/i.test(message)) txErr = 'BlockhashNotFound';
-  else if (/already been processed/i.test(message)) txErr = 'AlreadyProcessed';
+  else if (/already been processed/i.test(message)) txErr = ALREADY_PROCESSED;
   else {
     const m = /Error processing Instruction (\d+): custom program error: 0x([0-9a-f]+)/i.exec(message);
     if (m) txErr = { InstructionError: [Number(m[1]), { Custom: parseInt(m[2] ?? '0', 16) }] };

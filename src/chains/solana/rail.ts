@@ -15,7 +15,7 @@ import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementRe
 import { DomainError, ErrorType } from '../../shared/errors';
 import { PURCHASE_ID_PATTERN } from '../../shared/ids';
 import { Rail } from '../../shared/status';
-import { chainFailureToDomainError, isMintAlreadyExists, preflightFailureOf, toDomainError } from './errors';
+import { ALREADY_PROCESSED, chainFailureToDomainError, isMintAlreadyExists, preflightFailureOf, toDomainError } from './errors';
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
@@ -163,9 +163,23 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     }
   };
 
+  /**
+   * Send signed bytes. AlreadyProcessed means these very bytes are on chain: a resend after a lost
+   * answer, or an identical transaction another settlement signed in the same blockhash window (two
+   * purchases of one product creating the same recipient accounts). Its status tells the outcome.
+   */
+  const send = async (tx: VersionedTransaction, context: Record<string, unknown>): Promise<void> => {
+    try {
+      await connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 });
+    } catch (err) {
+      if (preflightFailureOf(err)?.err === ALREADY_PROCESSED) return;
+      throw toDomainError(err, context);
+    }
+  };
+
   const sendAndWait = async (tx: VersionedTransaction, lastValidBlockHeight: number, context: Record<string, unknown>): Promise<number> => {
     const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
-    await rpc(context, () => connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 }));
+    await send(tx, context);
     const outcome = await waitForSignature(signature, lastValidBlockHeight);
     if (!outcome.landed) throw new DomainError(ErrorType.BlockhashExpired, 'transaction expired before landing', { ...context, signature });
     if (outcome.err !== null) throw chainFailureToDomainError({ err: outcome.err, logs: [] }, { ...context, signature });
@@ -432,7 +446,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
           const again = await resolvePrior(request, journal, nftMint.publicKey, buyer);
           if (again) return again;
         }
-        throw toDomainError(err, { ...context, signature });
+        // These bytes are already on chain (see send): their status below tells the outcome.
+        if (failure?.err !== ALREADY_PROCESSED) throw toDomainError(err, { ...context, signature });
       }
 
       const outcome = await waitForSignature(signature, lastValidBlockHeight);

@@ -44,3 +44,24 @@ test(`MAX_SOLANA_PAYOUTS (${MAX_SOLANA_PAYOUTS}) fits, one more does not`, async
   expect(isDomainError(over, ErrorType.InvalidSplits)).toBe(true);
   await expect(settleWith(MAX_SOLANA_PAYOUTS + 1)).rejects.toMatchObject({ type: ErrorType.InvalidSplits });
 });
+
+test('two purchases of one product settle at once although their recipient-account transactions are identical', async () => {
+  // Twelve new recipients do not fit beside the settlement, so each purchase first creates their
+  // accounts in small transactions. Two purchases of the same product sign those with the same
+  // payer, instructions and blockhash: the same signature, and the second send is AlreadyProcessed.
+  const rail = railFor(chain, { computeUnitLimit: 600_000 });
+  const recipients = wallets(MAX_SOLANA_PAYOUTS);
+  const settle = () =>
+    rail.settle(
+      {
+        purchaseId: newPurchaseId(),
+        buyerWallet: Keypair.generate().publicKey.toBase58(),
+        nft: { name: 'Shared product', symbol: 'S', uri: 'https://example.test/n.json' },
+        payouts: recipients.map((w, i) => ({ wallet: w.publicKey.toBase58(), amountMicroUsdc: BigInt(1_000 + i) })),
+      },
+      new MemoryJournal(),
+    );
+  const results = await Promise.all([settle(), settle()]);
+  expect(results.map((r) => r.alreadySettled)).toEqual([false, false]);
+  for (const [i, w] of recipients.entries()) expect(await usdcOf(chain.connection, chain.usdcMint, w.publicKey)).toBe(2n * BigInt(1_000 + i));
+});
