@@ -44,6 +44,9 @@ export function createWorker({ connection, config, deps, workflowBundle, taskQue
     // Send each heartbeat at once rather than at 80% of the heartbeatTimeout, so a busy machine
     // cannot make a live activity look dead.
     maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
+    // A workflow task handed to a worker that has since died waits on that worker's sticky queue
+    // this long before the server gives it to another (the default is 10 s).
+    stickyQueueScheduleToStartTimeout: '2 seconds',
   });
 }
 

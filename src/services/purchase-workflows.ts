@@ -4,6 +4,7 @@
  * the workflow functions themselves, so the SDK checks the arguments against their signatures.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type { Config } from '../config';
 import { purchaseWorkflowId } from '../shared/ids';
 import { purchaseIdAttribute, purchaseStatusAttribute } from '../shared/search-attributes';
@@ -15,6 +16,8 @@ import {
 } from '../workflows/definitions';
 import { clawbackWorkflow, purchaseWorkflow } from '../workflows';
 import type { PurchasePolicy } from '../workflows/purchase';
+
+const WORKFLOW_TASK_TIMEOUT: Duration = '5 seconds';
 
 export type PurchaseWorkflows = ReturnType<typeof createPurchaseWorkflows>;
 
@@ -38,6 +41,9 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
     args: [{ purchaseId, policy: purchasePolicy(config) }] as const,
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    // A workflow task lost with a killed worker is retried after this (the default is 10 s); a
+    // purchase's tasks take milliseconds, so 5 s leaves ample room on a busy machine.
+    workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
     typedSearchAttributes: [purchaseIdAttribute(purchaseId), purchaseStatusAttribute(PurchaseStatus.Paid)],
   });
 

@@ -70,6 +70,11 @@ const INSUFFICIENT = new Set(['ERC20InsufficientBalance', 'ERC20InsufficientAllo
  * Translate a failed simulation, send or receipt. Settlement__AlreadySettled is handled by the
  * caller (it is a success), so it maps to ErrorType.AlreadySettled here.
  */
+/** An error from the chain or the way to it: typed already, raised by ethers (it carries a shortMessage), or a network failure. */
+export function isChainError(err: unknown): boolean {
+  return err instanceof DomainError || (err instanceof Error && 'shortMessage' in err) || isNetworkError(err);
+}
+
 export function toDomainError(err: unknown, context: string): DomainError {
   if (err instanceof DomainError) return err;
   const decoded = decodeRevert(err);

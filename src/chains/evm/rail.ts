@@ -27,7 +27,7 @@ import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { defaultDeploymentsFile, readEvmDeployment } from './deployments';
 import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces';
-import { isAlreadyKnown, isNonceError, settlementErrorsInterface, toDomainError } from './errors';
+import { isAlreadyKnown, isChainError, isNonceError, settlementErrorsInterface, toDomainError } from './errors';
 import { NonceAllocator } from './nonce';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
 
@@ -139,10 +139,16 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
   };
 
   /** Runs chain I/O, translating failures to DomainError. */
+  /**
+   * Chain calls: a chain or network error becomes the chain's typed verdict. Anything else (the journal's
+   * database restarting, say) is not a verdict on the settlement and passes through untouched, so
+   * Temporal retries it; calling it a rejection would fail a purchase that may still settle.
+   */
   const io = async <T>(context: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
+      if (!isChainError(err)) throw err;
       throw toDomainError(err, context);
     }
   };

@@ -8,7 +8,7 @@ import { createEvmRail, deployEvmContracts, purchaseKey, type EvmDeployment } fr
 import { settlementSplitterAbi, testUsdcAbi } from '../../../src/chains/evm/abi';
 import { toDomainError } from '../../../src/chains/evm/errors';
 import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
-import { DomainError, ErrorType } from '../../../src/shared/errors';
+import { DomainError, ErrorType, isDomainError } from '../../../src/shared/errors';
 import { startAnvil, type Anvil } from '../../helpers/anvil';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -126,6 +126,25 @@ describe('EVM rail', () => {
   it('rejects an invalid buyer wallet before touching the chain', async () => {
     const rail = railFor(settler.privateKey);
     await expectDomainError(rail.settle(request('bad-wallet-1', [[Wallet.createRandom().address, 1n]], 'not-a-wallet'), new MemoryJournal()), ErrorType.InvalidWallet);
+  });
+
+  it('a journal that fails (the database restarting) is a retryable failure, never a rejection, and moves nothing', async () => {
+    // Found by the chaos run: a PostgreSQL restart during the journal read was reported as a
+    // non-retryable settlement_rejected, which would have failed the purchase before its pivot.
+    const rail = railFor(settler.privateKey);
+    const payee = Wallet.createRandom().address;
+    const down: SettlementJournal = {
+      recordAttempt: () => Promise.reject(new Error('the database system is shutting down')),
+      attempts: () => Promise.reject(new Error('the database system is shutting down')),
+    };
+    const err = await rail.settle(request('purchase-db-down-1', [[payee, 1_000n]]), down).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(isDomainError(err, ErrorType.SettlementRejected)).toBe(false);
+    expect(await balanceOf(payee)).toBe(0n);
+    // Once the database is back, the same purchase settles.
+    const result = await rail.settle(request('purchase-db-down-1', [[payee, 1_000n]]), new MemoryJournal());
+    expect(result.alreadySettled).toBe(false);
+    expect(await balanceOf(payee)).toBe(1_000n);
   });
 
   it('settles: exact balances, receipt NFT, journalled tx', async () => {
