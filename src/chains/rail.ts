@@ -25,7 +25,7 @@ export interface SettlementResult {
   alreadySettled: boolean;
 }
 
-/** A transaction that was signed and recorded before it was sent (DESIGN §4). */
+/** A transaction that was signed and recorded before it was sent (docs/architecture.md §4). */
 export interface SettlementAttempt {
   purchaseId: string;
   txId: string;

@@ -169,7 +169,7 @@ export async function recordClawback(db: Db, input: { purchaseId: string; reason
   });
 }
 
-/** The settlement journal of DESIGN §4, backed by the SettlementAttempt table. */
+/** The settlement journal of docs/architecture.md §4, backed by the SettlementAttempt table. */
 export function createSettlementJournal(db: Db): SettlementJournal {
   return {
     async recordAttempt(attempt) {

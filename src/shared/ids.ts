@@ -1,4 +1,4 @@
-/** Workflow ids and idempotency keys come from business ids, never from run ids (DESIGN §4). */
+/** Workflow ids and idempotency keys come from business ids, never from run ids (docs/architecture.md §4). */
 export const purchaseWorkflowId = (purchaseId: string): string => `purchase-${purchaseId}`;
 export const purchaseIdFromWorkflowId = (workflowId: string): string | undefined =>
   workflowId.startsWith('purchase-') ? workflowId.slice('purchase-'.length) : undefined;

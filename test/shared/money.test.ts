@@ -2,7 +2,7 @@ import { computeFees, splitLargestRemainder, assertValidShares, parseAmount } fr
 import { DomainError, ErrorType } from '../../src/shared/errors';
 
 describe('computeFees', () => {
-  it('follows DESIGN §3 for the $25.00 dev payment', () => {
+  it('follows docs/architecture.md §3 for the $25.00 dev payment', () => {
     const f = computeFees(2500n, 103n, 1000);
     expect(f).toEqual({
       grossCents: 2500n,

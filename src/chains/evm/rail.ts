@@ -2,7 +2,7 @@
  * EVM settlement rail: one SettlementSplitter.settle transaction per purchase, sent by a single
  * settler key shared by every workflow in the process.
  *
- * Idempotency (DESIGN §4): the on-chain purchaseId is keccak256(utf8(purchaseId)) and the contract
+ * Idempotency (docs/architecture.md §4): the on-chain purchaseId is keccak256(utf8(purchaseId)) and the contract
  * refuses a second settlement; the signed transaction's hash is journalled (validUntil = nonce)
  * before it is broadcast; a retry first looks at journalled hashes, then at `settled(purchaseId)`,
  * and only then signs a new transaction.

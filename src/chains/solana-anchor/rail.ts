@@ -6,7 +6,7 @@
  * against a validator. Its decisions under failures are tested against a scripted RPC
  * (test/chains/solana-anchor/rail.test.ts).
  *
- * Idempotency (DESIGN §4): the receipt PDA makes a second settlement fail on chain; before signing
+ * Idempotency (docs/architecture.md §4): the receipt PDA makes a second settlement fail on chain; before signing
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the
  * previous attempt's blockhash has expired and a final status check found nothing.
  */

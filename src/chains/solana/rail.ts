@@ -1,6 +1,6 @@
 /**
- * The Solana settlement rail: one atomic v0 transaction per purchase (DESIGN §6), at most once
- * (DESIGN §4): deterministic NFT mint address, signature journaled before sending, and a retry
+ * The Solana settlement rail: one atomic v0 transaction per purchase (docs/architecture.md §6), at most once
+ * (docs/architecture.md §4): deterministic NFT mint address, signature journaled before sending, and a retry
  * that re-signs only after the previous blockhash has provably expired.
  */
 import {

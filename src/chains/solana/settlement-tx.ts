@@ -1,4 +1,4 @@
-/** Builds the one atomic settlement transaction (DESIGN §6): compute budget, NFT mint, payouts. */
+/** Builds the one atomic settlement transaction (docs/architecture.md §6): compute budget, NFT mint, payouts. */
 import {
   ComputeBudgetProgram, Keypair, PublicKey, SystemProgram, TransactionInstruction,
 } from '@solana/web3.js';
