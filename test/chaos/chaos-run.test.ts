@@ -14,6 +14,8 @@ const root = path.resolve(__dirname, '..', '..');
 
 it('100 purchases under every fault at twice the rate: none lost, nobody paid twice, the audit is clean', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-ci-'));
+  // As root, embedded PostgreSQL runs as `postgres`, which must reach its data under this folder.
+  fs.chmodSync(dir, 0o755);
   const reportFile = path.join(dir, 'report.json');
   const run = spawnSync(
     process.execPath,

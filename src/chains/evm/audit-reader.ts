@@ -88,7 +88,9 @@ export function createEvmAuditReader(deps: EvmAuditReaderDeps): ChainAuditReader
 
     async treasuryOutflows() {
       const from = zeroPadValue(await treasuryAddress(), 32);
-      const latest = await provider.getBlockNumber();
+      // Straight from the node: ethers answers getBlockNumber from a short-lived cache, which can
+      // stop the scan one block short of a transfer mined a moment ago.
+      const latest = Number(await provider.send('eth_blockNumber', []));
       const range = deps.blockRange ?? 10_000;
       const starts: number[] = [];
       for (let b = deps.fromBlock ?? 0; b <= latest; b += range) starts.push(b);
