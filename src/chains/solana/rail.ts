@@ -78,6 +78,9 @@ export interface SolanaRail extends SettlementRail {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Tries of one unanswered RPC call before it fails the settlement attempt, and the pause between. */
+const RPC_ATTEMPTS = 3;
+const RPC_RETRY_MS = 150;
 
 /**
  * fetch with a per-request timeout, for `new Connection(url, { fetch })`. A request that dies on a
@@ -117,11 +120,20 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const failureBudgetMs = deps.rpcFailureBudgetMs ?? 30_000;
   let usdcProgram: PublicKey | undefined;
 
+  /**
+   * One RPC call. A call the node did not answer (a 503, a dropped connection) is tried again in
+   * place a few times before the whole settlement fails over it: every call made through here is a
+   * read or a resend of signed bytes, so repeating it is safe. Chain verdicts are never retried here.
+   */
   const rpc = async <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (err) {
-      throw toDomainError(err, context);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (err) {
+        const typed = toDomainError(err, context);
+        if (typed.type !== ErrorType.RpcUnavailable || attempt >= RPC_ATTEMPTS) throw typed;
+        await sleep(RPC_RETRY_MS * attempt);
+      }
     }
   };
 
