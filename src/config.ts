@@ -86,6 +86,8 @@ export const schema = z.object({
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('settlement'),
+  /** Workflow tasks one worker runs at once (they share one thread; see src/worker.ts). */
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).default(10),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool(false),
   TEMPORAL_PORT: port(7233),

@@ -47,6 +47,12 @@ export function createWorker({ connection, config, deps, workflowBundle, taskQue
     // A workflow task handed to a worker that has since died waits on that worker's sticky queue
     // this long before the server gives it to another (the default is 10 s).
     stickyQueueScheduleToStartTimeout: '2 seconds',
+    // Workflow tasks run one at a time on the worker's workflow thread. A restarted worker has an
+    // empty cache and replays each workflow's whole history, so with the SDK's 40 slots a burst of
+    // replays queued behind each other for longer than the workflow task timeout: the server timed
+    // them out, scheduled them again, and the replay work was thrown away. Fewer slots leave the
+    // backlog on the server, where it costs nothing, and every task that starts finishes in time.
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
   });
 }
 

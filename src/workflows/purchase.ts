@@ -50,25 +50,27 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 // Timeouts are sized to each step. The long steps heartbeat every second (activities/heartbeat.ts),
 // so an attempt lost with its worker is retried after `heartbeatTimeout`; `startToCloseTimeout` only
 // bounds an attempt that is alive but stuck. Every step is idempotent, so a timed-out attempt is
-// simply retried.
+// simply retried. Retries back off quickly but are capped at seconds, not minutes: the faults they
+// ride out (a restarting database, a node answering 503, a Stripe 500) clear in seconds, and a
+// minutes-long cap only left a recovered purchase waiting.
 
 /** PostgreSQL: single statements or one short transaction each. */
 const db = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes },
 });
 
 /** The balance transaction can lag `payment_intent.succeeded`: a bounded schedule, then an alert. */
 const stripeFee = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 12, nonRetryableErrorTypes },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 12, nonRetryableErrorTypes },
 });
 
 const stripeRefund = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
 });
 
 /** Send and confirm, or resume an earlier attempt from the settlement journal; a retry never re-pays. */
@@ -76,9 +78,9 @@ const chain = proxyActivities<Activities>({
   startToCloseTimeout: '90 seconds',
   heartbeatTimeout: '5 seconds',
   retry: {
-    initialInterval: '2 seconds',
+    initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '1 minute',
+    maximumInterval: '15 seconds',
     nonRetryableErrorTypes: [...nonRetryableErrorTypes, ErrorType.InsufficientTreasury],
   },
 });

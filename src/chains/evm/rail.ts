@@ -27,6 +27,7 @@ import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { defaultDeploymentsFile, readEvmDeployment } from './deployments';
 import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces';
+import { withRpcRetry } from '../rpc-retry';
 import { isAlreadyKnown, isChainError, isNonceError, settlementErrorsInterface, toDomainError } from './errors';
 import { NonceAllocator } from './nonce';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
@@ -138,20 +139,15 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
     return ctxPromise;
   };
 
-  /** Runs chain I/O, translating failures to DomainError. */
   /**
-   * Chain calls: a chain or network error becomes the chain's typed verdict. Anything else (the journal's
-   * database restarting, say) is not a verdict on the settlement and passes through untouched, so
-   * Temporal retries it; calling it a rejection would fail a purchase that may still settle.
+   * Chain calls (reads, and following a transaction already sent): a chain or network error becomes
+   * the chain's typed verdict, and a call the node did not answer is tried again in place. Anything
+   * else (the journal's database restarting, say) is not a verdict on the settlement and passes
+   * through untouched, so Temporal retries it; calling it a rejection would fail a purchase that may
+   * still settle. Sending goes around this: a signed send is never repeated blind.
    */
-  const io = async <T>(context: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isChainError(err)) throw err;
-      throw toDomainError(err, context);
-    }
-  };
+  const io = <T>(context: string, fn: () => Promise<T>): Promise<T> =>
+    withRpcRetry(fn, (err) => (isChainError(err) ? toDomainError(err, context) : err));
 
   const parseSettled = (c: Ctx, receipt: TransactionReceipt, key: string): Settled | undefined => {
     for (const entry of receipt.logs) {

@@ -15,6 +15,7 @@ import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementRe
 import { DomainError, ErrorType } from '../../shared/errors';
 import { PURCHASE_ID_PATTERN } from '../../shared/ids';
 import { Rail } from '../../shared/status';
+import { withRpcRetry } from '../rpc-retry';
 import { ALREADY_PROCESSED, chainFailureToDomainError, isMintAlreadyExists, preflightFailureOf, toDomainError } from './errors';
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
@@ -78,9 +79,6 @@ export interface SolanaRail extends SettlementRail {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-/** Tries of one unanswered RPC call before it fails the settlement attempt, and the pause between. */
-const RPC_ATTEMPTS = 3;
-const RPC_RETRY_MS = 150;
 
 /**
  * fetch with a per-request timeout, for `new Connection(url, { fetch })`. A request that dies on a
@@ -125,17 +123,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
    * place a few times before the whole settlement fails over it: every call made through here is a
    * read or a resend of signed bytes, so repeating it is safe. Chain verdicts are never retried here.
    */
-  const rpc = async <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await call();
-      } catch (err) {
-        const typed = toDomainError(err, context);
-        if (typed.type !== ErrorType.RpcUnavailable || attempt >= RPC_ATTEMPTS) throw typed;
-        await sleep(RPC_RETRY_MS * attempt);
-      }
-    }
-  };
+  const rpc = <T>(context: Record<string, unknown>, call: () => Promise<T>): Promise<T> =>
+    withRpcRetry(call, (err) => toDomainError(err, context));
 
   const usdcProgramId = async (): Promise<PublicKey> => {
     if (usdcProgram) return usdcProgram;

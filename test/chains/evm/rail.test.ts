@@ -9,6 +9,7 @@ import { settlementSplitterAbi, testUsdcAbi } from '../../../src/chains/evm/abi'
 import { toDomainError } from '../../../src/chains/evm/errors';
 import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
 import { DomainError, ErrorType, isDomainError } from '../../../src/shared/errors';
+import { startFaultProxy } from '../../../dev/chaos/fault-proxy';
 import { startAnvil, type Anvil } from '../../helpers/anvil';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -319,6 +320,37 @@ describe('EVM rail', () => {
     expect(journal.rows).toHaveLength(2);
     expect(journal.rows[1]?.validUntil).toBe(BigInt(nonce));
     expect(await balanceOf(payee)).toBe(9n);
+  });
+
+  it('a request the node did not answer (503) is tried again in place, not failed to Temporal', async () => {
+    const proxy = await startFaultProxy({ target: anvil.rpcUrl });
+    try {
+      const rail = createEvmRail({ rpcUrl: proxy.url, settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+      const expected = await balanceOf(deployment.treasury);
+      proxy.failNext(2);
+      await expect(rail.treasuryBalanceMicroUsdc()).resolves.toBe(expected);
+      expect(proxy.counts.errors).toBe(2);
+      const payee = Wallet.createRandom().address;
+      proxy.failNext(1);
+      const settled = await rail.settle(request('pur_rpc_retry_in_place', [[payee, 7n]]), new MemoryJournal());
+      expect(settled.txId).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(proxy.counts.errors).toBe(3);
+      expect(await balanceOf(payee)).toBe(7n);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an RPC that keeps failing still ends in RpcUnavailable after a few tries', async () => {
+    const proxy = await startFaultProxy({ target: anvil.rpcUrl });
+    try {
+      const rail = createEvmRail({ rpcUrl: proxy.url, settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+      proxy.setFaultRate(1);
+      await expectDomainError(rail.treasuryBalanceMicroUsdc(), ErrorType.RpcUnavailable);
+      expect(proxy.counts.errors).toBeGreaterThanOrEqual(3);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('maps an unreachable RPC to RpcUnavailable', async () => {
