@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { durationMs } from './shared/duration';
+import { RAILS, type Rail } from './shared/status';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const bool = (fallback: boolean) =>
@@ -111,6 +112,16 @@ export const schema = z.object({
   AUTO_REFUND_ON_FAILURE: bool(false),
   TREASURY_RECHECK_INTERVAL: duration('5 minutes'),
   HOLD_TTL: duration('2 days'),
+  /**
+   * Risk limits, checked in the treasury reservation's transaction; a purchase over one waits for
+   * approval. Daily volume: gross cents per rail per UTC day, `solana=250000,evm=100000` or one
+   * number for every rail; unset turns it off. Velocity: purchases per buyer wallet per window; 0 off.
+   */
+  RISK_DAILY_VOLUME_LIMIT_CENTS: optionalString,
+  RISK_BUYER_VELOCITY_LIMIT: z.coerce.number().int().min(0).default(0),
+  RISK_BUYER_VELOCITY_WINDOW: duration('1 hour'),
+  /** How often a run waiting on the emergency pause re-reads it, in case the resume signal was lost. */
+  SETTLEMENT_PAUSE_RECHECK_INTERVAL: duration('1 minute'),
 
   // Solana
   SOLANA_RPC_URL: optionalString,
@@ -182,6 +193,8 @@ export interface Config extends RawConfig {
   evmConfigured: boolean;
   /** CREATOR_WEBHOOK_URLS split; empty when creator webhooks are off */
   creatorWebhookUrls: readonly string[];
+  /** RISK_DAILY_VOLUME_LIMIT_CENTS parsed: a rail without an entry has no daily limit */
+  riskDailyVolumeLimitCents: Readonly<Partial<Record<Rail, bigint>>>;
 }
 
 export interface ConfigProblem {
@@ -288,6 +301,7 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
   if (creatorWebhookUrls.length > 0 && (raw.CREATOR_WEBHOOK_SECRET ?? '').length < 16) {
     throw new ConfigError('CREATOR_WEBHOOK_SECRET', 'required (at least 16 characters) when CREATOR_WEBHOOK_URLS is set');
   }
+  const riskDailyVolumeLimitCents = parseDailyVolumeLimits(raw.RISK_DAILY_VOLUME_LIMIT_CENTS);
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({
     ...raw,
@@ -302,7 +316,28 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
     treasuryKeypairPath: raw.TREASURY_KEYPAIR_PATH ?? path.join(dataDir, 'solana', 'treasury-keypair.json'),
     evmConfigured: !production || raw.EVM_RPC_URL !== undefined,
     creatorWebhookUrls,
+    riskDailyVolumeLimitCents,
   });
+}
+
+/** `solana=250000,evm=100000`, or one number for every rail; unset means no daily limit. */
+function parseDailyVolumeLimits(value: string | undefined): Partial<Record<Rail, bigint>> {
+  const limits: Partial<Record<Rail, bigint>> = {};
+  if (value === undefined) return limits;
+  const bad = (detail: string) => new ConfigError('RISK_DAILY_VOLUME_LIMIT_CENTS', detail);
+  if (/^\d+$/.test(value.trim())) {
+    for (const rail of RAILS) limits[rail] = BigInt(value.trim());
+    return limits;
+  }
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const m = /^([a-z-]+)=(\d+)$/.exec(part);
+    if (!m) throw bad(`"${part}" is not <rail>=<cents>`);
+    const rail = RAILS.find((r) => r === m[1]);
+    if (!rail) throw bad(`unknown rail ${m[1]} (rails: ${RAILS.join(', ')})`);
+    if (limits[rail] !== undefined) throw bad(`rail ${rail} is given twice`);
+    limits[rail] = BigInt(m[2] ?? '0');
+  }
+  return limits;
 }
 
 /**

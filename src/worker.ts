@@ -70,6 +70,10 @@ export function buildActivityDeps(config: Readonly<Config>, logger: Logger): Act
     creatorWebhookUrls: config.creatorWebhookUrls,
     creatorWebhookSecret: config.CREATOR_WEBHOOK_SECRET,
     creatorWebhookMaxAttempts: config.CREATOR_WEBHOOK_MAX_ATTEMPTS,
+    riskLimits: {
+      dailyVolumeCents: config.riskDailyVolumeLimitCents,
+      buyerVelocity: { limit: config.RISK_BUYER_VELOCITY_LIMIT, windowMs: durationMs(config.RISK_BUYER_VELOCITY_WINDOW) },
+    },
     now: () => new Date(),
   };
 }

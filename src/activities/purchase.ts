@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { SettlementRail } from '../chains/rail';
 import type { Db } from '../db/client';
 import { reserveTreasuryHold, voidTreasuryHold } from '../db/ledger';
+import { NO_RISK_LIMITS, type RiskLimits } from '../db/risk-limits';
+import { enterSettlement } from '../db/settlement-pause';
 import {
   createSettlementJournal,
   findSettledAmounts,
@@ -14,6 +16,7 @@ import {
 } from '../db/purchases';
 import { DomainError, ErrorType } from '../shared/errors';
 import { assertValidShares, type FeeBreakdown } from '../shared/money';
+import type { RiskReason } from '../shared/risk';
 import type { PurchaseStatus, Rail } from '../shared/status';
 import { withHeartbeat } from './heartbeat';
 
@@ -25,6 +28,8 @@ export interface PurchaseActivityDeps {
   now?: () => Date;
   /** creator webhook endpoints (CREATOR_WEBHOOK_URLS): each settled payout is announced to every one */
   creatorWebhookUrls?: readonly string[];
+  /** the RISK_* limits checked with each treasury reservation; none when unset */
+  riskLimits?: RiskLimits;
 }
 
 export interface SettlementPlan {
@@ -45,7 +50,7 @@ export interface PayoutInput {
   amountMicroUsdc: string;
 }
 
-export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date(), creatorWebhookUrls = [] }: PurchaseActivityDeps) {
+export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date(), creatorWebhookUrls = [], riskLimits = NO_RISK_LIMITS }: PurchaseActivityDeps) {
   const journal = createSettlementJournal(db);
   const railFor = (rail: Rail): SettlementRail => {
     const r = rails[rail];
@@ -92,15 +97,27 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       await recordFees(db, input.purchaseId, fees, { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId });
     },
 
-    /** The atomic availability check of step 4 (front from the treasury). */
-    async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<{ reserved: boolean; availableMicroUsdc: string }> {
+    /**
+     * The atomic availability check of step 4 (front from the treasury), with the risk limits in the
+     * same transaction: `riskReason` says the hold went over one and the purchase waits for approval.
+     */
+    async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<{ reserved: boolean; availableMicroUsdc: string; riskReason?: RiskReason }> {
+      const at = now();
       const res = await reserveTreasuryHold(db, {
         purchaseId: input.purchaseId,
         rail: input.rail,
         amountMicro: BigInt(input.amountMicroUsdc),
-        expiresAt: new Date(now().getTime() + holdTtlMs),
+        expiresAt: new Date(at.getTime() + holdTtlMs),
+        now: at,
+        limits: riskLimits,
       });
-      return { reserved: res.outcome === 'reserved', availableMicroUsdc: res.position.availableMicro.toString() };
+      if (res.outcome !== 'reserved') return { reserved: false, availableMicroUsdc: res.position.availableMicro.toString() };
+      return { reserved: true, availableMicroUsdc: res.position.availableMicro.toString(), ...(res.riskReason ? { riskReason: res.riskReason } : {}) };
+    },
+
+    /** The gate before the pivot: `entered` marks the purchase settling; false while the emergency pause is on (marked paused). */
+    async enterSettlement(purchaseId: string): Promise<{ entered: boolean }> {
+      return enterSettlement(db, purchaseId);
     },
 
     async voidTreasuryHold(purchaseId: string): Promise<string> {

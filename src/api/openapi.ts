@@ -14,7 +14,7 @@ import { customerIdParam, subscriptionCheckoutBody } from './routes/subscription
 import { scheduleParam } from './routes/treasury';
 import { batchResetBody, cancelBody, listQuery, resetBody, terminateBody, workflowIdParam } from './routes/workflows';
 import * as out from './responses';
-import { actionBody, checkoutBody, createProductBody, purchaseIdParam, replenishedBody } from './validators';
+import { actionBody, checkoutBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody, resumeBody } from './validators';
 
 export type Method = 'get' | 'post';
 
@@ -172,6 +172,23 @@ export const OPERATIONS: readonly Operation[] = [
     notFound: 'no purchase or run with that id',
     conflict: "the action makes no sense in the run's current state",
   })),
+  {
+    method: 'get', path: '/admin/settlement', tag: 'admin', security: 'admin',
+    summary: 'The emergency pause: whether settlement is paused, by whom and why, and how many runs wait at the pivot',
+    responses: { 200: json('ok', out.settlementStateOut) },
+  },
+  {
+    method: 'post', path: '/admin/settlement/pause', tag: 'admin', security: 'admin',
+    summary: 'Emergency pause (audited, flagged, idempotent): purchase runs wait before the on-chain pivot as `paused`; a send already under way finishes',
+    body: requiredBody(pauseBody),
+    responses: { 200: json('paused (alreadyApplied when it already was)', out.settlementPauseOut) },
+  },
+  {
+    method: 'post', path: '/admin/settlement/resume', tag: 'admin', security: 'admin',
+    summary: 'Lift the emergency pause (audited, idempotent) and signal every run waiting at the pivot, oldest first',
+    body: optionalBody(resumeBody),
+    responses: { 200: json('resumed (alreadyApplied when it was not paused)', out.settlementResumeOut) },
+  },
   {
     method: 'get', path: '/admin/treasury', tag: 'admin', security: 'admin',
     summary: 'Balance, open holds, available, runway, health, last reconciliation and weekly stats',

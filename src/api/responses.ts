@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
+import { APPROVAL_REASONS } from '../shared/risk';
 import { PURCHASE_STATUSES, RAILS } from '../shared/status';
 
 const isoTime = z.iso.datetime();
@@ -13,6 +14,7 @@ const nullableIso = isoTime.nullable();
 const amount = z.string().regex(/^(0|[1-9]\d*)$/);
 const rail = z.enum(RAILS);
 const health = z.enum(['healthy', 'warning', 'critical']);
+const approvalReason = z.enum(APPROVAL_REASONS);
 
 export const errorBody = z.strictObject({
   error: z.strictObject({
@@ -56,6 +58,7 @@ export const purchaseOut = z.strictObject({
     nftId: z.string().nullable().meta({ description: 'Solana mint address or EVM token id' }),
   }),
   failure: z.strictObject({ type: z.string(), message: z.string().nullable() }).nullable(),
+  approvalReason: approvalReason.nullable().meta({ description: 'while `awaiting_approval`: the risk limit it went over, or `approval_threshold`' }),
   updatedAt: isoTime,
 });
 
@@ -132,6 +135,27 @@ export const treasuryOverviewOut = z.strictObject({
 
 export const replenishedOut = z.strictObject({ recorded: z.boolean(), signalled: z.number().int() });
 
+const pauseState = {
+  paused: z.boolean(),
+  reason: z.string().nullable(),
+  actor: z.string().nullable(),
+  changedAt: nullableIso.meta({ description: 'when the switch last changed; null when it never has' }),
+};
+export const settlementStateOut = z.strictObject({
+  ...pauseState,
+  pausedPurchases: z.number().int().meta({ description: 'purchase runs waiting at the pivot (`paused`)' }),
+});
+export const settlementPauseOut = z.strictObject({
+  ...pauseState,
+  alreadyApplied: z.boolean().meta({ description: 'true when the switch was already in this position (nothing changed)' }),
+  settling: z.array(z.string()).meta({ description: 'purchases already sending when the pause took effect: they finish' }),
+});
+export const settlementResumeOut = z.strictObject({
+  ...pauseState,
+  alreadyApplied: z.boolean().meta({ description: 'true when settlement was not paused' }),
+  signalled: z.array(z.string()).meta({ description: 'purchases whose waiting runs were signalled to go on, oldest first' }),
+});
+
 const pendingActivity = z.strictObject({
   activityType: z.string(),
   state: z.string(),
@@ -153,6 +177,7 @@ const purchaseContext = z.strictObject({
   failureType: z.string().nullable(),
   failureMessage: z.string().nullable(),
   settlementTxId: z.string().nullable(),
+  approvalReason: approvalReason.nullable(),
   createdAt: isoTime,
   updatedAt: isoTime,
 });

@@ -60,6 +60,10 @@ export const purchaseIdParam = z.object({ purchaseId: z.string().regex(PURCHASE_
 
 export const actionBody = z.object({ reason: z.string().max(500).trim().optional() }).strict().default({});
 
+/** The emergency pause: a pause says why (it is audited and shown to everyone who looks); a resume may. */
+export const pauseBody = z.object({ reason: text(500) }).strict();
+export const resumeBody = actionBody;
+
 export const replenishedBody = z.object({
   rail: z.enum(RAILS).default('solana'),
   amountMicroUsdc: microString,

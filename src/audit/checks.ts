@@ -13,8 +13,8 @@ import {
 } from './types';
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed]);
-/** Waiting for a stated reason: the buyer's payment, the treasury, or an approver. */
-export const WAITING_STATUSES: ReadonlySet<string> = new Set([PurchaseStatus.PendingPayment, PurchaseStatus.AwaitingTreasury, PurchaseStatus.AwaitingApproval]);
+/** Waiting for a stated reason: the buyer's payment, the treasury, an approver, or the emergency pause's resume. */
+export const WAITING_STATUSES: ReadonlySet<string> = new Set([PurchaseStatus.PendingPayment, PurchaseStatus.AwaitingTreasury, PurchaseStatus.AwaitingApproval, PurchaseStatus.Paused]);
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(PURCHASE_STATUSES);
 
 export const JournalKind = { Settled: 'purchase_settled', Clawback: 'purchase_clawback' } as const;

@@ -16,6 +16,7 @@ export const PENDING_EARNING_STATUSES: readonly PurchaseStatus[] = [
   PurchaseStatus.Settling,
   PurchaseStatus.AwaitingTreasury,
   PurchaseStatus.AwaitingApproval,
+  PurchaseStatus.Paused,
 ];
 
 /** The most lines one answer carries; a longer period is refused rather than cut silently. */

@@ -5,9 +5,11 @@
  */
 import { DomainError, ErrorType } from '../shared/errors';
 import { centsToMicro } from '../shared/money';
+import { isRiskReason, type RiskReason } from '../shared/risk';
 import { PurchaseStatus, Rail } from '../shared/status';
 import type { Db, Prisma } from './client';
 import { newId } from './ids';
+import { NO_RISK_LIMITS, riskLimitExceeded, type RiskLimits } from './risk-limits';
 
 export const Account = {
   /** USDC the treasury holds on a chain; must equal the on-chain balance. */
@@ -115,37 +117,47 @@ export async function treasuryPosition(db: Db, rail: Rail): Promise<TreasuryPosi
 }
 
 export type ReserveOutcome =
-  | { outcome: 'reserved'; holdId: string; position: TreasuryPosition }
+  /** `riskReason`: the hold is made but went over a risk limit, so the purchase waits for approval */
+  | { outcome: 'reserved'; holdId: string; position: TreasuryPosition; riskReason: RiskReason | null }
   | { outcome: 'insufficient'; position: TreasuryPosition };
 
-/** Reserve `amountMicro` for a purchase, or report that the treasury cannot cover it. Idempotent. */
+/**
+ * Reserve `amountMicro` for a purchase, or report that the treasury cannot cover it. Idempotent: a
+ * repeat answers the hold already made, with the risk verdict it was made with. The risk limits are
+ * checked in the same transaction, under the same lock, as the availability (src/db/risk-limits.ts).
+ */
 export async function reserveTreasuryHold(
   db: Db,
-  input: { purchaseId: string; rail: Rail; amountMicro: bigint; expiresAt: Date },
+  input: { purchaseId: string; rail: Rail; amountMicro: bigint; expiresAt: Date; now?: Date; limits?: RiskLimits },
 ): Promise<ReserveOutcome> {
   const account = Account.treasury(input.rail);
+  const now = input.now ?? new Date();
   return db.$transaction(async (tx) => {
     const position = await lockedTreasuryPosition(tx, account);
     const existing = await tx.treasuryHold.findUnique({ where: { purchaseId: input.purchaseId } });
     if (existing && (existing.status === HoldStatus.Pending || existing.status === HoldStatus.Posted)) {
-      return { outcome: 'reserved', holdId: existing.id, position };
+      return { outcome: 'reserved', holdId: existing.id, position, riskReason: riskReasonOf(existing.riskReason) };
     }
     if (position.availableMicro < input.amountMicro) return { outcome: 'insufficient', position };
+    const riskReason = await riskLimitExceeded(tx, { purchaseId: input.purchaseId, account, now, limits: input.limits ?? NO_RISK_LIMITS });
     const hold = existing
       ? await tx.treasuryHold.update({
           where: { id: existing.id },
-          data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt },
+          data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt, reservedAt: now, riskReason },
         })
       : await tx.treasuryHold.create({
-          data: { id: newId('hold'), purchaseId: input.purchaseId, account, amountMicro: input.amountMicro, status: HoldStatus.Pending, expiresAt: input.expiresAt },
+          data: { id: newId('hold'), purchaseId: input.purchaseId, account, amountMicro: input.amountMicro, status: HoldStatus.Pending, expiresAt: input.expiresAt, reservedAt: now, riskReason },
         });
     return {
       outcome: 'reserved',
       holdId: hold.id,
       position: { ...position, openHoldsMicro: position.openHoldsMicro + input.amountMicro, availableMicro: position.availableMicro - input.amountMicro },
+      riskReason,
     };
   });
 }
+
+const riskReasonOf = (v: string | null): RiskReason | null => (isRiskReason(v) ? v : null);
 
 /** Release a pending hold. Voiding twice, or voiding nothing, changes nothing. A posted hold stays. */
 export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voided' | 'none' | 'posted'> {

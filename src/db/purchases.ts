@@ -2,6 +2,7 @@
 import type { SettlementAttempt, SettlementJournal } from '../chains/rail';
 import { DomainError, ErrorType } from '../shared/errors';
 import type { FeeBreakdown } from '../shared/money';
+import { ApprovalReason, isRiskReason } from '../shared/risk';
 import { PurchaseStatus, type Rail } from '../shared/status';
 import type { Db } from './client';
 import { newId } from './ids';
@@ -194,6 +195,7 @@ export async function purchaseView(db: Db, purchaseId: string) {
   });
   if (!p) return undefined;
   const str = (v: bigint | null) => (v === null ? null : v.toString());
+  const [approvalReason] = await findApprovalReasons(db, [p]);
   return {
     version: p.version,
     body: {
@@ -210,9 +212,25 @@ export async function purchaseView(db: Db, purchaseId: string) {
         : p.product.collaborators.map((c) => ({ wallet: c.wallet, role: c.role, shareBps: c.shareBps, amountMicroUsdc: null })),
       settlement: { rail: p.rail, txId: p.settlementTxId, nftId: p.nftId },
       failure: p.failureType ? { type: p.failureType, message: p.failureMessage } : null,
+      approvalReason: approvalReason ?? null,
       updatedAt: p.updatedAt.toISOString(),
     },
   };
+}
+
+/**
+ * Why each of these purchases waits for approval, in order: the risk limit its treasury hold went
+ * over, else the approval threshold; null for a purchase not in `awaiting_approval`.
+ */
+export async function findApprovalReasons(db: Db, purchases: readonly { id: string; status: string }[]): Promise<(ApprovalReason | null)[]> {
+  const waiting = purchases.filter((p) => p.status === PurchaseStatus.AwaitingApproval).map((p) => p.id);
+  const holds = waiting.length === 0 ? [] : await db.treasuryHold.findMany({ where: { purchaseId: { in: waiting } }, select: { purchaseId: true, riskReason: true } });
+  const risk = new Map(holds.map((h) => [h.purchaseId, h.riskReason]));
+  return purchases.map((p) => {
+    if (p.status !== PurchaseStatus.AwaitingApproval) return null;
+    const r = risk.get(p.id);
+    return isRiskReason(r) ? r : ApprovalReason.AboveThreshold;
+  });
 }
 
 /** A purchase's status alone, for the operator actions' guards; undefined when there is no such purchase. */

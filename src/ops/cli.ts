@@ -24,6 +24,9 @@ const USAGE = `usage: npm run ops -- <command> [options]
   cancel <workflowId|purchaseId> [--reason <text>]     compensations run in the workflow
   terminate <workflowId|purchaseId> --reason <text>    no compensation; flagged in the audit
   treasury-replenished [--reason <text>]       signal every run in awaiting_treasury
+  pause --reason <text>                        emergency pause: runs wait before the on-chain pivot
+  resume [--reason <text>]                     lift it and signal every run waiting at the pivot
+  settlement                                   whether settlement is paused, by whom and why
   trigger-schedule <scheduleId>                treasury-reconciliation | subscription-trial-check
   audit [--action <a|prefix*>] [--target <t>] [--limit <n>]
 `;
@@ -139,6 +142,16 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'treasury-replenished':
         out(await ops.treasuryReplenished({ actor, reason }));
+        break;
+      case 'pause':
+        if (!reason) throw new Error('pause needs --reason');
+        out(await ops.pauseSettlement({ actor, reason }));
+        break;
+      case 'resume':
+        out(await ops.resumeSettlement({ actor, reason }));
+        break;
+      case 'settlement':
+        out(await ops.settlementState());
         break;
       case 'trigger-schedule':
         out(await ops.triggerSchedule(need('a schedule id'), { actor, reason }));

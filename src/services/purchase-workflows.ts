@@ -30,6 +30,7 @@ export function purchasePolicy(config: Readonly<Config>): PurchasePolicy {
     approvalTimeout: config.APPROVAL_TIMEOUT as PurchasePolicy['approvalTimeout'],
     treasuryRecheckInterval: config.TREASURY_RECHECK_INTERVAL as PurchasePolicy['treasuryRecheckInterval'],
     autoRefundOnFailure: config.AUTO_REFUND_ON_FAILURE,
+    pauseRecheckInterval: config.SETTLEMENT_PAUSE_RECHECK_INTERVAL as PurchasePolicy['treasuryRecheckInterval'],
   };
 }
 

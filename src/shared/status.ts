@@ -7,6 +7,8 @@ export const PurchaseStatus = {
   Settled: 'settled',
   AwaitingTreasury: 'awaiting_treasury',
   AwaitingApproval: 'awaiting_approval',
+  /** the emergency pause is on: the run waits before the on-chain pivot until resume */
+  Paused: 'paused',
   Failed: 'failed',
   Refunded: 'refunded',
   Disputed: 'disputed',

@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -20,6 +21,7 @@ import type { Activities } from '../activities';
 import type { PayoutInput, SettlementPlan } from '../activities/purchase';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { computeFees, splitLargestRemainder } from '../shared/money';
+import { ApprovalReason, type RiskReason } from '../shared/risk';
 import { purchaseDetailAttributes, purchaseStatusAttribute } from '../shared/search-attributes';
 import { PurchaseStatus } from '../shared/status';
 import {
@@ -29,6 +31,7 @@ import {
   refundedSignal,
   rejectSignal,
   retryNowSignal,
+  settlementResumedSignal,
   statusQuery,
   treasuryReplenishedSignal,
   type PurchaseState,
@@ -43,7 +46,12 @@ export interface PurchasePolicy {
   approvalTimeout: Duration;
   treasuryRecheckInterval: Duration;
   autoRefundOnFailure: boolean;
+  /** how often a run waiting on the emergency pause re-reads it; absent in runs started before the pause existed */
+  pauseRecheckInterval?: Duration;
 }
+
+/** The patch id of the emergency-pause gate before the pivot (histories recorded before it replay without it). */
+export const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
@@ -100,6 +108,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     abort: null as 'refunded' | 'disputed' | 'payment_failed' | null,
     decision: null as { approved: boolean; actor: string; reason?: string } | null,
     wakeups: 0,
+    resumes: 0,
   };
 
   setHandler(statusQuery, () => state);
@@ -110,6 +119,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   setHandler(rejectSignal, ({ actor, reason }) => void (inbox.decision ??= { approved: false, actor, reason }));
   setHandler(treasuryReplenishedSignal, () => void (inbox.wakeups += 1));
   setHandler(retryNowSignal, () => void (inbox.wakeups += 1));
+  setHandler(settlementResumedSignal, () => void (inbox.resumes += 1));
 
   const compensations: { name: string; run: () => Promise<unknown> }[] = [];
 
@@ -151,6 +161,30 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     await compensate();
     await CancellationScope.nonCancellable(() => setStatus(status, failure));
     return { purchaseId, status, txId: null };
+  }
+
+  /**
+   * The emergency pause's gate before the pivot: one activity reads the pause and marks the purchase
+   * settling (or paused) atomically. While paused, wait for the resume signal, re-reading on a timer
+   * in case a signal is lost. Returns false if the purchase was aborted meanwhile.
+   */
+  async function passPauseGate(): Promise<boolean> {
+    for (;;) {
+      const seen = inbox.resumes;
+      const { entered } = await db.enterSettlement(purchaseId);
+      const status = entered ? PurchaseStatus.Settling : PurchaseStatus.Paused;
+      if (state.status !== status) {
+        state.status = status;
+        upsertSearchAttributes([purchaseStatusAttribute(status)]);
+      }
+      if (entered) {
+        state.waitingFor = null;
+        return true;
+      }
+      state.waitingFor = 'paused';
+      await condition(() => inbox.resumes !== seen || inbox.abort !== null, policy.pauseRecheckInterval ?? '1 minute');
+      if (inbox.abort) return false;
+    }
   }
 
   const abortStatus = () =>
@@ -202,9 +236,13 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
 
     // 4. Front from the treasury: a pending hold, or a durable wait for funds.
     let alerted = false;
+    let riskReason: RiskReason | undefined;
     for (;;) {
       const hold = await db.reserveTreasury({ purchaseId, rail: plan.rail, amountMicroUsdc: feeStrings.creatorPoolMicroUsdc });
-      if (hold.reserved) break;
+      if (hold.reserved) {
+        riskReason = hold.riskReason;
+        break;
+      }
       state.waitingFor = 'treasury';
       if (!alerted) {
         alerted = true;
@@ -223,11 +261,18 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     state.waitingFor = null;
     await setStatus(PurchaseStatus.TreasuryReserved);
 
-    if (fees.grossCents > BigInt(policy.approvalThresholdCents)) {
+    // Over a risk limit (decided with the hold) or above the threshold: an admin decides.
+    const approvalReason = riskReason ?? (fees.grossCents > BigInt(policy.approvalThresholdCents) ? ApprovalReason.AboveThreshold : undefined);
+    if (approvalReason) {
+      state.approvalReason = approvalReason;
       await setStatus(PurchaseStatus.AwaitingApproval);
       state.waitingFor = 'approval';
+      if (riskReason) {
+        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:${riskReason}`, severity: 'warning', kind: riskReason, message: `${purchaseId} went over a risk limit (${riskReason}) and waits for approval` });
+      }
       const decided = await condition(() => inbox.decision !== null || inbox.abort !== null, policy.approvalTimeout);
       state.waitingFor = null;
+      state.approvalReason = undefined;
       if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
       const decision = inbox.decision;
       if (!decided || !decision?.approved) {
@@ -238,7 +283,11 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
 
     // 5. The pivot. The chain call is idempotent per purchase (deterministic mint / purchaseId).
-    await setStatus(PurchaseStatus.Settling);
+    if (patched(SETTLEMENT_PAUSE_PATCH)) {
+      if (!(await passPauseGate())) return await endBeforePivot(abortStatus(), abortFailure());
+    } else {
+      await setStatus(PurchaseStatus.Settling);
+    }
     let settled: Awaited<ReturnType<Activities['settleOnChain']>> | undefined;
     while (!settled) {
       try {

@@ -27,6 +27,7 @@ type SagaActivityName =
   | 'captureStripeFee'
   | 'recordFees'
   | 'reserveTreasury'
+  | 'enterSettlement'
   | 'voidTreasuryHold'
   | 'settleOnChain'
   | 'recordSettlement'
@@ -90,6 +91,7 @@ function fakeActivities(grossCents: bigint, overrides: Partial<SagaActivities> =
       Promise.resolve({ grossCents: grossCents.toString(), stripeFeeCents: feeCents.toString(), paymentIntentId: `pi_${purchaseId}`, chargeId: `ch_${purchaseId}` }),
     recordFees: () => Promise.resolve(),
     reserveTreasury: () => Promise.resolve({ reserved: true, availableMicroUsdc: '1000000000000' }),
+    enterSettlement: () => Promise.resolve({ entered: true }),
     voidTreasuryHold: () => Promise.resolve('voided'),
     settleOnChain: (input) => Promise.resolve({ txId: `tx_${input.purchaseId}`, nftId: `nft_${input.purchaseId}`, alreadySettled: false }),
     recordSettlement: () => Promise.resolve(),

@@ -9,7 +9,7 @@ import { DomainError, ErrorType } from '../../shared/errors';
 import { assertValidShares } from '../../shared/money';
 import type { Rail } from '../../shared/status';
 import { actorOf } from '../auth';
-import { actionBody, createProductBody, purchaseIdParam, replenishedBody } from '../validators';
+import { actionBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody, resumeBody } from '../validators';
 
 export interface AdminDeps {
   db: Db;
@@ -68,6 +68,19 @@ export function adminRouter({ db, ops, rails }: AdminDeps): Router {
     );
     const woken = await ops.treasuryReplenished({ actor: actor(req), reason: body.reference });
     res.status(202).json({ recorded: funding.created, signalled: woken.signalled.length });
+  });
+
+  /** The emergency pause: runs wait before the on-chain pivot until resume (same service as `npm run ops -- pause`). */
+  router.get('/settlement', async (_req, res) => {
+    res.json(await ops.settlementState());
+  });
+  router.post('/settlement/pause', async (req, res) => {
+    const { reason } = pauseBody.parse(req.body ?? {});
+    res.json(await ops.pauseSettlement({ actor: actor(req), reason }));
+  });
+  router.post('/settlement/resume', async (req, res) => {
+    const { reason } = resumeBody.parse(req.body ?? {});
+    res.json(await ops.resumeSettlement({ actor: actor(req), reason }));
   });
 
   return router;

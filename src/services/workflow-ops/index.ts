@@ -1,9 +1,10 @@
 /**
  * Operations on purchase runs for the admin API, the dashboard and the ops CLI: visibility listings
  * (stuck / awaiting / failed) enriched with describe() (./visibility), and the audited actions
- * (./actions). The audit trail itself is ../audit.
+ * (./actions), and the emergency pause (./settlement-pause). The audit trail itself is ../audit.
  */
 import { createActions } from './actions';
+import { createSettlementPause } from './settlement-pause';
 import type { WorkflowOpsDeps } from './types';
 import { createVisibility } from './visibility';
 
@@ -17,6 +18,7 @@ export function createWorkflowOps(deps: WorkflowOpsDeps) {
     queries: visibility.queries,
     uiUrl: visibility.uiUrl,
     ...createActions(deps, visibility),
+    ...createSettlementPause(deps, visibility),
   };
 }
 

@@ -48,6 +48,8 @@ export interface PurchaseContext {
   failureType: string | null;
   failureMessage: string | null;
   settlementTxId: string | null;
+  /** while awaiting approval: the risk limit it went over, or approval_threshold */
+  approvalReason: string | null;
   createdAt: string;
   updatedAt: string;
 }

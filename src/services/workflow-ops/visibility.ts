@@ -3,7 +3,7 @@
  * describe() and its last event, and the purchase row behind it.
  */
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
-import { findPurchasesWithProductTitle, findPurchaseStatus } from '../../db/purchases';
+import { findApprovalReasons, findPurchasesWithProductTitle, findPurchaseStatus } from '../../db/purchases';
 import { DomainError, ErrorType } from '../../shared/errors';
 import { purchaseIdFromWorkflowId } from '../../shared/ids';
 import { SA, SYSTEM_SA } from '../../shared/search-attributes';
@@ -31,8 +31,9 @@ export function createVisibility({ client, db, config, now = () => new Date() }:
 
   async function purchaseContexts(purchaseIds: string[]): Promise<Map<string, PurchaseContext>> {
     const rows = await findPurchasesWithProductTitle(db, purchaseIds);
+    const approvalReasons = await findApprovalReasons(db, rows);
     return new Map(
-      rows.map((p) => [
+      rows.map((p, i) => [
         p.id,
         {
           purchaseId: p.id,
@@ -45,6 +46,7 @@ export function createVisibility({ client, db, config, now = () => new Date() }:
           failureType: p.failureType,
           failureMessage: p.failureMessage,
           settlementTxId: p.settlementTxId,
+          approvalReason: approvalReasons[i] ?? null,
           createdAt: p.createdAt.toISOString(),
           updatedAt: p.updatedAt.toISOString(),
         },
