@@ -2,14 +2,17 @@
 #   node dist/server.js (default) · node dist/worker.js · node dist/ops/cli.js · node scripts/migrate.mjs deploy "$DATABASE_URL"
 # Migrations use Prisma's wasm engine (scripts/migrate.mjs), so no native engine download is needed.
 
-# --- build: every dependency, the Prisma client, tsc → dist/ and the workflow bundles --------------
+# --- build: every dependency, generated/ (the Prisma client, the contracts' ABIs), tsc → dist/ and the
+# workflow bundles. The dev harness (dev/), the tests and the bench are not in the build context
+# (.dockerignore), and `--production` compiles src/ only.
 FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN PRISMA_SCHEMA_ENGINE_BINARY=/app/prisma/schema.prisma PRISMA_HIDE_UPDATE_MESSAGE=1 npx prisma generate \
- && npm run build
+ && npx tsx scripts/compile-contracts.ts \
+ && npm run build -- --production
 
 # --- runtime: production dependencies only, the compiled code, no sources, not root -------------
 FROM node:20.20-bookworm-slim AS runtime

@@ -16,8 +16,8 @@ import { Connection, Keypair, type PublicKey } from '@solana/web3.js';
 import type { Config } from '../src/config';
 import { createSolanaRail, loadTreasuryKeypair, resolveUsdcMint, type SolanaRail } from '../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../src/chains/rail';
-import { startSolanaChain } from '../src/dev/solana-chain';
-import { createHandlers, handleOne } from '../src/dev/solana-chain/rpc-server';
+import { startSolanaChain } from '../dev/solana-chain';
+import { createHandlers, handleOne } from '../dev/solana-chain/rpc-server';
 import { summarize, type Summary } from './stats';
 
 export const SOLANA_PAYOUTS = 3;

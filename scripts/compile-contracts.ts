@@ -2,10 +2,12 @@
  * Compiles contracts/*.sol with the pinned solc from npm and writes:
  *   contracts/out/<Contract>.json   full artifacts (abi, bytecode, metadata), git-ignored
  *   contracts/out/build-info.json   the standard-JSON input, for explorer verification
- *   src/chains/evm/abi.ts           typed `as const` ABIs and creation bytecode, committed
+ *   generated/evm/abi.ts            typed `as const` ABIs and creation bytecode, git-ignored (npm run setup
+ *                                   writes it); only the deploy code and tests load it, the rail uses
+ *                                   the hand-written src/chains/evm/interfaces.ts
  *
  *   npx tsx scripts/compile-contracts.ts           compile and write
- *   npx tsx scripts/compile-contracts.ts --check   exit 1 when the committed abi.ts is stale
+ *   npx tsx scripts/compile-contracts.ts --check   exit 1 when generated/evm/abi.ts is stale
  *   (--abi-file <path> compares or writes another file; the drift test uses it)
  */
 import fs from 'node:fs';
@@ -21,7 +23,7 @@ export const OPTIMIZER_RUNS = 200;
 const ROOT = path.resolve(__dirname, '..');
 const CONTRACTS_DIR = path.join(ROOT, 'contracts');
 const OUT_DIR = path.join(CONTRACTS_DIR, 'out');
-const ABI_FILE = path.join(ROOT, 'src', 'chains', 'evm', 'abi.ts');
+const ABI_FILE = path.join(ROOT, 'generated', 'evm', 'abi.ts');
 /** Contracts exported to TypeScript, with the constant-name prefix each gets. */
 const EXPORTED: ReadonlyArray<{ source: string; name: string; prefix: string }> = [
   { source: 'contracts/SettlementSplitter.sol', name: 'SettlementSplitter', prefix: 'settlementSplitter' },
@@ -124,9 +126,9 @@ function main(argv: readonly string[]): number {
   const result = compileContracts();
   for (const w of result.warnings) console.warn(w);
   if (argv.includes('--check')) {
-    const committed = fs.existsSync(abiFile) ? fs.readFileSync(abiFile, 'utf8') : '';
-    if (committed !== result.abiFile) {
-      console.error(`${path.relative(ROOT, abiFile)} is stale: run \`npx tsx scripts/compile-contracts.ts\` and commit it`);
+    const existing = fs.existsSync(abiFile) ? fs.readFileSync(abiFile, 'utf8') : '';
+    if (existing !== result.abiFile) {
+      console.error(`${path.relative(ROOT, abiFile)} is stale: run \`npx tsx scripts/compile-contracts.ts\` (npm run setup does it)`);
       return 1;
     }
     console.log(`${path.relative(ROOT, abiFile)} matches contracts/ (solc ${SOLC_VERSION})`);
@@ -137,6 +139,7 @@ function main(argv: readonly string[]): number {
     fs.writeFileSync(path.join(OUT_DIR, `${name}.json`), `${JSON.stringify(artifact, null, 2)}\n`);
   }
   fs.writeFileSync(path.join(OUT_DIR, 'build-info.json'), `${JSON.stringify(result.input, null, 2)}\n`);
+  fs.mkdirSync(path.dirname(abiFile), { recursive: true });
   fs.writeFileSync(abiFile, result.abiFile);
   console.log(`compiled ${Object.keys(result.artifacts).join(', ')} with solc ${SOLC_VERSION} → contracts/out, ${path.relative(ROOT, abiFile)}`);
   return 0;

@@ -105,17 +105,18 @@ function prismaClient() {
 
 /**
  * dist/ (`npm run build`, scripts/build.ts): the compiled API, worker and ops CLI plus the prebuilt
- * workflow bundles that `npm start` runs. Rebuilt when any source, tsconfig, the schema or the lock
- * file changed; needs the Prisma client, so it runs after prismaClient().
+ * workflow bundles, and the dev harness's child processes under dist/dev/, that `npm start` runs.
+ * Rebuilt when any source, tsconfig, generated file, the schema or the lock file changed; needs the
+ * Prisma client and the contracts' ABIs, so it runs after prismaClient() and contracts().
  */
 function compiledBuild() {
-  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'scripts/build.ts'], { cwd: root, encoding: 'utf8' })
+  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'dev/dev-stripe', 'dev/solana-chain', 'scripts/build.ts'], { cwd: root, encoding: 'utf8' })
     .split('\n')
     .filter(Boolean)
     .sort()
     .map((f) => path.join(root, f));
-  const configs = ['tsconfig.json', 'tsconfig.build.json', 'tsconfig.generated.json', 'package-lock.json', 'prisma/schema.prisma'].map((f) => path.join(root, f));
-  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js'].map((f) => path.join(root, f));
+  const configs = ['tsconfig.json', 'tsconfig.build.json', 'tsconfig.generated.json', 'tsconfig.dev.json', 'package-lock.json', 'prisma/schema.prisma', 'generated/evm/abi.ts'].map((f) => path.join(root, f));
+  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js', 'dist/dev/dev-stripe/main.js', 'dist/dev/solana-chain/main.js'].map((f) => path.join(root, f));
   stamped('dist', [...sources, ...configs], () => outputs.every((f) => existsSync(f)), () => {
     log('building dist/ (tsc + workflow bundles) — about a minute on 2 cores');
     run(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/build.ts'), '--allow-type-errors']);
@@ -129,7 +130,7 @@ function contracts() {
     .split('\n')
     .filter((f) => f.endsWith('.sol'))
     .map((f) => path.join(root, f));
-  stamped('contracts', [...sources, script], () => existsSync(path.join(root, 'contracts/out')), () => {
+  stamped('contracts', [...sources, script], () => existsSync(path.join(root, 'contracts/out')) && existsSync(path.join(root, 'generated/evm/abi.ts')), () => {
     log('compiling Solidity contracts with solc (npm)');
     run(path.join(root, 'node_modules/.bin/tsx'), [script]);
   });

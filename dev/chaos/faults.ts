@@ -4,8 +4,8 @@
  * the local Solana chain's own faults (lost transactions and confirmations, expired blockhashes,
  * lagging status), and the error/hold rates of the proxies in front of Stripe and the chains.
  */
-import type { EmbeddedPostgresHandle } from '../../src/dev/postgres';
-import type { Supervisor } from '../../src/dev/supervisor';
+import type { EmbeddedPostgresHandle } from '../postgres';
+import type { Supervisor } from '../supervisor';
 import type { FaultProxy } from './fault-proxy';
 import type { Random } from './random';
 

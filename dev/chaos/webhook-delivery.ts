@@ -5,7 +5,7 @@
  * Each attempt is signed at send time, as Stripe signs each attempt.
  */
 import type Stripe from 'stripe';
-import { signedDelivery } from '../../src/dev/stripe-test-events';
+import { signedDelivery } from '../stripe-test-events';
 import type { Random } from './random';
 
 export interface DeliveryOptions {

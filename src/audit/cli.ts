@@ -9,7 +9,7 @@ import { Connection } from '@solana/web3.js';
 import type { Config } from '../config';
 import { loadConfig } from '../config';
 import { createEvmAuditReader } from '../chains/evm/audit-reader';
-import { defaultDeploymentsFile, readEvmDeployment } from '../chains/evm/deploy';
+import { defaultDeploymentsFile, readEvmDeployment } from '../chains/evm/deployments';
 import { connectProvider } from '../chains/evm/provider';
 import { createSolanaAuditReader } from '../chains/solana/audit-reader';
 import { loadTreasuryKeypair, resolveUsdcMint, timeoutFetch } from '../chains/solana';

@@ -14,7 +14,7 @@ import { runAudit } from '../../src/audit/run';
 import type { AuditDeps } from '../../src/audit/run';
 import type { AuditReport, Finding } from '../../src/audit/types';
 import { createEvmAuditReader } from '../../src/chains/evm/audit-reader';
-import { testUsdcAbi } from '../../src/chains/evm/abi';
+import { testUsdcAbi } from '../../generated/evm/abi';
 import { createSolanaAuditReader } from '../../src/chains/solana/audit-reader';
 import { createAuditBooksReader } from '../../src/db/audit';
 import { reserveTreasuryHold } from '../../src/db/ledger';

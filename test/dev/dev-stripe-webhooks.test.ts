@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { createDevStripeClient, DevStripeError, type DevStripeClient } from '../../src/dev/dev-stripe/client';
-import { startDevStripe, type DevStripe } from '../../src/dev/dev-stripe/server';
-import { freePort } from '../../src/dev/net';
+import { createDevStripeClient, DevStripeError, type DevStripeClient } from '../../dev/dev-stripe/client';
+import { startDevStripe, type DevStripe } from '../../dev/dev-stripe/server';
+import { freePort } from '../../dev/net';
 
 const SECRET = 'whsec_dev_stripe_webhook_test';
 const upstream = process.env.TEST_STRIPE_MOCK_BASE ?? '';

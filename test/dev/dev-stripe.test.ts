@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { createDevStripeClient, DevStripeError, eventOf } from '../../src/dev/dev-stripe/client';
-import { cardFeeCents, startDevStripe, type DevStripe } from '../../src/dev/dev-stripe/server';
+import { createDevStripeClient, DevStripeError, eventOf } from '../../dev/dev-stripe/client';
+import { cardFeeCents, startDevStripe, type DevStripe } from '../../dev/dev-stripe/server';
 
 type Schema = {
   $ref?: string; type?: string; nullable?: boolean; anyOf?: Schema[]; properties?: Record<string, Schema>;

@@ -12,11 +12,11 @@ import path from 'node:path';
 import Stripe from 'stripe';
 import { createDb } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
-import { createDevStripeClient, eventOf } from '../../src/dev/dev-stripe/client';
-import { signedDelivery } from '../../src/dev/stripe-test-events';
-import { freePort } from '../../src/dev/net';
+import { createDevStripeClient, eventOf } from '../../dev/dev-stripe/client';
+import { signedDelivery } from '../../dev/stripe-test-events';
+import { freePort } from '../../dev/net';
 import { Rail } from '../../src/shared/status';
-import { readKeypairFile } from '../../src/dev/solana-chain';
+import { readKeypairFile } from '../../dev/solana-chain';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAccount, getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
 import { Connection as TemporalConnection } from '@temporalio/client';
@@ -70,7 +70,7 @@ afterAll(async () => {
 
 function startStack(): Stack {
   const output: string[] = [];
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/dev/stack.ts')], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'dev/stack.ts')], {
     cwd: root,
     env: { ...process.env, ...env },
     detached: true,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RESTART_POLICY, restartDelayMs, Supervisor, type ChildSpec, type RestartPolicy } from '../../src/dev/supervisor';
+import { DEFAULT_RESTART_POLICY, restartDelayMs, Supervisor, type ChildSpec, type RestartPolicy } from '../../dev/supervisor';
 
 let dir: string;
 let script: string;

@@ -1,5 +1,5 @@
 import { Keypair } from '@solana/web3.js';
-import { checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
+import { checkoutSessionCompleted } from '../../dev/stripe-test-events';
 import { startEngine, type Engine } from '../helpers/engine';
 
 let engine: Engine;

@@ -9,9 +9,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createDevStripeClient, type DevStripeClient } from '../../src/dev/dev-stripe/client';
-import { startDevStripe, type DevStripe } from '../../src/dev/dev-stripe/server';
-import { freePort } from '../../src/dev/net';
+import { createDevStripeClient, type DevStripeClient } from '../../dev/dev-stripe/client';
+import { startDevStripe, type DevStripe } from '../../dev/dev-stripe/server';
+import { freePort } from '../../dev/net';
 import { startEngine, type Engine } from '../helpers/engine';
 
 jest.setTimeout(180_000);

@@ -11,7 +11,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import { verifyCreatorWebhookSignature } from '../../src/activities/creator-webhooks';
 import type { SettlementRail } from '../../src/chains/rail';
 import { walletProofMessage } from '../../src/api/wallet-proof';
-import { eventOf } from '../../src/dev/dev-stripe/client';
+import { eventOf } from '../../dev/dev-stripe/client';
 import { DomainError, ErrorType } from '../../src/shared/errors';
 import { splitLargestRemainder } from '../../src/shared/money';
 import { Rail } from '../../src/shared/status';

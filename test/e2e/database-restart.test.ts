@@ -3,7 +3,7 @@
  * while PostgreSQL is down and Temporal retries them; a webhook that cannot be stored is answered 500
  * so Stripe redelivers it.
  */
-import { checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
+import { checkoutSessionCompleted } from '../../dev/stripe-test-events';
 import { startDatabaseServer, stopDatabaseServer } from '../helpers/db';
 import { startEngine, type Engine } from '../helpers/engine';
 

@@ -6,8 +6,8 @@
  */
 import { Keypair } from '@solana/web3.js';
 import { Contract, getAddress, id, Interface, JsonRpcProvider, Wallet, ZeroAddress } from 'ethers';
-import { settlementSplitterAbi, testUsdcAbi } from '../../src/chains/evm/abi';
-import { checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
+import { settlementSplitterAbi, testUsdcAbi } from '../../generated/evm/abi';
+import { checkoutSessionCompleted } from '../../dev/stripe-test-events';
 import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine, type EngineEvm } from '../helpers/engine';
 

@@ -1,6 +1,6 @@
 import { PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, getMint, TOKEN_2022_PROGRAM_ID, unpackAccount } from '@solana/spl-token';
-import { paymentIntentSucceeded } from '../../src/dev/stripe-test-events';
+import { paymentIntentSucceeded } from '../../dev/stripe-test-events';
 import { startEngine, type Engine } from '../helpers/engine';
 import { usdcOf } from '../helpers/solana-chain';
 
@@ -61,7 +61,7 @@ it('a paid checkout settles once: exact payouts on chain, NFT to the buyer, ledg
 it('duplicate and concurrent deliveries, and two different events for one session, give one run and one settlement', async () => {
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
-  const { checkoutSessionCompleted } = await import('../../src/dev/stripe-test-events');
+  const { checkoutSessionCompleted } = await import('../../dev/stripe-test-events');
   const completed = checkoutSessionCompleted(refs);
   const succeeded = paymentIntentSucceeded(refs);
   const responses = await Promise.all([
@@ -88,7 +88,7 @@ it('duplicate and concurrent deliveries, and two different events for one sessio
 it('finds the purchase by client_reference_id when the session carries no metadata', async () => {
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
-  const { checkoutSessionCompleted } = await import('../../src/dev/stripe-test-events');
+  const { checkoutSessionCompleted } = await import('../../dev/stripe-test-events');
   const evt = checkoutSessionCompleted(refs);
   (evt.data.object as { metadata: Record<string, string> }).metadata = {};
   const res = await engine.deliver(evt);

@@ -1,7 +1,7 @@
 import { PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
-import { eventOf } from '../../src/dev/dev-stripe/client';
-import { checkoutSessionCompleted } from '../../src/dev/stripe-test-events';
+import { eventOf } from '../../dev/dev-stripe/client';
+import { checkoutSessionCompleted } from '../../dev/stripe-test-events';
 import { purchaseWorkflowId } from '../../src/shared/ids';
 import { statusQuery } from '../../src/workflows/definitions';
 import { startEngine, type Engine } from '../helpers/engine';

@@ -37,7 +37,7 @@ export async function freshDb(): Promise<{ db: Db; url: string }> {
 
 /** Stop the shared PostgreSQL server (fast shutdown: every connection drops), for fault tests. */
 export async function stopDatabaseServer(): Promise<void> {
-  const { stopPostmaster } = await import('../../src/dev/postgres');
+  const { stopPostmaster } = await import('../../dev/postgres');
   await stopPostmaster(`${process.env.TEST_TMP_DIR}/pg`);
 }
 

@@ -19,8 +19,8 @@ import { deployEvmContracts, DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC, type Evm
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
-import { createDevStripeClient, eventOf, type DevStripeClient } from '../../src/dev/dev-stripe/client';
-import { signedDelivery, type PaymentRefs } from '../../src/dev/stripe-test-events';
+import { createDevStripeClient, eventOf, type DevStripeClient } from '../../dev/dev-stripe/client';
+import { signedDelivery, type PaymentRefs } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
 import { buildApiDeps } from '../../src/server';
 import { Rail } from '../../src/shared/status';

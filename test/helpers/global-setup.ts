@@ -7,10 +7,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/dev/postgres';
-import { freePort, waitForPort } from '../../src/dev/net';
-import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from '../../src/dev/tools';
-import { startDevStripe, type DevStripe } from '../../src/dev/dev-stripe/server';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../dev/postgres';
+import { freePort, waitForPort } from '../../dev/net';
+import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from '../../dev/tools';
+import { startDevStripe, type DevStripe } from '../../dev/dev-stripe/server';
 
 export const TEMPLATE_DB = 'settlement_template';
 

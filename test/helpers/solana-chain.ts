@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, unpackAccount, TOKEN_PROGRAM_ID } from '@solana/spl-token';
-import { startSolanaChain, readKeypairFile, type Fault, type SolanaChain } from '../../src/dev/solana-chain';
+import { startSolanaChain, readKeypairFile, type Fault, type SolanaChain } from '../../dev/solana-chain';
 import { createSolanaRail, timeoutFetch, type SolanaRail, type SolanaRailDeps } from '../../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../../src/chains/rail';
 

@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveTool } from '../../src/dev/tools';
+import { resolveTool } from '../../dev/tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;

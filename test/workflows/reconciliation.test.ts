@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding, reserveTreasuryHold, treasuryPosition } from '../../src/db/ledger';
 import { createProduct, recordSettlement } from '../../src/db/purchases';
-import { createDevStripeClient } from '../../src/dev/dev-stripe/client';
+import { createDevStripeClient } from '../../dev/dev-stripe/client';
 import { createLogger } from '../../src/logger';
 import { createStripe } from '../../src/runtime';
 import { buildApiDeps } from '../../src/server';

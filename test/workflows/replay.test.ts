@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { resolveTool } from '../../src/dev/tools';
-import { chargeRefunded } from '../../src/dev/stripe-test-events';
+import { resolveTool } from '../../dev/tools';
+import { chargeRefunded } from '../../dev/stripe-test-events';
 import { purchaseWorkflowId } from '../../src/shared/ids';
 import { startEngine } from '../helpers/engine';
 

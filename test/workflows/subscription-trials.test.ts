@@ -13,7 +13,7 @@ import type { ActivityDeps } from '../../src/activities';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
-import { signedDelivery } from '../../src/dev/stripe-test-events';
+import { signedDelivery } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
 import { createStripe } from '../../src/runtime';
 import { buildApiDeps } from '../../src/server';

@@ -6,7 +6,7 @@
 import { Contract, getAddress, id, zeroPadValue, type JsonRpcProvider, type Log } from 'ethers';
 import { mapWithConcurrency } from '../../audit/pool';
 import type { ChainAuditReader, SettlementObservation, SettlementToVerify, TreasuryTransfer } from '../../audit/types';
-import { settlementSplitterAbi, testUsdcAbi } from './abi';
+import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces';
 
 const TRANSFER_TOPIC = id('Transfer(address,address,uint256)');
 const ZERO_TOPIC = zeroPadValue('0x', 32);
@@ -30,8 +30,8 @@ export function createEvmAuditReader(deps: EvmAuditReaderDeps): ChainAuditReader
   const { provider } = deps;
   const usdc = getAddress(deps.usdc);
   const splitterAddress = getAddress(deps.splitter);
-  const splitter = new Contract(splitterAddress, settlementSplitterAbi, provider);
-  const token = new Contract(usdc, testUsdcAbi, provider);
+  const splitter = new Contract(splitterAddress, settlementSplitterInterfaceAbi, provider);
+  const token = new Contract(usdc, erc20InterfaceAbi, provider);
   const concurrency = deps.concurrency ?? 8;
   let treasury: Promise<string> | undefined;
   const treasuryAddress = () => (treasury ??= deps.treasury ? Promise.resolve(getAddress(deps.treasury)) : (splitter.getFunction('treasury')() as Promise<string>).then(getAddress));

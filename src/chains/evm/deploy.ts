@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Contract, ContractFactory, getAddress, isAddress, MaxUint256, NonceManager, Wallet, type JsonRpcProvider } from 'ethers';
-import { settlementSplitterAbi, settlementSplitterBytecode, testUsdcAbi, testUsdcBytecode } from './abi';
+import { settlementSplitterAbi, settlementSplitterBytecode, testUsdcAbi, testUsdcBytecode } from '../../../generated/evm/abi';
 import { defaultDeploymentsFile, evmDeploymentSchema, readEvmDeployment, type EvmDeployment } from './deployments';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
 

@@ -1,8 +1,8 @@
 /**
- * What the production EVM rail needs to talk to the chain: the SettlementSplitter's interface
- * (contracts/interfaces/ISettlementSplitter.sol plus the OpenZeppelin errors it can revert with)
- * and a minimal ERC-20. Written by hand so that the worker never loads the generated abi.ts, which
- * carries creation bytecode for the deploy script and the test token; test/chains/evm/interfaces.test.ts
+ * What the production EVM rail and the auditor need to talk to the chain: the SettlementSplitter's
+ * interface (contracts/interfaces/ISettlementSplitter.sol plus the OpenZeppelin errors it can revert
+ * with) and a minimal ERC-20. Written by hand so that product code never loads generated/evm/abi.ts,
+ * which carries creation bytecode for the deploy script and the test token; test/chains/evm/interfaces.test.ts
  * checks every fragment against the compiled ABIs.
  */
 export const settlementSplitterInterfaceAbi = [
@@ -14,6 +14,8 @@ export const settlementSplitterInterfaceAbi = [
   'function treasury() view returns (address)',
   'event PurchaseSettled(bytes32 indexed purchaseId, address indexed buyer, uint256 tokenId, uint256 total)',
   'event TreasuryChanged(address indexed previousTreasury, address indexed newTreasury)',
+  // ERC-721: the auditor reads who holds a settlement's NFT
+  'function ownerOf(uint256 tokenId) view returns (address)',
   'error Settlement__AlreadySettled(bytes32 purchaseId)',
   'error Settlement__NoRecipients(bytes32 purchaseId)',
   'error Settlement__LengthMismatch(uint256 recipients, uint256 amounts)',
@@ -25,6 +27,7 @@ export const settlementSplitterInterfaceAbi = [
   'error EnforcedPause()',
   'error SafeERC20FailedOperation(address token)',
   'error ERC721InvalidReceiver(address receiver)',
+  'error ERC721NonexistentToken(uint256 tokenId)',
 ] as const;
 
 /** The ERC-20 reads the rail makes, and the ERC-6093 errors a transfer from the treasury bubbles up. */

@@ -1,6 +1,6 @@
 /** The production rail's hand-written ABIs (src/chains/evm/interfaces.ts) match the compiled contracts. */
 import { Interface, type Fragment } from 'ethers';
-import { settlementSplitterAbi, testUsdcAbi } from '../../../src/chains/evm/abi';
+import { settlementSplitterAbi, testUsdcAbi } from '../../../generated/evm/abi';
 import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from '../../../src/chains/evm/interfaces';
 
 const signatures = (fragments: readonly Fragment[]) => fragments.map((f) => f.format('minimal'));

@@ -41,7 +41,7 @@ import {
   purchaseIdSeed,
   type SettlePurchaseSplit,
 } from '../../../src/chains/solana-anchor';
-import { txErrorToJson } from '../../../src/dev/solana-chain/tx-error';
+import { txErrorToJson } from '../../../dev/solana-chain/tx-error';
 import { MemoryJournal, newPurchaseId, startTestChain, usdcOf, type TestChain } from '../../helpers/solana-chain';
 
 const PROGRAM_SO = path.resolve(__dirname, '../../../programs/settlement/target/deploy/settlement.so');

@@ -1,9 +1,9 @@
 /** Where the embedded stack's external binaries are: an override, the project's .tools/bin, or PATH. */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { childProcessEnv, executablePath } from '../config';
+import { childProcessEnv, executablePath } from '../src/config';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 function executable(file: string): boolean {
   try {

@@ -1,11 +1,11 @@
 /**
  * `npm start`'s dev Stripe as its own supervised process:
- *   node --import tsx src/dev/dev-stripe/main.ts --port <p> --upstream <stripe-mock url> --state <file> [--webhook-url <url>]
+ *   node --import tsx dev/dev-stripe/main.ts --port <p> --upstream <stripe-mock url> --state <file> [--webhook-url <url>]
  * With `--webhook-url` it POSTs every event it produces there, signed with STRIPE_WEBHOOK_SECRET, and
  * retries until the endpoint takes it; without, drivers deliver the events themselves.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../src/config';
 import { startDevStripe } from './server';
 
 async function main() {

@@ -7,13 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../config';
-import { deployEvmContracts, evmRailFromConfig } from '../chains/evm';
-import { resolveUsdcMint, solanaRailFromConfig } from '../chains/solana';
-import { createDb } from '../db/client';
-import { ensureLedgerAccounts, recordTreasuryFunding } from '../db/ledger';
-import { searchAttributeCliArgs } from '../shared/search-attributes';
-import { Rail } from '../shared/status';
+import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../src/config';
+import { evmRailFromConfig } from '../src/chains/evm';
+import { deployEvmContracts } from '../src/chains/evm/deploy';
+import { resolveUsdcMint, solanaRailFromConfig } from '../src/chains/solana';
+import { createDb } from '../src/db/client';
+import { ensureLedgerAccounts, recordTreasuryFunding } from '../src/db/ledger';
+import { searchAttributeCliArgs } from '../src/shared/search-attributes';
+import { Rail } from '../src/shared/status';
 import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
@@ -25,8 +26,9 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
  * rebuilds dist/ when a source changed): one process each, so signals reach them directly, and a
  * restart costs a node start, not a TypeScript transform and a workflow bundle.
  */
-const node = (script: string) => {
-  const compiled = path.join(PROJECT_ROOT, 'dist', path.relative('src', script).replace(/\.ts$/, '.js'));
+const node = (script: `src/${string}.ts` | `dev/${string}.ts`) => {
+  // src/x.ts compiles to dist/x.js, dev/x.ts to dist/dev/x.js (scripts/build.ts)
+  const compiled = path.join(PROJECT_ROOT, 'dist', script.replace(/^src\//, '').replace(/\.ts$/, '.js'));
   if (!fs.existsSync(compiled)) throw new Error(`${path.relative(PROJECT_ROOT, compiled)} is missing: run \`npm run build\``);
   return { command: process.execPath, args: [compiled] };
 };
@@ -165,7 +167,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
         quiet: true,
         ready: () => waitForPort(stripeMockPort),
       });
-      const devStripe = node('src/dev/dev-stripe/main.ts');
+      const devStripe = node('dev/dev-stripe/main.ts');
       await supervisor.start({
         name: 'dev-stripe',
         command: devStripe.command,
@@ -181,7 +183,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
     if (config.SOLANA_RPC_URL === undefined) {
       await supervisor.start({
         name: 'solana',
-        ...node('src/dev/solana-chain/main.ts'),
+        ...node('dev/solana-chain/main.ts'),
         env: childEnv(config, env),
         ready: () => waitForPort(config.SOLANA_RPC_PORT),
       });

@@ -5,7 +5,7 @@
  */
 import { Keypair } from '@solana/web3.js';
 import { Wallet } from 'ethers';
-import { loadConfig } from '../config';
+import { loadConfig } from '../src/config';
 import { createDevStripeClient, DevStripeError, eventOf } from './dev-stripe/client';
 
 const config = loadConfig();

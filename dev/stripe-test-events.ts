@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
-import { toStripeAmount } from '../shared/money';
+import { toStripeAmount } from '../src/shared/money';
 
 const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 

@@ -1,5 +1,5 @@
-/** `tsx src/dev/solana-chain/main.ts`: the local Solana chain as its own process. */
-import { loadConfig } from '../../config';
+/** `tsx dev/solana-chain/main.ts`: the local Solana chain as its own process. */
+import { loadConfig } from '../../src/config';
 import { startSolanaChain } from './index';
 
 async function main(): Promise<void> {
