@@ -31,6 +31,8 @@ export interface SettlementAttempt {
   txId: string;
   /** Solana: lastValidBlockHeight of the blockhash it was signed with. EVM: the nonce. */
   validUntil: bigint;
+  /** Solana: the signed transaction, rebroadcast by a retry while its blockhash is still valid. */
+  signedTx?: Uint8Array;
   createdAt: Date;
 }
 

@@ -176,13 +176,24 @@ export function createSettlementJournal(db: Db): SettlementJournal {
     async recordAttempt(attempt) {
       await db.settlementAttempt.upsert({
         where: { txId: attempt.txId },
-        create: { txId: attempt.txId, purchaseId: attempt.purchaseId, validUntil: attempt.validUntil },
+        create: {
+          txId: attempt.txId,
+          purchaseId: attempt.purchaseId,
+          validUntil: attempt.validUntil,
+          ...(attempt.signedTx ? { signedTx: Buffer.from(attempt.signedTx) } : {}),
+        },
         update: {},
       });
     },
     async attempts(purchaseId): Promise<SettlementAttempt[]> {
       const rows = await db.settlementAttempt.findMany({ where: { purchaseId }, orderBy: { createdAt: 'asc' } });
-      return rows.map((r) => ({ purchaseId: r.purchaseId, txId: r.txId, validUntil: r.validUntil, createdAt: r.createdAt }));
+      return rows.map((r) => ({
+        purchaseId: r.purchaseId,
+        txId: r.txId,
+        validUntil: r.validUntil,
+        createdAt: r.createdAt,
+        ...(r.signedTx ? { signedTx: new Uint8Array(r.signedTx) } : {}),
+      }));
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The Solana settlement rail: one atomic v0 transaction per purchase (docs/architecture.md §6), at most once
- * (docs/architecture.md §4): deterministic NFT mint address, signature journaled before sending, and a retry
- * that re-signs only after the previous blockhash has provably expired.
+ * (docs/architecture.md §4): deterministic NFT mint address, signature and signed bytes journaled before
+ * sending, rebroadcast of those bytes while their blockhash is valid, and a retry that re-signs only after
+ * the previous blockhash has provably expired.
  */
 import {
   AddressLookupTableAccount, type Commitment, Connection, type Keypair, PACKET_DATA_SIZE, PublicKey,
@@ -66,6 +67,8 @@ export interface SolanaRailDeps {
   rpcFailureBudgetMs?: number;
   /** Status poll interval while confirming (default 400 ms, one slot). */
   pollIntervalMs?: number;
+  /** How often a transaction with no status yet is broadcast again while confirming (default 2 s). */
+  rebroadcastIntervalMs?: number;
   /** Override of MAX_SOLANA_PAYOUTS, only for measuring capacity. */
   maxPayouts?: number;
 }
@@ -115,6 +118,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const treasury = deps.treasury;
   const log = deps.logger;
   const pollMs = deps.pollIntervalMs ?? 400;
+  const rebroadcastMs = deps.rebroadcastIntervalMs ?? 2_000;
   const failureBudgetMs = deps.rpcFailureBudgetMs ?? 30_000;
   let usdcProgram: PublicKey | undefined;
 
@@ -140,9 +144,19 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
 
   type Outcome = { landed: true; err: unknown; slot: number } | { landed: false };
 
-  /** Blockhash-bounded confirmation: a status, or proof of expiry plus a final history search. */
-  const waitForSignature = async (signature: string, lastValidBlockHeight: number): Promise<Outcome> => {
+  /**
+   * Blockhash-bounded confirmation: a status, or proof of expiry plus a final history search. While
+   * the node has no status for it, the signed bytes (when known) are broadcast again every
+   * `rebroadcastMs`, as wallets do with `maxRetries: 0`: a send the node dropped, or never received
+   * because the worker died or the request was lost, lands in seconds instead of waiting out the
+   * blockhash. The same bytes have the same signature, so at most one copy can land.
+   */
+  const waitForSignature = async (
+    signature: string, lastValidBlockHeight: number, rebroadcast?: { signed: Uint8Array; justSent: boolean },
+  ): Promise<Outcome> => {
+    const signed = rebroadcast?.signed;
     let failingSince: number | undefined;
+    let rebroadcastAt = !rebroadcast ? Infinity : rebroadcast.justSent ? Date.now() + rebroadcastMs : 0;
     for (;;) {
       try {
         const status = (await connection.getSignatureStatuses([signature])).value[0];
@@ -153,6 +167,10 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
             const final = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
             if (!final) return { landed: false };
             if (meets(final)) return { landed: true, err: final.err, slot: final.slot };
+          } else if (signed && Date.now() >= rebroadcastAt) {
+            rebroadcastAt = Date.now() + rebroadcastMs;
+            // Best effort: a lost answer or an expired blockhash shows in the next status read.
+            await connection.sendRawTransaction(signed, { skipPreflight: true, maxRetries: 0 }).catch(() => undefined);
           }
         }
         failingSince = undefined;
@@ -181,7 +199,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const sendAndWait = async (tx: VersionedTransaction, lastValidBlockHeight: number, context: Record<string, unknown>): Promise<number> => {
     const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
     await send(tx, context);
-    const outcome = await waitForSignature(signature, lastValidBlockHeight);
+    const outcome = await waitForSignature(signature, lastValidBlockHeight, { signed: tx.serialize(), justSent: true });
     if (!outcome.landed) throw new DomainError(ErrorType.BlockhashExpired, 'transaction expired before landing', { ...context, signature });
     if (outcome.err !== null) throw chainFailureToDomainError({ err: outcome.err, logs: [] }, { ...context, signature });
     return outcome.slot;
@@ -275,8 +293,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         .filter((a, i) => statuses.value[i] === null && a.validUntil >= BigInt(height))
         .sort((a, b) => (a.validUntil > b.validUntil ? -1 : 1));
       for (const attempt of live) {
-        log?.info({ ...context, signature: attempt.txId }, 'earlier settlement attempt may still land; waiting for its blockhash to expire');
-        const outcome = await waitForSignature(attempt.txId, Number(attempt.validUntil));
+        log?.info({ ...context, signature: attempt.txId }, 'earlier settlement attempt may still land; rebroadcasting it until it lands or its blockhash expires');
+        const outcome = await waitForSignature(attempt.txId, Number(attempt.validUntil), attempt.signedTx && { signed: attempt.signedTx, justSent: false });
         if (outcome.landed && outcome.err === null) return { txId: attempt.txId, nftId, alreadySettled: true };
       }
     }
@@ -435,11 +453,12 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
       const missing = await checkTreasury(payouts, total, rentForNft, context);
       const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(request, nftMint, buyer, payouts, rentForNft, missing, context);
       const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
-      await journal.recordAttempt({ purchaseId: request.purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight) });
+      const signed = tx.serialize();
+      await journal.recordAttempt({ purchaseId: request.purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight), signedTx: signed });
       log?.info({ ...context, signature, lastValidBlockHeight, payouts: payouts.length, usedLookupTables }, 'sending settlement');
 
       try {
-        await connection.sendRawTransaction(tx.serialize(), { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 });
+        await connection.sendRawTransaction(signed, { skipPreflight: false, preflightCommitment: commitment, maxRetries: 0 });
       } catch (err) {
         const failure = preflightFailureOf(err);
         if (failure && isMintAlreadyExists(failure)) {
@@ -451,7 +470,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         if (failure?.err !== ALREADY_PROCESSED) throw toDomainError(err, { ...context, signature });
       }
 
-      const outcome = await waitForSignature(signature, lastValidBlockHeight);
+      const outcome = await waitForSignature(signature, lastValidBlockHeight, { signed, justSent: true });
       if (!outcome.landed) {
         throw new DomainError(ErrorType.BlockhashExpired, 'settlement expired before landing; a retry will re-sign', { ...context, signature, lastValidBlockHeight });
       }

@@ -59,7 +59,22 @@ test('dropped transaction: BlockhashExpired after expiry, then the retry re-sign
   expect(before - (await rail.treasuryBalanceMicroUsdc())).toBe(1_234_567n);
 });
 
-test('a retry while the previous blockhash is still valid waits instead of re-signing', async () => {
+test('a dropped send is broadcast again while its blockhash is valid: it lands within seconds, once', async () => {
+  const rail = railFor(chain, { rebroadcastIntervalMs: 500 });
+  const journal = new MemoryJournal();
+  const { req, wallet } = oneRecipient();
+  await chain.injectFault({ kind: 'dropNextTransaction' });
+  const started = Date.now();
+  const result = await rail.settle(req, journal);
+  // Without the rebroadcast it would have waited out the blockhash (150 slots, about a minute).
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(result.alreadySettled).toBe(false);
+  expect(journal.rows).toHaveLength(1);
+  expect(result.txId).toBe(journal.rows[0]!.txId);
+  expect(await usdcOf(chain.connection, chain.usdcMint, wallet)).toBe(1_234_567n);
+});
+
+test('a retry while the previous blockhash is still valid rebroadcasts the journalled bytes instead of re-signing', async () => {
   const rail = railFor(chain);
   const journal = new MemoryJournal();
   const { req, wallet } = oneRecipient();
@@ -68,6 +83,26 @@ test('a retry while the previous blockhash is still valid waits instead of re-si
   await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
   expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
   await chain.injectFault({ kind: 'clear' });
+  expect(await usdcOf(chain.connection, chain.usdcMint, wallet)).toBe(0n);
+  const started = Date.now();
+  const result = await rail.settle(req, journal);
+  expect(Date.now() - started).toBeLessThan(20_000);
+  // The first attempt's own bytes landed: no second signature, paid once.
+  expect(result.alreadySettled).toBe(true);
+  expect(journal.rows).toHaveLength(1);
+  expect(result.txId).toBe(journal.rows[0]!.txId);
+  expect(await usdcOf(chain.connection, chain.usdcMint, wallet)).toBe(1_234_567n);
+});
+
+test('a journalled attempt without its bytes (written before they were kept) is waited out, then re-signed once', async () => {
+  const rail = railFor(chain);
+  const journal = new MemoryJournal();
+  const { req, wallet } = oneRecipient();
+  await chain.injectFault({ kind: 'dropNextTransaction' });
+  await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
+  expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
+  await chain.injectFault({ kind: 'clear' });
+  delete journal.rows[0]!.signedTx;
   const started = Date.now();
   const retry = rail.settle(req, journal);
   await sleep(300);

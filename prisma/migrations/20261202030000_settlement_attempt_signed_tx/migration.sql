@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "SettlementAttempt" ADD COLUMN     "signedTx" BYTEA;
