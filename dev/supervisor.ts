@@ -32,7 +32,7 @@ export interface Managed {
   child: ChildProcess;
   /** restarts since the supervisor started */
   restarts: number;
-  /** crashes since the child last stayed up for `healthyAfterMs`; drives the backoff */
+  /** consecutive deaths during start-up; drives the backoff */
   crashStreak: number;
   /** when the current process was spawned (ms since the epoch) */
   startedAt: number;
@@ -104,11 +104,14 @@ export class Supervisor {
         return;
       }
       const upMs = Date.now() - managed.startedAt;
-      if (upMs >= this.policy.healthyAfterMs) managed.crashStreak = 0;
+      // Only deaths during start-up, one after another, make a streak: a child that got past its
+      // start-up (or stayed up a healthy stretch) starts a new one, so a start-up failure right after
+      // a kill -9 (the database was restarting, say) waits the initial delay, not the streak's.
+      const gotPastStartup = upMs >= this.policy.startupMs || upMs >= this.policy.healthyAfterMs;
       managed.restarts += 1;
-      managed.crashStreak += 1;
-      const delay = upMs >= this.policy.startupMs ? this.policy.initialDelayMs : restartDelayMs(this.policy, managed.crashStreak);
-      this.log(`[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} in a row)`);
+      managed.crashStreak = gotPastStartup ? 0 : managed.crashStreak + 1;
+      const delay = gotPastStartup ? this.policy.initialDelayMs : restartDelayMs(this.policy, managed.crashStreak);
+      this.log(`[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} start-up failures in a row)`);
       setTimeout(() => {
         if (this.stopping) return;
         managed.child = this.spawn(managed.spec);

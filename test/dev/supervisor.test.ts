@@ -93,6 +93,14 @@ it('a child that got past its start-up restarts at the initial delay, however of
   expect(announcedDelays(lines, 'working').slice(0, 5)).toEqual([40, 80, 160, 40, 40]);
 });
 
+it('a start-up failure after many kills of a working child waits the initial delay, not a grown one', async () => {
+  // Runs 0-3 each work 2.5 s (> startupMs) and die, as under repeated kill -9; run 4 fails during
+  // start-up (its database was restarting), run 5 too; then it works again.
+  const { lines } = await supervise('killed-then-broken', [2_500, 2_500, 2_500, 2_500, 0, 0, 2_500], { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 60_000, startupMs: 2_000 }, 7);
+  // Counting the kills into the streak would have made the first start-up failure wait 640 ms.
+  expect(announcedDelays(lines, 'killed-then-broken').slice(0, 6)).toEqual([40, 40, 40, 40, 40, 80]);
+});
+
 it('with the default policy, restarts a SIGKILLed child within a few hundred milliseconds', async () => {
   const lines: string[] = [];
   const supervisor = new Supervisor((l) => lines.push(l));
