@@ -16,7 +16,7 @@ import { domainErrorInterceptor } from '../../src/activities/errors';
 import type { SettlementPlan } from '../../src/activities/purchase';
 import { DomainError, ErrorType } from '../../src/shared/errors';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
-import { approveSignal, retryNowSignal, statusQuery, type PurchaseState } from '../../src/workflows/definitions';
+import { approveSignal, refundedSignal, retryNowSignal, statusQuery, type PurchaseState } from '../../src/workflows/definitions';
 import type { PurchasePolicy } from '../../src/workflows/purchase';
 import { startTimeSkipping, workflowBundle } from '../helpers/temporal';
 
@@ -282,6 +282,45 @@ describe('fee wait loop', () => {
       const elapsed = await workflowMillis(handle);
       expect(elapsed).toBeGreaterThanOrEqual(HOUR_MS);
       expect(elapsed).toBeLessThan(2 * HOUR_MS);
+    });
+  });
+});
+
+describe('emergency pause', () => {
+  /** enterSettlement answers "paused" until `open.value` is set, as the database gate does while the pause is on. */
+  const pausedFakes = (open: { value: boolean }) => fakeActivities(2500n, { enterSettlement: () => Promise.resolve({ entered: open.value }) });
+  const pausePolicy: PurchasePolicy = { ...basePolicy, pauseRecheckInterval: '1 minute' };
+
+  test('paused at the pivot, its resume signal lost: the re-check timer lets it settle once the pause is lifted', async () => {
+    const open = { value: false };
+    const fakes = pausedFakes(open);
+    await scenario(fakes, pausePolicy, async (started, purchaseId) => {
+      const handle = await started;
+      const parked = await queryUntil(handle, (s) => s.waitingFor === 'paused');
+      expect(parked).toMatchObject({ status: PurchaseStatus.Paused, waitingFor: 'paused', txId: null });
+      expect(fakes.of('settleOnChain')).toEqual([]);
+      // Workflow time passes (re-checks every minute), the pause stays on: still nothing sent.
+      await env.sleep('5 minutes');
+      expect(fakes.of('settleOnChain')).toEqual([]);
+      const checks = fakes.of('enterSettlement').length;
+      expect(checks).toBeGreaterThanOrEqual(5);
+
+      open.value = true; // lifted in the database; no settlementResumed signal arrives
+      await expect(handle.result()).resolves.toEqual({ purchaseId, status: PurchaseStatus.Settled, txId: `tx_${purchaseId}` });
+      expect(fakes.of('settleOnChain')).toHaveLength(1);
+      expect(fakes.of('voidTreasuryHold')).toEqual([]);
+    });
+  });
+
+  test('a refund while paused aborts before the pivot: the hold is voided and nothing is sent', async () => {
+    const fakes = pausedFakes({ value: false });
+    await scenario(fakes, pausePolicy, async (started, purchaseId) => {
+      const handle = await started;
+      await queryUntil(handle, (s) => s.waitingFor === 'paused');
+      await handle.signal(refundedSignal, { eventId: 'evt_refund_while_paused' });
+      await expect(handle.result()).resolves.toEqual({ purchaseId, status: PurchaseStatus.Refunded, txId: null });
+      expect(fakes.of('settleOnChain')).toEqual([]);
+      expect(fakes.of('voidTreasuryHold')).toEqual([[purchaseId]]);
     });
   });
 });
