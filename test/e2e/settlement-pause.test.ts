@@ -146,3 +146,38 @@ it('pause needs a reason (400 validation_failed) and the admin token (401); an u
   expect((await engine.http('POST', '/admin/settlement/pause', { reason: 'x', extra: 1 }, engine.adminHeaders)).status).toBe(400);
   expect(await admin('GET', '/admin/settlement')).toMatchObject({ paused: false });
 });
+
+it('the ops CLI pauses, shows and resumes through the same service, audited as the CLI user', async () => {
+  async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const saved = { ...process.env };
+    Object.assign(process.env, { DATABASE_URL: engine.config.databaseUrl, TEMPORAL_ADDRESS: engine.config.temporalAddress, TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE, LOG_LEVEL: 'silent' });
+    const out: string[] = [];
+    const err: string[] = [];
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    try {
+      const { main } = await import('../../src/ops/cli');
+      return { code: await main(argv), stdout: out.join(''), stderr: err.join('') };
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+      process.env = saved;
+    }
+  }
+
+  expect(await ops('pause')).toMatchObject({ code: 1, stderr: expect.stringContaining('pause needs --reason') });
+  const paused = await ops('pause', '--reason', 'cli drill');
+  expect(paused.code).toBe(0);
+  expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, alreadyApplied: false, reason: 'cli drill', actor: expect.stringMatching(/^cli:/) });
+  const product = await engine.createProduct();
+  const refs = await engine.checkout(product.id);
+  await engine.pay(refs);
+  await engine.waitForStatus(refs.purchaseId, ['paused']);
+  expect(JSON.parse((await ops('settlement')).stdout)).toMatchObject({ paused: true, reason: 'cli drill', pausedPurchases: 1 });
+  const resumed = await ops('resume', '--reason', 'drill over');
+  expect(JSON.parse(resumed.stdout)).toMatchObject({ paused: false, signalled: [refs.purchaseId] });
+  await engine.waitForStatus(refs.purchaseId, ['settled']);
+  const rows = await engine.db.auditLog.findMany({ where: { reason: { in: ['cli drill', 'drill over'] } }, orderBy: { id: 'asc' } });
+  expect(rows.map((r) => [r.action, r.result])).toEqual([['settlement.pause', 'ok'], ['settlement.resume', 'ok']]);
+  expect(rows.every((r) => r.actor.startsWith('cli:'))).toBe(true);
+});
