@@ -312,6 +312,8 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
           log?.warn({ purchaseId: request.purchaseId, attempt }, 'nonce conflict; resynced, resending');
           continue; // withNonce already resynced
         }
+        // The journal's database restarting is not a verdict on the settlement: Temporal retries it.
+        if (!isChainError(err)) throw err;
         throw toDomainError(err, 'send settle');
       }
       log?.info({ purchaseId: request.purchaseId, txId: sent.hash, nonce: sent.nonce }, 'settlement transaction sent');

@@ -149,6 +149,27 @@ describe('EVM rail', () => {
     expect(await balanceOf(payee)).toBe(1_000n);
   });
 
+  it('a journal write that fails just before the send is retryable too, and nothing is sent', async () => {
+    // Found by the 1,000-purchase chaos run: a PostgreSQL restart during recordAttempt (inside the
+    // nonce lock, before broadcasting) failed five purchases as settlement_rejected.
+    const rail = railFor(settler.privateKey);
+    const payee = Wallet.createRandom().address;
+    const journal = new MemoryJournal();
+    const writeDown: SettlementJournal = {
+      recordAttempt: () => Promise.reject(new Error("Can't reach database server at 127.0.0.1:5432")),
+      attempts: (id) => journal.attempts(id),
+    };
+    const nonceBefore = await provider.getTransactionCount(settler.address);
+    const err = await rail.settle(request('purchase-db-down-2', [[payee, 2_000n]]), writeDown).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(isDomainError(err)).toBe(false);
+    expect(await provider.getTransactionCount(settler.address)).toBe(nonceBefore);
+    expect(await balanceOf(payee)).toBe(0n);
+    const result = await rail.settle(request('purchase-db-down-2', [[payee, 2_000n]]), journal);
+    expect(result.alreadySettled).toBe(false);
+    expect(await balanceOf(payee)).toBe(2_000n);
+  });
+
   it('settles: exact balances, receipt NFT, journalled tx', async () => {
     const rail = railFor(settler.privateKey);
     const journal = new MemoryJournal();
