@@ -20,3 +20,24 @@ export async function storeWebhookEvent(db: Db, event: Stripe.Event): Promise<{ 
 export async function markWebhookEventProcessed(db: Db, eventId: string, outcome: string, at: Date): Promise<void> {
   await db.webhookEvent.update({ where: { id: eventId }, data: { processedAt: at, outcome } });
 }
+
+/** The refund and dispute events that act on a purchase once its PaymentIntent is known. */
+export const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
+export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[number];
+
+/**
+ * Refunds and disputes stored as `unknown_purchase` for this PaymentIntent: they arrived before the
+ * payment event that ties the PaymentIntent to its purchase (Stripe does not order deliveries).
+ */
+export async function unmatchedChargeReversals(db: Db, paymentIntentId: string): Promise<Array<{ id: string; type: ChargeReversalEventType }>> {
+  const rows = await db.webhookEvent.findMany({
+    where: {
+      outcome: 'unknown_purchase',
+      type: { in: [...CHARGE_REVERSAL_EVENT_TYPES] },
+      payload: { path: ['data', 'object', 'payment_intent'], equals: paymentIntentId },
+    },
+    select: { id: true, type: true },
+    orderBy: { stripeCreatedAt: 'asc' },
+  });
+  return rows.flatMap((r) => (r.type === 'charge.refunded' || r.type === 'charge.dispute.created' ? [{ id: r.id, type: r.type }] : []));
+}

@@ -6,7 +6,7 @@ import type Stripe from 'stripe';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
-import { markWebhookEventProcessed, storeWebhookEvent } from '../db/webhook-events';
+import { markWebhookEventProcessed, storeWebhookEvent, unmatchedChargeReversals, type ChargeReversalEventType } from '../db/webhook-events';
 import type { PurchaseWorkflows } from './purchase-workflows';
 import type { SubscriptionEventOutcome } from './subscriptions';
 
@@ -41,7 +41,29 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
   async function start(purchaseId: string | undefined, paymentIntentId?: string | null): Promise<EventOutcome> {
     if (!purchaseId) return 'unknown_purchase';
     if (paymentIntentId) await attachPaymentIntent(db, purchaseId, paymentIntentId);
-    return (await workflows.start(purchaseId)) === 'running' ? 'started' : 'already_completed';
+    const outcome = (await workflows.start(purchaseId)) === 'running' ? 'started' : 'already_completed';
+    if (paymentIntentId) await applyEarlyReversals(purchaseId, paymentIntentId);
+    return outcome;
+  }
+
+  async function reverse(purchaseId: string, type: ChargeReversalEventType, eventId: string): Promise<EventOutcome> {
+    const res = await workflows.abort(purchaseId, type === 'charge.refunded' ? 'refunded' : 'disputed', eventId);
+    return res === 'clawback' ? 'clawback' : 'signalled';
+  }
+
+  /**
+   * A refund or dispute that carries no purchase id and arrived before the payment event tied its
+   * PaymentIntent to a purchase was stored as unknown_purchase. Once the PaymentIntent is attached,
+   * act on it. Both sides write, then read (this after attaching; the reversal after storing its
+   * outcome), so one of them always sees the other; acting twice is harmless, each action is
+   * idempotent per event.
+   */
+  async function applyEarlyReversals(purchaseId: string, paymentIntentId: string): Promise<void> {
+    for (const early of await unmatchedChargeReversals(db, paymentIntentId)) {
+      const outcome = await reverse(purchaseId, early.type, early.id);
+      await markWebhookEventProcessed(db, early.id, outcome, new Date());
+      logger.info({ eventId: early.id, eventType: early.type, purchaseId, outcome }, 'stripe event that arrived before its payment acted on');
+    }
   }
 
   async function dispatch(event: Stripe.Event): Promise<EventOutcome> {
@@ -67,9 +89,13 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
       case 'charge.dispute.created': {
         const obj = event.data.object;
         const id = await purchaseIdFor('metadata' in obj ? obj.metadata?.purchase_id : undefined, obj.payment_intent);
-        if (!id) return 'unknown_purchase';
-        const res = await workflows.abort(id, event.type === 'charge.refunded' ? 'refunded' : 'disputed', event.id);
-        return res === 'clawback' ? 'clawback' : 'signalled';
+        if (id) return reverse(id, event.type, event.id);
+        // Not matched yet: possibly delivered before the payment event (see applyEarlyReversals).
+        const paymentIntentId = typeof obj.payment_intent === 'string' ? obj.payment_intent : obj.payment_intent?.id;
+        if (!paymentIntentId) return 'unknown_purchase';
+        await markWebhookEventProcessed(db, event.id, 'unknown_purchase', new Date());
+        const late = await findPurchaseIdByPaymentIntent(db, paymentIntentId);
+        return late ? reverse(late, event.type, event.id) : 'unknown_purchase';
       }
       default:
         if (event.type.startsWith('customer.subscription.') || event.type.startsWith('invoice.')) {

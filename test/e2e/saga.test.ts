@@ -47,6 +47,23 @@ it('a refund that arrives before the pivot aborts the purchase and moves nothing
   expect(await engine.db.collaboratorPayment.count({ where: { purchaseId: refs.purchaseId } })).toBe(0);
 });
 
+it('a dispute delivered before the payment events (it carries no purchase id) still aborts the purchase', async () => {
+  // Found by the 1,000-purchase chaos run: the dispute matched no purchase yet (its PaymentIntent is
+  // attached by the payment event), was stored as unknown_purchase and never acted on, and the
+  // purchase settled with the dispute unresolved.
+  const product = await engine.createProduct();
+  const refs = await engine.checkout(product.id);
+  const dispute = await engine.devStripe.dispute(refs.chargeId);
+  const early = eventOf(dispute.events, 'charge.dispute.created');
+  expect(await (await engine.deliver(early)).json()).toMatchObject({ outcome: 'unknown_purchase' });
+  expect((await engine.pay(refs)).status).toBe(200);
+  const view = await engine.waitForStatus(refs.purchaseId, ['disputed', 'settled', 'failed']);
+  expect(view.status).toBe('disputed');
+  expect(view.settlement.txId).toBeNull();
+  for (const c of product.collaborators) expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(c.wallet))).toBe(0n);
+  expect((await engine.db.webhookEvent.findUniqueOrThrow({ where: { id: early.id } })).outcome).toBe('signalled');
+});
+
 it('a refund after the pivot records a clawback receivable and never touches the chain', async () => {
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
