@@ -50,16 +50,6 @@ export function checkoutSessionCompleted(p: PaymentRefs, paymentStatus: 'paid' |
   });
 }
 
-export function asyncPaymentFailed(p: PaymentRefs): Stripe.Event {
-  return event('checkout.session.async_payment_failed', {
-    id: p.checkoutSessionId,
-    object: 'checkout.session',
-    metadata: { purchase_id: p.purchaseId },
-    payment_intent: p.paymentIntentId,
-    payment_status: 'unpaid',
-  });
-}
-
 export function paymentIntentSucceeded(p: PaymentRefs): Stripe.Event {
   return event('payment_intent.succeeded', {
     id: p.paymentIntentId,
@@ -81,18 +71,6 @@ export function chargeRefunded(p: PaymentRefs): Stripe.Event {
     metadata: { purchase_id: p.purchaseId },
     payment_intent: p.paymentIntentId,
     refunded: true,
-  });
-}
-
-export function chargeDisputeCreated(p: PaymentRefs): Stripe.Event {
-  return event('charge.dispute.created', {
-    id: id('dp'),
-    object: 'dispute',
-    amount: toStripeAmount(p.amountCents),
-    charge: p.chargeId ?? id('ch'),
-    payment_intent: p.paymentIntentId,
-    reason: 'fraudulent',
-    status: 'needs_response',
   });
 }
 

@@ -14,7 +14,7 @@ export const CHECKOUT_CSP = "default-src 'none'; script-src 'self'; style-src 's
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Minor units as the currency's major unit, in integer arithmetic (two-decimal currencies). */
-export function formatAmount(minor: number, currency: string): string {
+function formatAmount(minor: number, currency: string): string {
   const cents = BigInt(minor);
   const sign = cents < 0n ? '-' : '';
   const abs = cents < 0n ? -cents : cents;

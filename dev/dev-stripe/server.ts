@@ -26,10 +26,10 @@ export function cardFeeCents(amountCents: bigint): bigint {
 }
 
 /** Stripe's fee for a dispute, withdrawn with the disputed amount. */
-export const DISPUTE_FEE_CENTS = 1500n;
+const DISPUTE_FEE_CENTS = 1500n;
 
 /** The API version stamped on events: the one the engine's `stripe` SDK pins. */
-export const EVENT_API_VERSION = '2026-10-28.endive';
+const EVENT_API_VERSION = '2026-10-28.endive';
 
 export interface DevStripeOptions {
   /** stripe-mock, which answers every request this server does not own */

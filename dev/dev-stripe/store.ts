@@ -9,7 +9,7 @@ import path from 'node:path';
 
 export type StripeObject = Record<string, unknown> & { id: string; object: string };
 
-export const OWNED_KINDS = ['checkout.session', 'payment_intent', 'charge', 'balance_transaction', 'refund', 'dispute', 'event'] as const;
+const OWNED_KINDS = ['checkout.session', 'payment_intent', 'charge', 'balance_transaction', 'refund', 'dispute', 'event'] as const;
 export type OwnedKind = (typeof OWNED_KINDS)[number];
 
 export interface IdempotentResponse {

@@ -31,7 +31,7 @@ export interface RetrySchedule {
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = { initialDelayMs: 1_000, factor: 2, maxDelayMs: 60_000, maxAttempts: 12, timeoutMs: 10_000 };
 
 /** The wait before attempt `attempts + 1`, after `attempts` failures. */
-export function retryDelayMs(schedule: RetrySchedule, attempts: number): number {
+function retryDelayMs(schedule: RetrySchedule, attempts: number): number {
   return Math.min(schedule.maxDelayMs, schedule.initialDelayMs * schedule.factor ** Math.max(0, attempts - 1));
 }
 

@@ -11,9 +11,9 @@ import {
 import { Ledger } from './ledger';
 import { startRpcServers, type RpcServers } from './rpc-server';
 
-export { Ledger, RpcError, BLOCKHASH_VALID_BLOCKS, type Fault } from './ledger';
+export { type Fault } from './ledger';
 
-export const USDC_DECIMALS = 6;
+const USDC_DECIMALS = 6;
 const TREASURY_AIRDROP_LAMPORTS = 1_000n * 1_000_000_000n;
 
 export interface SolanaChainOptions {

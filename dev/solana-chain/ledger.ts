@@ -14,7 +14,7 @@ import bs58 from 'bs58';
 import { describeTxError, txErrorToJson, type JsonTxError } from './tx-error';
 
 /** Mainnet keeps a blockhash usable for 150 blocks; lastValidBlockHeight = height + 150. */
-export const BLOCKHASH_VALID_BLOCKS = 150;
+const BLOCKHASH_VALID_BLOCKS = 150;
 const SIGNATURE_FEE_LAMPORTS = 5000;
 const COMPUTE_BUDGET_PROGRAM = 'ComputeBudget111111111111111111111111111111';
 const DEFAULT_UNITS_PER_INSTRUCTION = 200_000;
