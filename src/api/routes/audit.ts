@@ -4,12 +4,16 @@ import { z } from 'zod';
 import type { Db } from '../../db/client';
 import { listAudit } from '../../services/audit';
 
+/** PostgreSQL text cannot hold NUL, so a filter with one could only fail in the database (a 500): refused as input. */
+// eslint-disable-next-line no-control-regex -- the control character NUL is exactly what is refused
+const filterText = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+
 export const auditQuery = z.object({
-  actor: z.string().max(100).optional(),
+  actor: filterText(100).optional(),
   /** exact, or a prefix ending in `*` (e.g. `workflow.*`) */
-  action: z.string().max(100).optional(),
-  target: z.string().max(500).optional(),
-  result: z.string().max(100).optional(),
+  action: filterText(100).optional(),
+  target: filterText(500).optional(),
+  result: filterText(100).optional(),
   flagged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   since: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
   until: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
