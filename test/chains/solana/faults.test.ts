@@ -36,6 +36,14 @@ const oneRecipient = () => {
 
 const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
 
+/** A first attempt that dies after its journalled send (RPC down) while the chain dropped the transaction: nothing landed. */
+async function failAfterJournalledSend(rail: ReturnType<typeof railFor>, req: SettlementRequest, journal: MemoryJournal): Promise<void> {
+  await chain.injectFault({ kind: 'dropNextTransaction' });
+  await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
+  expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
+  await chain.injectFault({ kind: 'clear' });
+}
+
 test('dropped transaction: BlockhashExpired after expiry, then the retry re-signs and pays once', async () => {
   const rail = railFor(chain);
   const journal = new MemoryJournal();
@@ -78,11 +86,7 @@ test('a retry while the previous blockhash is still valid rebroadcasts the journ
   const rail = railFor(chain);
   const journal = new MemoryJournal();
   const { req, wallet } = oneRecipient();
-  // First call dies after send (RPC down); its transaction was dropped, so nothing landed.
-  await chain.injectFault({ kind: 'dropNextTransaction' });
-  await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
-  expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
-  await chain.injectFault({ kind: 'clear' });
+  await failAfterJournalledSend(rail, req, journal);
   expect(await usdcOf(chain.connection, chain.usdcMint, wallet)).toBe(0n);
   const started = Date.now();
   const result = await rail.settle(req, journal);
@@ -98,10 +102,7 @@ test('a journalled attempt without its bytes (written before they were kept) is 
   const rail = railFor(chain);
   const journal = new MemoryJournal();
   const { req, wallet } = oneRecipient();
-  await chain.injectFault({ kind: 'dropNextTransaction' });
-  await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
-  expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
-  await chain.injectFault({ kind: 'clear' });
+  await failAfterJournalledSend(rail, req, journal);
   delete journal.rows[0]!.signedTx;
   const started = Date.now();
   const retry = rail.settle(req, journal);
