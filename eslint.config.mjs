@@ -5,13 +5,42 @@ import globals from 'globals';
 import fs from 'node:fs';
 
 // Prisma's model delegates (`db.purchase`, `tx.treasuryHold`, …), read from the schema so a new model is fenced too.
-const prismaModels = [...fs.readFileSync(new URL('./prisma/schema.prisma', import.meta.url), 'utf8').matchAll(/^model (\w+)/gm)].map(([, name]) => name[0].toLowerCase() + name.slice(1));
-const prismaOperations = ['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany', 'count', 'aggregate', 'groupBy'];
-const processEnvFence = { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Only src/config.ts reads process.env.' };
-const dataAccessMessage = 'Only src/db talks to Prisma: add a named function to the aggregate\'s module in src/db and call that.';
+const prismaModels = [...fs.readFileSync(new URL('./prisma/schema.prisma', import.meta.url), 'utf8').matchAll(/^model (\w+)/gm)].map(
+  ([, name]) => name[0].toLowerCase() + name.slice(1),
+);
+const prismaOperations = [
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'count',
+  'aggregate',
+  'groupBy',
+];
+const processEnvFence = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'Only src/config.ts reads process.env.',
+};
+const dataAccessMessage = "Only src/db talks to Prisma: add a named function to the aggregate's module in src/db and call that.";
 const dataAccessFence = [
-  { selector: `MemberExpression[object.type='MemberExpression'][object.property.name=/^(${prismaModels.join('|')})$/][property.name=/^(${prismaOperations.join('|')})$/]`, message: dataAccessMessage },
-  { selector: "MemberExpression[property.name=/^\\$(transaction|queryRaw|queryRawUnsafe|executeRaw|executeRawUnsafe)$/]", message: dataAccessMessage },
+  {
+    selector: `MemberExpression[object.type='MemberExpression'][object.property.name=/^(${prismaModels.join('|')})$/][property.name=/^(${prismaOperations.join('|')})$/]`,
+    message: dataAccessMessage,
+  },
+  {
+    selector: 'MemberExpression[property.name=/^\\$(transaction|queryRaw|queryRawUnsafe|executeRaw|executeRawUnsafe)$/]',
+    message: dataAccessMessage,
+  },
 ];
 
 // Product code (src/) runs in production: it imports nothing from the dev harness (dev/: the local
@@ -19,12 +48,46 @@ const dataAccessFence = [
 // creation bytecode (only the deploy code loads them). test/repo/production-imports.test.ts walks
 // the entry points' import graph for the same thing. Every block below that sets
 // no-restricted-imports for src/ repeats this fence, since a later block replaces the rule's options.
-const harnessFence = { group: ['**/dev/**', '**/dev', '**/test/**', '**/bench/**', '**/generated/evm/**'], message: 'Product code (src/) imports nothing from dev/, test/, bench/ or the generated ABIs.' };
+const harnessFence = {
+  group: ['**/dev/**', '**/dev', '**/test/**', '**/bench/**', '**/generated/evm/**'],
+  message: 'Product code (src/) imports nothing from dev/, test/, bench/ or the generated ABIs.',
+};
 
-const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'stream', 'url', 'util', 'events', 'dns', 'tls', 'zlib', 'process', 'buffer', 'timers'];
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'os',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'child_process',
+  'worker_threads',
+  'stream',
+  'url',
+  'util',
+  'events',
+  'dns',
+  'tls',
+  'zlib',
+  'process',
+  'buffer',
+  'timers',
+];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'generated/**', 'contracts/out/**', 'programs/**/target/**', 'coverage/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.data/**',
+      '.tools/**',
+      'generated/**',
+      'contracts/out/**',
+      'programs/**/target/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -52,24 +115,63 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/db/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['@prisma/client', '@prisma/adapter-pg'].map((name) => ({ name, message: dataAccessMessage })),
-        patterns: [{ group: ['**/db/client', '**/generated/prisma/**'], allowTypeImports: true, message: dataAccessMessage }, harnessFence],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@prisma/client', '@prisma/adapter-pg'].map((name) => ({ name, message: dataAccessMessage })),
+          patterns: [
+            { group: ['**/db/client', '**/generated/prisma/**'], allowTypeImports: true, message: dataAccessMessage },
+            harnessFence,
+          ],
+        },
+      ],
       'no-restricted-syntax': ['error', processEnvFence, ...dataAccessFence],
     },
   },
   { files: ['src/config.ts'], rules: { 'no-restricted-syntax': ['error', ...dataAccessFence] } },
   { files: ['src/runtime.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [harnessFence] }] } },
-  { files: ['src/chains/evm/deploy.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ ...harnessFence, group: harnessFence.group.filter((g) => g !== '**/generated/evm/**') }] }] } },
+  {
+    files: ['src/chains/evm/deploy.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ ...harnessFence, group: harnessFence.group.filter((g) => g !== '**/generated/evm/**') }] },
+      ],
+    },
+  },
   {
     // The workflow sandbox: deterministic code only.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...nodeBuiltins.flatMap((m) => [m, `node:${m}`]), '@prisma/client', 'pg', 'stripe', 'express', 'ethers', '@solana/web3.js', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map((name) => ({ name, message: 'Workflows are sandboxed: no Node builtins or I/O modules.' })),
-        patterns: [{ group: ['**/activities/*', '**/activities', '!**/activities/types'], allowTypeImports: true, message: 'Import activity types only (import type).' }, { group: ['**/db/**', '**/generated/**', '**/chains/**', '**/api/**', '**/config'], message: 'Workflows may import only @temporalio/workflow and src/shared.' }, harnessFence],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]),
+            '@prisma/client',
+            'pg',
+            'stripe',
+            'express',
+            'ethers',
+            '@solana/web3.js',
+            '@temporalio/client',
+            '@temporalio/worker',
+            '@temporalio/activity',
+          ].map((name) => ({ name, message: 'Workflows are sandboxed: no Node builtins or I/O modules.' })),
+          patterns: [
+            {
+              group: ['**/activities/*', '**/activities', '!**/activities/types'],
+              allowTypeImports: true,
+              message: 'Import activity types only (import type).',
+            },
+            {
+              group: ['**/db/**', '**/generated/**', '**/chains/**', '**/api/**', '**/config'],
+              message: 'Workflows may import only @temporalio/workflow and src/shared.',
+            },
+            harnessFence,
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch'],
     },
   },

@@ -158,7 +158,11 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
           { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
           { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
         ];
-        const res = await post(`${apiUrl}/admin/products`, { title: `Bench track ${priceCents}`, priceCents: priceCents.toString(), rail: Rail.Solana, collaborators }, { authorization: `Bearer ${config.ADMIN_TOKEN}` });
+        const res = await post(
+          `${apiUrl}/admin/products`,
+          { title: `Bench track ${priceCents}`, priceCents: priceCents.toString(), rail: Rail.Solana, collaborators },
+          { authorization: `Bearer ${config.ADMIN_TOKEN}` },
+        );
         if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
         const id = ((await res.json()) as { id: string }).id;
         priceOf.set(id, priceCents);
@@ -168,9 +172,21 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
         const res = await post(`${apiUrl}/api/checkout/sessions`, { productId, buyerWallet: Keypair.generate().publicKey.toBase58() });
         if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
         const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
-        if (!pay) return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: newPaymentIntentId(), amountCents: priceOf.get(productId) ?? 0n };
+        if (!pay)
+          return {
+            purchaseId: body.purchaseId,
+            checkoutSessionId: body.checkoutSessionId,
+            paymentIntentId: newPaymentIntentId(),
+            amountCents: priceOf.get(productId) ?? 0n,
+          };
         const paid = await devStripe.pay(body.checkoutSessionId);
-        return { purchaseId: body.purchaseId, checkoutSessionId: body.checkoutSessionId, paymentIntentId: paid.paymentIntentId, chargeId: paid.chargeId, amountCents: paid.amountCents };
+        return {
+          purchaseId: body.purchaseId,
+          checkoutSessionId: body.checkoutSessionId,
+          paymentIntentId: paid.paymentIntentId,
+          chargeId: paid.chargeId,
+          amountCents: paid.amountCents,
+        };
       },
       signedPayment(refs) {
         return signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, checkoutSessionCompleted(refs));

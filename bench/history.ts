@@ -101,7 +101,12 @@ export function breakdownHistory(events: readonly HistoryEventLike[]): HistoryBr
 }
 
 /** Sums of a breakdown: time waiting for workers, time in activities, time in workflow tasks. */
-export function breakdownTotals(b: HistoryBreakdown): { activityScheduleToStartMs: number; activityRunMs: number; workflowTaskScheduleToStartMs: number; workflowTaskRunMs: number } {
+export function breakdownTotals(b: HistoryBreakdown): {
+  activityScheduleToStartMs: number;
+  activityRunMs: number;
+  workflowTaskScheduleToStartMs: number;
+  workflowTaskRunMs: number;
+} {
   return {
     activityScheduleToStartMs: b.activities.reduce((s, a) => s + a.scheduleToStartMs, 0),
     activityRunMs: b.activities.reduce((s, a) => s + a.runMs, 0),

@@ -99,7 +99,9 @@ function compare(files: string[]): void {
   if (files.length !== 2) throw new Error('--compare takes two result files: npm run bench -- --compare a.json b.json');
   const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as BenchResults);
   if (!a || !b) return;
-  console.log(`${a.commit} (${a.startedAt}, load ${a.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')}) → ${b.commit} (${b.startedAt}, load ${b.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(
+    `${a.commit} (${a.startedAt}, load ${a.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')}) → ${b.commit} (${b.startedAt}, load ${b.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')})`,
+  );
   console.log(compareTable(a, b));
 }
 
@@ -113,11 +115,19 @@ async function main(): Promise<void> {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const stackLogFile = path.join(RESULTS_DIR, `${commit}.stack.log`);
   const stackLog = fs.createWriteStream(stackLogFile);
-  console.log(`settlement engine bench (${quick ? 'quick' : 'full'})  ${startedAt}  commit ${commit}${dirty ? ' + uncommitted changes' : ''}`);
-  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown cpu'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `settlement engine bench (${quick ? 'quick' : 'full'})  ${startedAt}  commit ${commit}${dirty ? ' + uncommitted changes' : ''}`,
+  );
+  console.log(
+    `machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown cpu'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   console.log(`options: ${JSON.stringify(opts)}`);
 
-  const engine = await startBenchEngine({ approvalThresholdCents: APPROVAL_THRESHOLD_CENTS, log: progress, stackLog: (line) => stackLog.write(`${line}\n`) });
+  const engine = await startBenchEngine({
+    approvalThresholdCents: APPROVAL_THRESHOLD_CENTS,
+    log: progress,
+    stackLog: (line) => stackLog.write(`${line}\n`),
+  });
   const runs: RunResult[] = [];
   let parked: ParkedResult | null = null;
   try {
@@ -137,7 +147,13 @@ async function main(): Promise<void> {
       const settleRefs = await prepare(engine, settleProduct, opts.single + opts.batch, true);
       progress(`prepared ${ackRefs.length + settleRefs.length} checkouts (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, opts.stepSeconds, progress);
-      const statusRead = await statusReadSweep(engine, ackRefs.map((r) => r.purchaseId), opts.readRates, opts.stepSeconds, progress);
+      const statusRead = await statusReadSweep(
+        engine,
+        ackRefs.map((r) => r.purchaseId),
+        opts.readRates,
+        opts.stepSeconds,
+        progress,
+      );
       const alone = await single(engine, settleRefs.slice(0, opts.single), opts.single, opts.settleTimeoutSeconds * 1000, progress);
       progress(`alone: purchase p50 ${alone.settleMs.p50.toFixed(0)} ms, baseline p50 ${alone.baselineMs.p50.toFixed(0)} ms`);
       const baseline = await baselineBatch(engine, opts.batch);
@@ -168,7 +184,14 @@ async function main(): Promise<void> {
     startedAt,
     seconds: (Date.now() - started) / 1000,
     mode: quick ? 'quick' : 'full',
-    machine: { cpus: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', memoryMiB: Math.round(os.totalmem() / 2 ** 20), node: process.version, loadAvgStart, loadAvgEnd },
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model.trim() ?? 'unknown',
+      memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+      node: process.version,
+      loadAvgStart,
+      loadAvgEnd,
+    },
     options: opts,
     runs,
     parked,
@@ -181,8 +204,18 @@ async function main(): Promise<void> {
   console.log('');
   console.log(figuresTable(figs));
   console.log('');
-  console.log(sweepTable('webhook ack', runs.map((r) => r.webhookAck)));
-  console.log(sweepTable('status read', runs.map((r) => r.statusRead)));
+  console.log(
+    sweepTable(
+      'webhook ack',
+      runs.map((r) => r.webhookAck),
+    ),
+  );
+  console.log(
+    sweepTable(
+      'status read',
+      runs.map((r) => r.statusRead),
+    ),
+  );
   console.log('');
   console.log('one purchase alone vs one baseline run alone, from their Temporal histories (last run):');
   console.log(breakdownTable(last?.single.breakdown ?? null, last?.single.baselineBreakdown ?? null));
@@ -192,10 +225,14 @@ async function main(): Promise<void> {
   if (parked) {
     const mib = (b: number) => (b / 2 ** 20).toFixed(0);
     console.log('');
-    console.log(`worker RSS: ${mib(parked.workerRssBytes)} MiB with ${parked.parked}/${parked.requested} workflows parked (idle before: ${mib(parked.workerRssIdleBytes)} MiB; samples ${parked.samplesBytes.map(mib).join(', ')} MiB); workflow cache ${parked.maxCachedWorkflows} (${parked.maxCachedWorkflowsSource})`);
+    console.log(
+      `worker RSS: ${mib(parked.workerRssBytes)} MiB with ${parked.parked}/${parked.requested} workflows parked (idle before: ${mib(parked.workerRssIdleBytes)} MiB; samples ${parked.samplesBytes.map(mib).join(', ')} MiB); workflow cache ${parked.maxCachedWorkflows} (${parked.maxCachedWorkflowsSource})`,
+    );
   }
   console.log('');
-  console.log(`${(results.seconds / 60).toFixed(1)} min; load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadAvgEnd.map((l) => l.toFixed(2)).join(' ')}; results in ${path.relative(process.cwd(), out)}, stack log ${path.relative(process.cwd(), stackLogFile)}`);
+  console.log(
+    `${(results.seconds / 60).toFixed(1)} min; load avg at start ${loadAvgStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadAvgEnd.map((l) => l.toFixed(2)).join(' ')}; results in ${path.relative(process.cwd(), out)}, stack log ${path.relative(process.cwd(), stackLogFile)}`,
+  );
 }
 
 (args.compare === true ? Promise.resolve(compare(positionals)) : main()).then(

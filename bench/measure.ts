@@ -27,7 +27,10 @@ export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
   const file = path.join(os.tmpdir(), `settlement-bench-load-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(spec));
   try {
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'load.ts'), file], { maxBuffer: 16 * 1024 * 1024, cwd: PROJECT_ROOT });
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'load.ts'), file], {
+      maxBuffer: 16 * 1024 * 1024,
+      cwd: PROJECT_ROOT,
+    });
     const last = stdout.trim().split('\n').at(-1) ?? '';
     return JSON.parse(last) as LoadResult;
   } finally {
@@ -58,7 +61,13 @@ export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; max
   return { p99Ms: value('nodejs_eventloop_lag_p99_seconds'), maxMs: value('nodejs_eventloop_lag_max_seconds') };
 }
 
-async function sweep(apiUrl: string, rates: readonly number[], stepSpec: (rate: number) => LoadSpec, log: (line: string) => void, label: string): Promise<SweepStep[]> {
+async function sweep(
+  apiUrl: string,
+  rates: readonly number[],
+  stepSpec: (rate: number) => LoadSpec,
+  log: (line: string) => void,
+  label: string,
+): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
   for (const rate of rates) {
     await eventLoopLag(apiUrl); // resets the API's histogram: the next reading covers this step only
@@ -66,7 +75,9 @@ async function sweep(apiUrl: string, rates: readonly number[], stepSpec: (rate: 
     const lag = await eventLoopLag(apiUrl);
     const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs };
     steps.push(step);
-    log(`${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms${step.saturated ? ' (saturated)' : ''}`);
+    log(
+      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms${step.saturated ? ' (saturated)' : ''}`,
+    );
     if (step.saturated) break;
   }
   return steps;
@@ -76,43 +87,80 @@ async function sweep(apiUrl: string, rates: readonly number[], stepSpec: (rate: 
  * POST /webhooks/stripe, one distinct paid checkout each, to the parked API (its runs go to a
  * task queue nobody polls), at each rate for `seconds`.
  */
-export async function webhookAckSweep(engine: BenchEngine, refs: PaymentRefs[], rates: readonly number[], seconds: number, log: (line: string) => void): Promise<SweepStep[]> {
+export async function webhookAckSweep(
+  engine: BenchEngine,
+  refs: PaymentRefs[],
+  rates: readonly number[],
+  seconds: number,
+  log: (line: string) => void,
+): Promise<SweepStep[]> {
   let next = 0;
-  return sweep(engine.parkedApiUrl, rates, (rate) => {
-    const n = Math.round(rate * seconds);
-    const slice = refs.slice(next, next + n);
-    next += n;
-    if (slice.length < n) throw new Error(`webhook sweep: ${n} checkouts needed at ${rate}/s, ${slice.length} left`);
-    // Signed just before the step, well inside the signature's tolerance.
-    const bodies = slice.map((r) => {
-      const d = engine.signedPayment(r);
-      return { path: '/webhooks/stripe', body: d.body, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature } };
-    });
-    return { url: engine.parkedApiUrl, method: 'POST', rate, seconds, connections: connectionsFor(rate), bodies };
-  }, log, 'webhook ack');
+  return sweep(
+    engine.parkedApiUrl,
+    rates,
+    (rate) => {
+      const n = Math.round(rate * seconds);
+      const slice = refs.slice(next, next + n);
+      next += n;
+      if (slice.length < n) throw new Error(`webhook sweep: ${n} checkouts needed at ${rate}/s, ${slice.length} left`);
+      // Signed just before the step, well inside the signature's tolerance.
+      const bodies = slice.map((r) => {
+        const d = engine.signedPayment(r);
+        return { path: '/webhooks/stripe', body: d.body, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature } };
+      });
+      return { url: engine.parkedApiUrl, method: 'POST', rate, seconds, connections: connectionsFor(rate), bodies };
+    },
+    log,
+    'webhook ack',
+  );
 }
 
 /** GET /api/purchases/:id over existing purchases, without ETags (every answer a full 200). */
-export async function statusReadSweep(engine: BenchEngine, purchaseIds: string[], rates: readonly number[], seconds: number, log: (line: string) => void): Promise<SweepStep[]> {
+export async function statusReadSweep(
+  engine: BenchEngine,
+  purchaseIds: string[],
+  rates: readonly number[],
+  seconds: number,
+  log: (line: string) => void,
+): Promise<SweepStep[]> {
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
-  return sweep(engine.apiUrl, rates, (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }), log, 'status read');
+  return sweep(
+    engine.apiUrl,
+    rates,
+    (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
+    log,
+    'status read',
+  );
 }
 
 async function deliver(apiUrl: string, delivery: { body: string; signature: string }): Promise<number> {
-  const res = await fetch(`${apiUrl}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': delivery.signature }, body: delivery.body });
+  const res = await fetch(`${apiUrl}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': delivery.signature },
+    body: delivery.body,
+  });
   await res.arrayBuffer();
   return res.status;
 }
 
 /** Waits until each purchase reaches one of `statuses`; returns when the engine wrote it (updatedAt). */
-async function waitForStatus(engine: BenchEngine, ids: string[], statuses: readonly string[], timeoutMs: number, pollMs: number): Promise<Map<string, { status: string; at: number }>> {
+async function waitForStatus(
+  engine: BenchEngine,
+  ids: string[],
+  statuses: readonly string[],
+  timeoutMs: number,
+  pollMs: number,
+): Promise<Map<string, { status: string; at: number }>> {
   const done = new Map<string, { status: string; at: number }>();
   const terminal = [...statuses, PurchaseStatus.Failed, PurchaseStatus.Refunded];
   const deadline = Date.now() + timeoutMs;
   while (done.size < ids.length && Date.now() < deadline) {
     const pending = ids.filter((id) => !done.has(id));
     for (let i = 0; i < pending.length; i += 500) {
-      const rows = await engine.db.purchase.findMany({ where: { id: { in: pending.slice(i, i + 500) }, status: { in: terminal } }, select: { id: true, status: true, updatedAt: true } });
+      const rows = await engine.db.purchase.findMany({
+        where: { id: { in: pending.slice(i, i + 500) }, status: { in: terminal } },
+        select: { id: true, status: true, updatedAt: true },
+      });
       for (const r of rows) done.set(r.id, { status: r.status, at: r.updatedAt.getTime() });
     }
     if (done.size < ids.length) await sleep(pollMs);
@@ -135,7 +183,13 @@ async function historyOf(engine: BenchEngine, workflowId: string): Promise<Histo
 }
 
 /** Purchases paid one at a time, each waited for; then the baseline the same way. */
-export async function single(engine: BenchEngine, refs: PaymentRefs[], baselineCount: number, timeoutMs: number, log: (line: string) => void): Promise<SingleResult> {
+export async function single(
+  engine: BenchEngine,
+  refs: PaymentRefs[],
+  baselineCount: number,
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<SingleResult> {
   const times: number[] = [];
   let last: string | undefined;
   for (const r of refs) {
@@ -153,7 +207,11 @@ export async function single(engine: BenchEngine, refs: PaymentRefs[], baselineC
   for (let i = 0; i < baselineCount; i += 1) {
     const workflowId = `bench-baseline-single-${Date.now().toString(36)}-${i}`;
     const sentAt = Date.now();
-    const handle = await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId, args: [{ id: workflowId }] });
+    const handle = await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+      taskQueue: BASELINE_TASK_QUEUE,
+      workflowId,
+      args: [{ id: workflowId }],
+    });
     await handle.result();
     const closed = (await handle.describe()).closeTime?.getTime() ?? Date.now();
     baselineTimes.push(closed - sentAt);
@@ -184,7 +242,12 @@ function perRun(delta: Record<string, number>, n: number): Record<string, number
 }
 
 /** N purchases paid at once (webhooks through the API); sustained rate from first send to last settled. */
-export async function purchaseBatch(engine: BenchEngine, refs: PaymentRefs[], timeoutMs: number, log: (line: string) => void): Promise<BatchResult> {
+export async function purchaseBatch(
+  engine: BenchEngine,
+  refs: PaymentRefs[],
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<BatchResult> {
   const deliveries = refs.map((r) => ({ id: r.purchaseId, d: engine.signedPayment(r) }));
   const processes = engine.processes();
   const before = cpuSnapshot(processes);
@@ -195,14 +258,23 @@ export async function purchaseBatch(engine: BenchEngine, refs: PaymentRefs[], ti
     const status = await deliver(engine.apiUrl, d);
     if (status !== 200) log(`batch: webhook for ${id} answered ${status}`);
   });
-  const final = await waitForStatus(engine, deliveries.map((d) => d.id), [PurchaseStatus.Settled], timeoutMs, 100);
+  const final = await waitForStatus(
+    engine,
+    deliveries.map((d) => d.id),
+    [PurchaseStatus.Settled],
+    timeoutMs,
+    100,
+  );
   const after = cpuSnapshot(processes);
   const settled = [...final].filter(([, f]) => f.status === PurchaseStatus.Settled);
   if (settled.length < deliveries.length) log(`batch: ${settled.length}/${deliveries.length} settled`);
   return {
     n: deliveries.length,
     completed: settled.length,
-    perSecond: spanRate(firstSent, settled.map(([, f]) => f.at)),
+    perSecond: spanRate(
+      firstSent,
+      settled.map(([, f]) => f.at),
+    ),
     latencyMs: summarize(settled.map(([id, f]) => f.at - (sentAt.get(id) ?? firstSent))),
     cpuSecondsPerRun: perRun(cpuDelta(before, after), settled.length),
   };
@@ -217,15 +289,28 @@ export async function baselineBatch(engine: BenchEngine, n: number): Promise<Bat
   const handles = await pool(Array.from({ length: n }), 50, async (_, i) => {
     const workflowId = `bench-baseline-${run}-${i}`;
     const startedAt = Date.now();
-    return { startedAt, handle: await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId, args: [{ id: workflowId }] }) };
+    return {
+      startedAt,
+      handle: await engine.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+        taskQueue: BASELINE_TASK_QUEUE,
+        workflowId,
+        args: [{ id: workflowId }],
+      }),
+    };
   });
   await Promise.all(handles.map((h) => h.handle.result()));
   const after = cpuSnapshot(processes);
-  const closed = await pool(handles, 20, async (h) => ({ startedAt: h.startedAt, at: (await h.handle.describe()).closeTime?.getTime() ?? Date.now() }));
+  const closed = await pool(handles, 20, async (h) => ({
+    startedAt: h.startedAt,
+    at: (await h.handle.describe()).closeTime?.getTime() ?? Date.now(),
+  }));
   return {
     n,
     completed: closed.length,
-    perSecond: spanRate(firstSent, closed.map((c) => c.at)),
+    perSecond: spanRate(
+      firstSent,
+      closed.map((c) => c.at),
+    ),
     latencyMs: summarize(closed.map((c) => c.at - c.startedAt)),
     cpuSecondsPerRun: perRun(cpuDelta(before, after), closed.length),
   };
@@ -250,13 +335,25 @@ export interface ParkedResult {
  * node started with the worker's environment gets. The engine's worker sets no value of its own.
  */
 export async function workerCacheSize(env: NodeJS.ProcessEnv): Promise<{ size: number; source: string }> {
-  const { stdout } = await execFileAsync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], { env });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'],
+    { env },
+  );
   const heapMiB = Number(stdout) / 1024 / 1024;
-  return { size: Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10), source: `SDK default for a ${heapMiB.toFixed(0)} MiB heap limit (the worker sets none)` };
+  return {
+    size: Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10),
+    source: `SDK default for a ${heapMiB.toFixed(0)} MiB heap limit (the worker sets none)`,
+  };
 }
 
 /** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
-export async function parkAndMeasure(engine: BenchEngine, refs: PaymentRefs[], timeoutMs: number, log: (line: string) => void): Promise<ParkedResult> {
+export async function parkAndMeasure(
+  engine: BenchEngine,
+  refs: PaymentRefs[],
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<ParkedResult> {
   const pid = engine.stack.supervisor.pid('worker');
   if (pid === undefined) throw new Error('no worker process');
   const idle = rssBytes(pid) ?? NaN;
@@ -266,7 +363,13 @@ export async function parkAndMeasure(engine: BenchEngine, refs: PaymentRefs[], t
     const status = await deliver(engine.apiUrl, engine.signedPayment(r));
     if (status !== 200) log(`park: webhook for ${r.purchaseId} answered ${status}`);
   });
-  const parked = await waitForStatus(engine, refs.map((r) => r.purchaseId), [PurchaseStatus.AwaitingApproval], timeoutMs, 500);
+  const parked = await waitForStatus(
+    engine,
+    refs.map((r) => r.purchaseId),
+    [PurchaseStatus.AwaitingApproval],
+    timeoutMs,
+    500,
+  );
   const waiting = [...parked.values()].filter((p) => p.status === PurchaseStatus.AwaitingApproval).length;
   const secondsToPark = (Date.now() - t0) / 1000;
   log(`parked ${waiting}/${refs.length} purchases at the approval step (${secondsToPark.toFixed(0)} s)`);
@@ -277,5 +380,14 @@ export async function parkAndMeasure(engine: BenchEngine, refs: PaymentRefs[], t
     if (i < 2) await sleep(2_000);
   }
   const sorted = [...samples].sort((a, b) => a - b);
-  return { parked: waiting, requested: refs.length, workerRssIdleBytes: idle, workerRssBytes: sorted[1] ?? NaN, samplesBytes: samples, maxCachedWorkflows: cache.size, maxCachedWorkflowsSource: cache.source, secondsToPark };
+  return {
+    parked: waiting,
+    requested: refs.length,
+    workerRssIdleBytes: idle,
+    workerRssBytes: sorted[1] ?? NaN,
+    samplesBytes: samples,
+    maxCachedWorkflows: cache.size,
+    maxCachedWorkflowsSource: cache.source,
+    secondsToPark,
+  };
 }

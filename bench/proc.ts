@@ -52,7 +52,12 @@ export function treeCpuSeconds(pid: number, withChildren: boolean): number | und
   const own = readProcStat(pid);
   if (!own) return undefined;
   if (!withChildren) return own.cpuSeconds;
-  return own.cpuSeconds + allProcStats().filter((s) => s.ppid === pid).reduce((sum, s) => sum + s.cpuSeconds, 0);
+  return (
+    own.cpuSeconds +
+    allProcStats()
+      .filter((s) => s.ppid === pid)
+      .reduce((sum, s) => sum + s.cpuSeconds, 0)
+  );
 }
 
 /** Resident set size in bytes (VmRSS), or undefined when the process is gone. */

@@ -48,23 +48,114 @@ export const saturationRate = (steps: readonly SweepStep[]): number => steps.fin
 
 /** The goals table: each figure per run, then its median. */
 export function figures(runs: readonly RunResult[], parked: ParkedResult | null, targets: { ackRate: number; readRate: number }): Figure[] {
-  const fig = (key: string, label: string, unit: string, better: Figure['better'], perRun: number[]): Figure => ({ key, label, unit, better, perRun, median: median(perRun) });
+  const fig = (key: string, label: string, unit: string, better: Figure['better'], perRun: number[]): Figure => ({
+    key,
+    label,
+    unit,
+    better,
+    perRun,
+    median: median(perRun),
+  });
   const mib = (b: number) => b / 1024 / 1024;
   return [
-    fig('purchasesPerSecond', 'sustained purchases/s', '/s', 'higher', runs.map((r) => r.purchases.perSecond)),
-    fig('baselinePerSecond', 'bare baseline workflows/s (same server)', '/s', 'higher', runs.map((r) => r.baseline.perSecond)),
-    fig('purchasesVsBaseline', 'purchases/s ÷ baseline/s', 'x', 'higher', runs.map((r) => r.purchases.perSecond / r.baseline.perSecond)),
-    fig('settleAloneP50Ms', 'webhook → settled, one purchase alone, p50', 'ms', 'lower', runs.map((r) => r.single.settleMs.p50)),
-    fig('baselineAloneP50Ms', 'baseline start → closed, alone, p50', 'ms', 'lower', runs.map((r) => r.single.baselineMs.p50)),
-    fig('webhookAckP99Ms', `webhook ack p99, open loop ${targets.ackRate}/s (API process)`, 'ms', 'lower', runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.latencyMs.p99 ?? NaN)),
-    fig('webhookAckSaturationRate', 'webhook ack: first saturated rate', '/s', 'higher', runs.map((r) => saturationRate(r.webhookAck))),
-    fig('statusReadP99Ms', `status read p99, open loop ${targets.readRate}/s`, 'ms', 'lower', runs.map((r) => stepAt(r.statusRead, targets.readRate)?.latencyMs.p99 ?? NaN)),
-    fig('statusReadSaturationRate', 'status read: first saturated rate', '/s', 'higher', runs.map((r) => saturationRate(r.statusRead))),
-    fig('apiEventLoopP99Ms', `API event-loop delay p99 during the ${targets.ackRate}/s acks`, 'ms', 'lower', runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.eventLoopP99Ms ?? NaN)),
-    fig('workerRssParkedMiB', `worker RSS, ${parked?.parked ?? 0} workflows parked`, 'MiB', 'lower', parked ? [mib(parked.workerRssBytes)] : []),
-    fig('solanaInProcessVsRpc', 'Solana rail in-process ÷ over JSON-RPC (throughput)', 'x', 'higher', runs.map((r) => r.solana.ratio)),
-    fig('solanaRpcPerSecond', 'Solana rail over JSON-RPC, sequential', '/s', 'higher', runs.map((r) => r.solana.rpc.perSecond)),
-    fig('solanaInProcessPerSecond', 'Solana rail in-process, sequential', '/s', 'higher', runs.map((r) => r.solana.inProcess.perSecond)),
+    fig(
+      'purchasesPerSecond',
+      'sustained purchases/s',
+      '/s',
+      'higher',
+      runs.map((r) => r.purchases.perSecond),
+    ),
+    fig(
+      'baselinePerSecond',
+      'bare baseline workflows/s (same server)',
+      '/s',
+      'higher',
+      runs.map((r) => r.baseline.perSecond),
+    ),
+    fig(
+      'purchasesVsBaseline',
+      'purchases/s ÷ baseline/s',
+      'x',
+      'higher',
+      runs.map((r) => r.purchases.perSecond / r.baseline.perSecond),
+    ),
+    fig(
+      'settleAloneP50Ms',
+      'webhook → settled, one purchase alone, p50',
+      'ms',
+      'lower',
+      runs.map((r) => r.single.settleMs.p50),
+    ),
+    fig(
+      'baselineAloneP50Ms',
+      'baseline start → closed, alone, p50',
+      'ms',
+      'lower',
+      runs.map((r) => r.single.baselineMs.p50),
+    ),
+    fig(
+      'webhookAckP99Ms',
+      `webhook ack p99, open loop ${targets.ackRate}/s (API process)`,
+      'ms',
+      'lower',
+      runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.latencyMs.p99 ?? NaN),
+    ),
+    fig(
+      'webhookAckSaturationRate',
+      'webhook ack: first saturated rate',
+      '/s',
+      'higher',
+      runs.map((r) => saturationRate(r.webhookAck)),
+    ),
+    fig(
+      'statusReadP99Ms',
+      `status read p99, open loop ${targets.readRate}/s`,
+      'ms',
+      'lower',
+      runs.map((r) => stepAt(r.statusRead, targets.readRate)?.latencyMs.p99 ?? NaN),
+    ),
+    fig(
+      'statusReadSaturationRate',
+      'status read: first saturated rate',
+      '/s',
+      'higher',
+      runs.map((r) => saturationRate(r.statusRead)),
+    ),
+    fig(
+      'apiEventLoopP99Ms',
+      `API event-loop delay p99 during the ${targets.ackRate}/s acks`,
+      'ms',
+      'lower',
+      runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.eventLoopP99Ms ?? NaN),
+    ),
+    fig(
+      'workerRssParkedMiB',
+      `worker RSS, ${parked?.parked ?? 0} workflows parked`,
+      'MiB',
+      'lower',
+      parked ? [mib(parked.workerRssBytes)] : [],
+    ),
+    fig(
+      'solanaInProcessVsRpc',
+      'Solana rail in-process ÷ over JSON-RPC (throughput)',
+      'x',
+      'higher',
+      runs.map((r) => r.solana.ratio),
+    ),
+    fig(
+      'solanaRpcPerSecond',
+      'Solana rail over JSON-RPC, sequential',
+      '/s',
+      'higher',
+      runs.map((r) => r.solana.rpc.perSecond),
+    ),
+    fig(
+      'solanaInProcessPerSecond',
+      'Solana rail in-process, sequential',
+      '/s',
+      'higher',
+      runs.map((r) => r.solana.inProcess.perSecond),
+    ),
   ];
 }
 
@@ -84,8 +175,26 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
     const steps = sweeps.map((s) => stepAt(s, rate)).filter((s): s is SweepStep => s !== undefined);
     const m = (f: (s: SweepStep) => number) => median(steps.map(f));
     return [
-      `${name} ${rate}/s`, String(steps.length), fmt(m((s) => s.achievedPerSecond), 0), fmt(m((s) => s.latencyMs.p50), 1), fmt(m((s) => s.latencyMs.p99), 1),
-      fmt(m((s) => s.eventLoopP99Ms), 1), String(steps.reduce((n, s) => n + s.non2xx + s.errors, 0)), `${steps.filter((s) => s.saturated).length}/${steps.length}`,
+      `${name} ${rate}/s`,
+      String(steps.length),
+      fmt(
+        m((s) => s.achievedPerSecond),
+        0,
+      ),
+      fmt(
+        m((s) => s.latencyMs.p50),
+        1,
+      ),
+      fmt(
+        m((s) => s.latencyMs.p99),
+        1,
+      ),
+      fmt(
+        m((s) => s.eventLoopP99Ms),
+        1,
+      ),
+      String(steps.reduce((n, s) => n + s.non2xx + s.errors, 0)),
+      `${steps.filter((s) => s.saturated).length}/${steps.length}`,
     ];
   });
   return table(['open loop', 'runs', 'achieved/s', 'p50 ms', 'p99 ms', 'API loop p99 ms', 'non-2xx+err', 'saturated'], rows);
@@ -98,24 +207,62 @@ export function breakdownTable(purchase: HistoryBreakdown | null, baseline: Hist
   for (let i = 0; i < n; i += 1) {
     const p = purchase?.activities[i];
     const b = baseline?.activities[i];
-    rows.push([`${i + 1}. ${p?.name ?? b?.name ?? '?'}`, fmt(p?.scheduleToStartMs ?? NaN, 1), fmt(p?.runMs ?? NaN, 1), fmt(b?.scheduleToStartMs ?? NaN, 1), fmt(b?.runMs ?? NaN, 1)]);
+    rows.push([
+      `${i + 1}. ${p?.name ?? b?.name ?? '?'}`,
+      fmt(p?.scheduleToStartMs ?? NaN, 1),
+      fmt(p?.runMs ?? NaN, 1),
+      fmt(b?.scheduleToStartMs ?? NaN, 1),
+      fmt(b?.runMs ?? NaN, 1),
+    ]);
   }
   const wt = (h: HistoryBreakdown | null) => h?.workflowTasks;
   rows.push([
     `workflow tasks (purchase ${wt(purchase)?.count ?? 0}, baseline ${wt(baseline)?.count ?? 0}), summed`,
-    fmt(wt(purchase)?.scheduleToStartMs ?? NaN, 1), fmt(wt(purchase)?.runMs ?? NaN, 1), fmt(wt(baseline)?.scheduleToStartMs ?? NaN, 1), fmt(wt(baseline)?.runMs ?? NaN, 1),
+    fmt(wt(purchase)?.scheduleToStartMs ?? NaN, 1),
+    fmt(wt(purchase)?.runMs ?? NaN, 1),
+    fmt(wt(baseline)?.scheduleToStartMs ?? NaN, 1),
+    fmt(wt(baseline)?.runMs ?? NaN, 1),
   ]);
-  rows.push([`whole run, first event → last (upserts ${purchase?.searchAttributeUpserts ?? 0} / ${baseline?.searchAttributeUpserts ?? 0})`, '', fmt(purchase?.totalMs ?? NaN, 1), '', fmt(baseline?.totalMs ?? NaN, 1)]);
+  rows.push([
+    `whole run, first event → last (upserts ${purchase?.searchAttributeUpserts ?? 0} / ${baseline?.searchAttributeUpserts ?? 0})`,
+    '',
+    fmt(purchase?.totalMs ?? NaN, 1),
+    '',
+    fmt(baseline?.totalMs ?? NaN, 1),
+  ]);
   return table(['step', 'purchase sched→start ms', 'purchase run ms', 'baseline sched→start ms', 'baseline run ms'], rows);
 }
 
 /** CPU milliseconds per purchase and per baseline run, by process, medians over the runs. */
 export function cpuTable(runs: readonly RunResult[]): string {
-  const names = [...new Set(runs.flatMap((r) => [...Object.keys(r.purchases.cpuSecondsPerRun), ...Object.keys(r.baseline.cpuSecondsPerRun)]))];
+  const names = [
+    ...new Set(runs.flatMap((r) => [...Object.keys(r.purchases.cpuSecondsPerRun), ...Object.keys(r.baseline.cpuSecondsPerRun)])),
+  ];
   const m = (f: (r: RunResult) => number | undefined) => median(runs.map((r) => f(r) ?? NaN)) * 1000;
-  const rows = names.map((name) => [name, fmt(m((r) => r.purchases.cpuSecondsPerRun[name]), 1), fmt(m((r) => r.baseline.cpuSecondsPerRun[name]), 1)]);
-  const sum = (f: (r: RunResult) => Record<string, number>) => median(runs.map((r) => Object.values(f(r)).reduce((a, b) => a + b, 0))) * 1000;
-  rows.push(['all of them', fmt(sum((r) => r.purchases.cpuSecondsPerRun), 1), fmt(sum((r) => r.baseline.cpuSecondsPerRun), 1)]);
+  const rows = names.map((name) => [
+    name,
+    fmt(
+      m((r) => r.purchases.cpuSecondsPerRun[name]),
+      1,
+    ),
+    fmt(
+      m((r) => r.baseline.cpuSecondsPerRun[name]),
+      1,
+    ),
+  ]);
+  const sum = (f: (r: RunResult) => Record<string, number>) =>
+    median(runs.map((r) => Object.values(f(r)).reduce((a, b) => a + b, 0))) * 1000;
+  rows.push([
+    'all of them',
+    fmt(
+      sum((r) => r.purchases.cpuSecondsPerRun),
+      1,
+    ),
+    fmt(
+      sum((r) => r.baseline.cpuSecondsPerRun),
+      1,
+    ),
+  ]);
   return table(['process', 'CPU ms / purchase', 'CPU ms / baseline run'], rows);
 }
 
@@ -125,8 +272,15 @@ export function compareTable(a: BenchResults, b: BenchResults): string {
   const rows = a.figures.map((fa) => {
     const fb = byKey.get(fa.key);
     const change = fb && Number.isFinite(fa.median) && fa.median !== 0 ? ((fb.median - fa.median) / fa.median) * 100 : NaN;
-    const verdict = !Number.isFinite(change) || Math.abs(change) < 5 ? '' : (change > 0) === (fa.better === 'higher') ? 'better' : 'worse';
-    return [fa.label, fmt(fa.median, digits(fa.unit)), fmt(fb?.median ?? NaN, digits(fa.unit)), fa.unit, Number.isFinite(change) ? `${change > 0 ? '+' : ''}${change.toFixed(0)}%` : '—', verdict];
+    const verdict = !Number.isFinite(change) || Math.abs(change) < 5 ? '' : change > 0 === (fa.better === 'higher') ? 'better' : 'worse';
+    return [
+      fa.label,
+      fmt(fa.median, digits(fa.unit)),
+      fmt(fb?.median ?? NaN, digits(fa.unit)),
+      fa.unit,
+      Number.isFinite(change) ? `${change > 0 ? '+' : ''}${change.toFixed(0)}%` : '—',
+      verdict,
+    ];
   });
   return table(['figure', a.commit, b.commit, 'unit', 'change', ''], rows);
 }

@@ -104,7 +104,12 @@ function inProcessFetch(handlers: ReturnType<typeof createHandlers>) {
  */
 export async function runSolanaBench(config: Readonly<Config>, secondsPerPhase: number): Promise<SolanaBenchResult> {
   const recipients = Array.from({ length: SOLANA_PAYOUTS }, () => Keypair.generate().publicKey);
-  const overRpc = createSolanaRail({ ...railDeps(config), rpcUrl: config.solanaRpcUrl, treasury: loadTreasuryKeypair(config), usdcMint: resolveUsdcMint(config) });
+  const overRpc = createSolanaRail({
+    ...railDeps(config),
+    rpcUrl: config.solanaRpcUrl,
+    treasury: loadTreasuryKeypair(config),
+    usdcMint: resolveUsdcMint(config),
+  });
   const rpc = await runPhase('rail over JSON-RPC (chain in its own process)', overRpc, recipients, secondsPerPhase);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bench-svm-'));
@@ -112,7 +117,11 @@ export async function runSolanaBench(config: Readonly<Config>, secondsPerPhase: 
   const chain = await startSolanaChain({ port: 0, dataDir, funding: 10n ** 15n, faultInjection: false, treasuryKeypairPath });
   try {
     const treasury = Keypair.fromSecretKey(Uint8Array.from(JSON.parse(fs.readFileSync(treasuryKeypairPath, 'utf8')) as number[]));
-    const connection = new Connection(chain.rpcUrl, { commitment: config.SOLANA_COMMITMENT, disableRetryOnRateLimit: true, fetch: inProcessFetch(createHandlers(chain.ledger, false)) as never });
+    const connection = new Connection(chain.rpcUrl, {
+      commitment: config.SOLANA_COMMITMENT,
+      disableRetryOnRateLimit: true,
+      fetch: inProcessFetch(createHandlers(chain.ledger, false)) as never,
+    });
     const local = createSolanaRail({ ...railDeps(config), connection, treasury, usdcMint: chain.usdcMint });
     const inProcess = await runPhase('rail in-process (same chain code, no HTTP)', local, recipients, secondsPerPhase);
     return { payouts: SOLANA_PAYOUTS, rpc, inProcess, ratio: inProcess.perSecond / rpc.perSecond };

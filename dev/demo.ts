@@ -48,22 +48,30 @@ async function main(): Promise<void> {
   const { products } = await call<{ products: Product[] }>('GET', '/admin/products', undefined, admin);
   let product = products.find((p) => p.title === DEMO_TITLE && p.rail === rail);
   if (!product) {
-    product = await call<Product>('POST', '/admin/products', {
-      title: DEMO_TITLE,
-      priceCents: '2500',
-      rail,
-      nftSymbol: 'DEMO',
-      nftUri: 'https://example.com/demo-track.json',
-      collaborators: [
-        { wallet: newWallet(), role: 'artist', shareBps: 6000 },
-        { wallet: newWallet(), role: 'producer', shareBps: 3000 },
-        { wallet: newWallet(), role: 'writer', shareBps: 1000 },
-      ],
-    }, admin);
+    product = await call<Product>(
+      'POST',
+      '/admin/products',
+      {
+        title: DEMO_TITLE,
+        priceCents: '2500',
+        rail,
+        nftSymbol: 'DEMO',
+        nftUri: 'https://example.com/demo-track.json',
+        collaborators: [
+          { wallet: newWallet(), role: 'artist', shareBps: 6000 },
+          { wallet: newWallet(), role: 'producer', shareBps: 3000 },
+          { wallet: newWallet(), role: 'writer', shareBps: 1000 },
+        ],
+      },
+      admin,
+    );
     console.log(`created product ${product.id} (${product.title}, ${usd(product.priceCents)})`);
   }
   const buyerWallet = newWallet();
-  const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet });
+  const checkout = await call<{ purchaseId: string; checkoutSessionId: string; checkoutUrl: string }>('POST', '/api/checkout/sessions', {
+    productId: product.id,
+    buyerWallet,
+  });
   console.log(`checkout session ${checkout.checkoutSessionId} for purchase ${checkout.purchaseId}`);
   console.log(`  checkout page: ${checkout.checkoutUrl}`);
 
@@ -77,7 +85,9 @@ async function main(): Promise<void> {
     }
     throw err;
   });
-  console.log(`webhook ${event.type} ${event.id}: sent by the dev Stripe, HTTP ${delivery.lastStatus ?? '?'} on attempt ${delivery.attempts}`);
+  console.log(
+    `webhook ${event.type} ${event.id}: sent by the dev Stripe, HTTP ${delivery.lastStatus ?? '?'} on attempt ${delivery.attempts}`,
+  );
 
   const deadline = Date.now() + 120_000;
   let view: Record<string, unknown> & { status: string } = { status: 'pending_payment' };
@@ -89,16 +99,24 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   const v = view as unknown as {
-    status: string; grossCents: string; stripeFeeCents: string; netCents: string; platformFeeCents: string; creatorPoolMicroUsdc: string;
+    status: string;
+    grossCents: string;
+    stripeFeeCents: string;
+    netCents: string;
+    platformFeeCents: string;
+    creatorPoolMicroUsdc: string;
     payouts: { wallet: string; role: string; shareBps: number; amountMicroUsdc: string | null }[];
     settlement: { rail: string; txId: string | null; nftId: string | null };
     failure: { type: string; message: string } | null;
   };
   console.log('');
   console.log(`Purchase ${checkout.purchaseId}: ${v.status.toUpperCase()}`);
-  console.log(`  buyer paid ${usd(v.grossCents)}; Stripe fee ${usd(v.stripeFeeCents)} (from the balance transaction); net ${usd(v.netCents)}`);
+  console.log(
+    `  buyer paid ${usd(v.grossCents)}; Stripe fee ${usd(v.stripeFeeCents)} (from the balance transaction); net ${usd(v.netCents)}`,
+  );
   console.log(`  platform fee ${usd(v.platformFeeCents)}; creator pool ${usdc(v.creatorPoolMicroUsdc)} fronted from the treasury`);
-  for (const p of v.payouts) console.log(`  → ${p.role.padEnd(9)} ${percent(p.shareBps).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
+  for (const p of v.payouts)
+    console.log(`  → ${p.role.padEnd(9)} ${percent(p.shareBps).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
   console.log(`  NFT ${v.settlement.nftId ?? '-'} minted to ${buyerWallet}`);
   console.log(`  one ${v.settlement.rail} transaction: ${v.settlement.txId ?? '-'}`);
   if (v.failure) console.log(`  failure: ${v.failure.type}: ${v.failure.message}`);

@@ -138,13 +138,20 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
         name: 'temporal',
         command: temporal,
         args: [
-          'server', 'start-dev',
-          '--ip', '127.0.0.1',
-          '--port', String(config.TEMPORAL_PORT),
-          '--ui-port', String(config.TEMPORAL_UI_PORT),
-          '--db-filename', path.join(config.dataDir, 'temporal.sqlite'),
-          '--namespace', config.TEMPORAL_NAMESPACE,
-          '--log-level', 'warn',
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(config.TEMPORAL_PORT),
+          '--ui-port',
+          String(config.TEMPORAL_UI_PORT),
+          '--db-filename',
+          path.join(config.dataDir, 'temporal.sqlite'),
+          '--namespace',
+          config.TEMPORAL_NAMESPACE,
+          '--log-level',
+          'warn',
           ...searchAttributeCliArgs(),
         ],
         quiet: true,
@@ -171,7 +178,16 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       await supervisor.start({
         name: 'dev-stripe',
         command: devStripe.command,
-        args: [...devStripe.args, '--port', String(config.STRIPE_MOCK_PORT), '--upstream', `http://127.0.0.1:${stripeMockPort}`, '--state', path.join(config.dataDir, 'dev-stripe', 'state.jsonl'), ...(opts.devStripeWebhookUrl ? ['--webhook-url', opts.devStripeWebhookUrl] : [])],
+        args: [
+          ...devStripe.args,
+          '--port',
+          String(config.STRIPE_MOCK_PORT),
+          '--upstream',
+          `http://127.0.0.1:${stripeMockPort}`,
+          '--state',
+          path.join(config.dataDir, 'dev-stripe', 'state.jsonl'),
+          ...(opts.devStripeWebhookUrl ? ['--webhook-url', opts.devStripeWebhookUrl] : []),
+        ],
         env: stripeMockEnv(),
         quiet: true,
         ready: () => waitForPort(config.STRIPE_MOCK_PORT),
@@ -197,7 +213,17 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       await supervisor.start({
         name: 'anvil',
         command: anvil,
-        args: ['--host', '127.0.0.1', '--port', String(config.EVM_RPC_PORT), '--state', path.join(config.dataDir, 'evm', 'anvil-state.json'), '--state-interval', '5', '--silent'],
+        args: [
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(config.EVM_RPC_PORT),
+          '--state',
+          path.join(config.dataDir, 'evm', 'anvil-state.json'),
+          '--state-interval',
+          '5',
+          '--silent',
+        ],
         ready: () => waitForPort(config.EVM_RPC_PORT),
       });
       const deployment = await deployEvmContracts({
@@ -242,7 +268,9 @@ async function main(): Promise<void> {
   log('');
   log('Settlement engine is up:');
   log(`  API            http://${config.HOST}:${config.PORT}   (health /healthz, readiness /readyz, metrics /metrics)`);
-  log(`  Admin page     http://${config.HOST}:${config.PORT}/admin   (Bearer ${config.ADMIN_TOKEN === 'dev-admin-token' ? 'dev-admin-token' : '<ADMIN_TOKEN>'})`);
+  log(
+    `  Admin page     http://${config.HOST}:${config.PORT}/admin   (Bearer ${config.ADMIN_TOKEN === 'dev-admin-token' ? 'dev-admin-token' : '<ADMIN_TOKEN>'})`,
+  );
   log(`  Temporal UI    ${config.temporalUiUrl}`);
   log(`  Temporal gRPC  ${config.temporalAddress}`);
   log(`  PostgreSQL     ${config.embeddedPostgres ? `127.0.0.1:${config.PG_PORT}/settlement (embedded)` : '(DATABASE_URL)'}`);
@@ -261,13 +289,20 @@ async function bookBootstrapFunding(config: Readonly<Config>): Promise<void> {
     if (config.SOLANA_RPC_URL === undefined) {
       const rail = solanaRailFromConfig(config);
       const balance = await rail.treasuryBalanceMicroUsdc();
-      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: balance, reference: `bootstrap:${resolveUsdcMint(config).toBase58()}`, source: 'bootstrap' });
+      if (balance > 0n)
+        await recordTreasuryFunding(db, {
+          rail: Rail.Solana,
+          amountMicro: balance,
+          reference: `bootstrap:${resolveUsdcMint(config).toBase58()}`,
+          source: 'bootstrap',
+        });
     }
     if (config.EVM_RPC_URL === undefined) {
       const rail = evmRailFromConfig(config);
       const balance = await rail.treasuryBalanceMicroUsdc();
       const { usdc } = await rail.contracts();
-      if (balance > 0n) await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: balance, reference: `bootstrap:${usdc}`, source: 'bootstrap' });
+      if (balance > 0n)
+        await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: balance, reference: `bootstrap:${usdc}`, source: 'bootstrap' });
     }
   } finally {
     await db.$disconnect();

@@ -75,7 +75,12 @@ export function chargeRefunded(p: PaymentRefs): Stripe.Event {
 }
 
 /** The body and Stripe-Signature header for one delivery of `event`. */
-export function signedDelivery(stripe: Stripe, secret: string, evt: Stripe.Event, timestampSec?: number): { body: string; signature: string } {
+export function signedDelivery(
+  stripe: Stripe,
+  secret: string,
+  evt: Stripe.Event,
+  timestampSec?: number,
+): { body: string; signature: string } {
   const body = JSON.stringify(evt);
   return { body, signature: stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: timestampSec }) };
 }

@@ -49,7 +49,12 @@ export interface RestartPolicy {
   startupMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000, healthyAfterMs: 60_000, startupMs: 5_000 });
+export const DEFAULT_RESTART_POLICY: Readonly<RestartPolicy> = Object.freeze({
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  healthyAfterMs: 60_000,
+  startupMs: 5_000,
+});
 
 /** The delay before restart number `crashStreak` (1-based) of a streak. */
 export function restartDelayMs(policy: Readonly<RestartPolicy>, crashStreak: number): number {
@@ -63,10 +68,14 @@ export class Supervisor {
 
   /** Children run in their own process groups, so they outlive a parent that dies without stopAll. */
   private readonly killOrphans = () => {
-    for (const { child } of this.children) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');
+    for (const { child } of this.children)
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');
   };
 
-  constructor(private readonly log: (line: string) => void, policy: Partial<RestartPolicy> = {}) {
+  constructor(
+    private readonly log: (line: string) => void,
+    policy: Partial<RestartPolicy> = {},
+  ) {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...policy };
     process.once('exit', this.killOrphans);
   }
@@ -111,7 +120,9 @@ export class Supervisor {
       managed.restarts += 1;
       managed.crashStreak = gotPastStartup ? 0 : managed.crashStreak + 1;
       const delay = gotPastStartup ? this.policy.initialDelayMs : restartDelayMs(this.policy, managed.crashStreak);
-      this.log(`[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} start-up failures in a row)`);
+      this.log(
+        `[supervisor] ${managed.spec.name} exited (${how}) after ${upMs} ms; restarting in ${delay} ms (restart #${managed.restarts}, ${managed.crashStreak} start-up failures in a row)`,
+      );
       setTimeout(() => {
         if (this.stopping) return;
         managed.child = this.spawn(managed.spec);

@@ -14,11 +14,19 @@ function executable(file: string): boolean {
   }
 }
 
-export function resolveTool(name: 'temporal' | 'stripe-mock' | 'anvil', override: string | undefined, pathEnv: string = executablePath()): string | undefined {
+export function resolveTool(
+  name: 'temporal' | 'stripe-mock' | 'anvil',
+  override: string | undefined,
+  pathEnv: string = executablePath(),
+): string | undefined {
   if (override) return override;
-  const local = name === 'anvil' ? path.join(PROJECT_ROOT, 'node_modules', '.bin', 'anvil') : path.join(PROJECT_ROOT, '.tools', 'bin', name);
+  const local =
+    name === 'anvil' ? path.join(PROJECT_ROOT, 'node_modules', '.bin', 'anvil') : path.join(PROJECT_ROOT, '.tools', 'bin', name);
   if (executable(local)) return local;
-  return pathEnv.split(path.delimiter).map((dir) => path.join(dir, name)).find(executable);
+  return pathEnv
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, name))
+    .find(executable);
 }
 
 /**

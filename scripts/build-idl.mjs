@@ -24,24 +24,20 @@ const idlPath = path.join(root, 'idl', 'settlement.json');
 const check = process.argv.includes('--check');
 
 function runCargo() {
-  const result = spawnSync(
-    'cargo',
-    ['test', '--features', 'idl-build', '--', '__anchor_private_print_idl', '--show-output', '--quiet'],
-    {
-      cwd: programPath,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CARGO_BUILD_JOBS: process.env.CARGO_BUILD_JOBS ?? '2',
-        ANCHOR_IDL_BUILD_NO_DOCS: 'FALSE',
-        ANCHOR_IDL_BUILD_RESOLUTION: 'TRUE',
-        ANCHOR_IDL_BUILD_SKIP_LINT: 'FALSE',
-        ANCHOR_IDL_BUILD_PROGRAM_PATH: programPath,
-      },
+  const result = spawnSync('cargo', ['test', '--features', 'idl-build', '--', '__anchor_private_print_idl', '--show-output', '--quiet'], {
+    cwd: programPath,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      CARGO_BUILD_JOBS: process.env.CARGO_BUILD_JOBS ?? '2',
+      ANCHOR_IDL_BUILD_NO_DOCS: 'FALSE',
+      ANCHOR_IDL_BUILD_RESOLUTION: 'TRUE',
+      ANCHOR_IDL_BUILD_SKIP_LINT: 'FALSE',
+      ANCHOR_IDL_BUILD_PROGRAM_PATH: programPath,
     },
-  );
+  });
   if (result.error) throw result.error;
   if (result.status !== 0) {
     process.stderr.write(result.stdout ?? '');
@@ -63,14 +59,28 @@ function assemble(stdout) {
   for (const line of stdout.split('\n')) {
     if (state === 'pass') {
       switch (line) {
-        case '--- IDL begin address ---': state = 'address'; break;
-        case '--- IDL begin const ---': state = 'const'; lines = []; break;
-        case '--- IDL begin event ---': state = 'event'; lines = []; break;
+        case '--- IDL begin address ---':
+          state = 'address';
+          break;
+        case '--- IDL begin const ---':
+          state = 'const';
+          lines = [];
+          break;
+        case '--- IDL begin event ---':
+          state = 'event';
+          lines = [];
+          break;
         case '--- IDL begin errors ---':
           if (errors !== undefined) throw new Error('Multiple error definitions are not allowed.');
-          state = 'errors'; lines = []; break;
-        case '--- IDL begin program ---': state = 'program'; lines = []; break;
-        default: break;
+          state = 'errors';
+          lines = [];
+          break;
+        case '--- IDL begin program ---':
+          state = 'program';
+          lines = [];
+          break;
+        default:
+          break;
       }
       continue;
     }
@@ -125,7 +135,34 @@ function convertModulePaths(json) {
  * (events). Put every object's keys in the order of anchor-lang-idl-spec's structs so the file is
  * what `anchor idl build` would write.
  */
-const KEY_ORDER = ['code', 'name', 'docs', 'discriminator', 'serialization', 'repr', 'generics', 'writable', 'signer', 'optional', 'address', 'pda', 'relations', 'seeds', 'program', 'kind', 'type', 'value', 'path', 'account', 'accounts', 'args', 'returns', 'fields', 'variants', 'msg'];
+const KEY_ORDER = [
+  'code',
+  'name',
+  'docs',
+  'discriminator',
+  'serialization',
+  'repr',
+  'generics',
+  'writable',
+  'signer',
+  'optional',
+  'address',
+  'pda',
+  'relations',
+  'seeds',
+  'program',
+  'kind',
+  'type',
+  'value',
+  'path',
+  'account',
+  'accounts',
+  'args',
+  'returns',
+  'fields',
+  'variants',
+  'msg',
+];
 function orderKeys(value) {
   if (Array.isArray(value)) return value.map(orderKeys);
   if (value === null || typeof value !== 'object') return value;
@@ -160,7 +197,9 @@ function main() {
   if (check) {
     const committed = existsSync(idlPath) ? readFileSync(idlPath, 'utf8') : '';
     if (committed !== generated) {
-      console.error(`${path.relative(root, idlPath)} is out of date with programs/settlement: run node scripts/build-idl.mjs and commit it.`);
+      console.error(
+        `${path.relative(root, idlPath)} is out of date with programs/settlement: run node scripts/build-idl.mjs and commit it.`,
+      );
       process.exit(1);
     }
     console.log(`${path.relative(root, idlPath)} matches programs/settlement`);

@@ -45,7 +45,9 @@ const RUSTFLAGS = [
   '-Cpasses=lower-atomic',
   '-Cjump-tables=no',
   '-Clink-arg=--arch=v3',
-  ...['--bpf-stack-size=4096', '--disable-movsx', '--disable-ldsx', '--disable-bswap', '--disable-gotox'].map((arg) => `-Clink-arg=--llvm-args=${arg}`),
+  ...['--bpf-stack-size=4096', '--disable-movsx', '--disable-ldsx', '--disable-bswap', '--disable-gotox'].map(
+    (arg) => `-Clink-arg=--llvm-args=${arg}`,
+  ),
 ];
 
 const started = Date.now();
@@ -86,7 +88,15 @@ function installLinker() {
   if (existsSync(bin)) return;
   log(`cargo install --locked sbpf-linker@${LINKER_VERSION} into ${path.relative(root, linkerRoot)} (about 3 minutes on 2 cores)`);
   // Built by the default host toolchain; at run time it loads the LLVM of the rustc that calls it.
-  run('cargo', ['install', '--locked', `sbpf-linker@${LINKER_VERSION}`, '--root', linkerRoot, '-j', String(Math.max(1, os.availableParallelism()))]);
+  run('cargo', [
+    'install',
+    '--locked',
+    `sbpf-linker@${LINKER_VERSION}`,
+    '--root',
+    linkerRoot,
+    '-j',
+    String(Math.max(1, os.availableParallelism())),
+  ]);
 }
 
 /**

@@ -34,12 +34,15 @@ const started = Date.now();
 const allowTypeErrors = process.argv.includes('--allow-type-errors');
 const production = process.argv.includes('--production');
 /** The dev folders tsconfig.dev.json compiles (its `include`). */
-const devProjectDirs = (JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.dev.json'), 'utf8')) as { include: string[] }).include.map((d) => path.join(root, d));
+const devProjectDirs = (JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.dev.json'), 'utf8')) as { include: string[] }).include.map(
+  (d) => path.join(root, d),
+);
 const log = (msg: string) => process.stdout.write(`[build +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 
 function filesUnder(dir: string, keep: (file: string) => boolean = () => true): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name))
     .filter(keep);
@@ -65,7 +68,8 @@ function compiledOf(source: string): string | undefined {
 
 function compile(): void {
   for (const file of ['prisma/client.ts', 'evm/abi.ts']) {
-    if (!fs.existsSync(path.join(generated, file))) throw new Error(`generated/${file} is missing: run \`npm run setup\` (prisma generate, compile-contracts) first`);
+    if (!fs.existsSync(path.join(generated, file)))
+      throw new Error(`generated/${file} is missing: run \`npm run setup\` (prisma generate, compile-contracts) first`);
   }
   const project = production ? 'tsconfig.build.json' : 'tsconfig.dev.json';
   log(`tsc -b ${project}`);

@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 // solc ships no types for its CommonJS entry point.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const solc = require('solc') as { version(): string; compile(input: string, opts: { import: (p: string) => { contents: string } | { error: string } }): string };
+const solc = require('solc') as {
+  version(): string;
+  compile(input: string, opts: { import: (p: string) => { contents: string } | { error: string } }): string;
+};
 
 export const SOLC_VERSION = '0.8.30+commit.73712a01';
 export const EVM_VERSION = 'cancun';
@@ -34,7 +37,10 @@ const REMAPPINGS: ReadonlyArray<[string, string]> = [['@openzeppelin/', 'node_mo
 
 interface SolcOutput {
   errors?: Array<{ severity: 'error' | 'warning' | 'info'; formattedMessage: string }>;
-  contracts?: Record<string, Record<string, { abi: unknown[]; metadata: string; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
+  contracts?: Record<
+    string,
+    Record<string, { abi: unknown[]; metadata: string; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>
+  >;
 }
 
 function listSources(dir: string): string[] {
@@ -141,7 +147,9 @@ function main(argv: readonly string[]): number {
   fs.writeFileSync(path.join(OUT_DIR, 'build-info.json'), `${JSON.stringify(result.input, null, 2)}\n`);
   fs.mkdirSync(path.dirname(abiFile), { recursive: true });
   fs.writeFileSync(abiFile, result.abiFile);
-  console.log(`compiled ${Object.keys(result.artifacts).join(', ')} with solc ${SOLC_VERSION} → contracts/out, ${path.relative(ROOT, abiFile)}`);
+  console.log(
+    `compiled ${Object.keys(result.artifacts).join(', ')} with solc ${SOLC_VERSION} → contracts/out, ${path.relative(ROOT, abiFile)}`,
+  );
   return 0;
 }
 

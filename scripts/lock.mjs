@@ -16,7 +16,10 @@ try {
   copyFileSync(path.join(root, 'package.json'), path.join(scratch, 'package.json'));
   const lockFile = path.join(root, 'package-lock.json');
   if (existsSync(lockFile)) copyFileSync(lockFile, path.join(scratch, 'package-lock.json'));
-  const res = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: scratch, stdio: 'inherit' });
+  const res = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    cwd: scratch,
+    stdio: 'inherit',
+  });
   if (res.status !== 0) process.exit(res.status ?? 1);
   const next = readFileSync(path.join(scratch, 'package-lock.json'), 'utf8');
   const current = existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : '';

@@ -12,8 +12,14 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 async function main(): Promise<number> {
   const dir = path.resolve(process.argv[2] ?? path.join(__dirname, '../test/fixtures/histories'));
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown }));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  const histories = files.map((f) => ({
+    workflowId: f.replace(/\.json$/, ''),
+    history: JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown,
+  }));
   let failed = 0;
   for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../src/workflows') }, histories)) {
     if (result.error) failed += 1;

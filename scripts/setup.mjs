@@ -14,7 +14,12 @@ const goBin = path.join(toolsDir, 'bin');
 const started = Date.now();
 
 const GO_TOOLS = [
-  { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal@v1.5.1', override: 'TEMPORAL_CLI_PATH', note: 'a cold build takes about 4 minutes on 2 cores' },
+  {
+    name: 'temporal',
+    module: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
+    override: 'TEMPORAL_CLI_PATH',
+    note: 'a cold build takes about 4 minutes on 2 cores',
+  },
   { name: 'stripe-mock', module: 'github.com/stripe/stripe-mock@v0.197.0', override: 'STRIPE_MOCK_PATH', note: 'about 30 seconds' },
 ];
 
@@ -59,13 +64,18 @@ function onPath(name) {
 }
 
 function npmDependencies() {
-  stamped('npm', [path.join(root, 'package-lock.json'), path.join(root, 'package.json')], () => existsSync(path.join(root, 'node_modules')), () => {
-    // `npm ci`: exactly the lock file, which it never rewrites, so a run leaves git status clean. The
-    // lock lists every platform's optional binaries; regenerate it with `npm run lock` after a change
-    // to package.json (`npm install` in a tree with node_modules drops other platforms' entries).
-    log('installing npm packages with npm ci from package-lock.json — a cold install takes a minute or two');
-    run('npm', ['ci', '--no-audit', '--no-fund']);
-  });
+  stamped(
+    'npm',
+    [path.join(root, 'package-lock.json'), path.join(root, 'package.json')],
+    () => existsSync(path.join(root, 'node_modules')),
+    () => {
+      // `npm ci`: exactly the lock file, which it never rewrites, so a run leaves git status clean. The
+      // lock lists every platform's optional binaries; regenerate it with `npm run lock` after a change
+      // to package.json (`npm install` in a tree with node_modules drops other platforms' entries).
+      log('installing npm packages with npm ci from package-lock.json — a cold install takes a minute or two');
+      run('npm', ['ci', '--no-audit', '--no-fund']);
+    },
+  );
 }
 
 function goTools() {
@@ -94,13 +104,18 @@ function goTools() {
 
 function prismaClient() {
   const schema = path.join(root, 'prisma', 'schema.prisma');
-  stamped('prisma', [schema, path.join(root, 'package-lock.json')], () => existsSync(path.join(root, 'generated/prisma/client.ts')), () => {
-    log('generating the Prisma client');
-    // `generate` needs no engine, but the CLI insists one exists: point it at any file.
-    run(path.join(root, 'node_modules/.bin/prisma'), ['generate'], {
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: schema, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-    });
-  });
+  stamped(
+    'prisma',
+    [schema, path.join(root, 'package-lock.json')],
+    () => existsSync(path.join(root, 'generated/prisma/client.ts')),
+    () => {
+      log('generating the Prisma client');
+      // `generate` needs no engine, but the CLI insists one exists: point it at any file.
+      run(path.join(root, 'node_modules/.bin/prisma'), ['generate'], {
+        env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: schema, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+      });
+    },
+  );
 }
 
 /**
@@ -110,17 +125,41 @@ function prismaClient() {
  * Prisma client and the contracts' ABIs, so it runs after prismaClient() and contracts().
  */
 function compiledBuild() {
-  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'dev/dev-stripe', 'dev/solana-chain', 'scripts/build.ts'], { cwd: root, encoding: 'utf8' })
+  const sources = execFileSync(
+    'git',
+    ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'dev/dev-stripe', 'dev/solana-chain', 'scripts/build.ts'],
+    { cwd: root, encoding: 'utf8' },
+  )
     .split('\n')
     .filter(Boolean)
     .sort()
     .map((f) => path.join(root, f));
-  const configs = ['tsconfig.json', 'tsconfig.build.json', 'tsconfig.generated.json', 'tsconfig.dev.json', 'package-lock.json', 'prisma/schema.prisma', 'generated/evm/abi.ts'].map((f) => path.join(root, f));
-  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js', 'dist/dev/dev-stripe/main.js', 'dist/dev/solana-chain/main.js'].map((f) => path.join(root, f));
-  stamped('dist', [...sources, ...configs], () => outputs.every((f) => existsSync(f)), () => {
-    log('building dist/ (tsc + workflow bundles) — about a minute on 2 cores');
-    run(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/build.ts'), '--allow-type-errors']);
-  });
+  const configs = [
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'tsconfig.generated.json',
+    'tsconfig.dev.json',
+    'package-lock.json',
+    'prisma/schema.prisma',
+    'generated/evm/abi.ts',
+  ].map((f) => path.join(root, f));
+  const outputs = [
+    'dist/server.js',
+    'dist/worker.js',
+    'dist/ops/cli.js',
+    'dist/workflow-bundle.js',
+    'dist/dev/dev-stripe/main.js',
+    'dist/dev/solana-chain/main.js',
+  ].map((f) => path.join(root, f));
+  stamped(
+    'dist',
+    [...sources, ...configs],
+    () => outputs.every((f) => existsSync(f)),
+    () => {
+      log('building dist/ (tsc + workflow bundles) — about a minute on 2 cores');
+      run(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/build.ts'), '--allow-type-errors']);
+    },
+  );
 }
 
 function contracts() {
@@ -130,10 +169,15 @@ function contracts() {
     .split('\n')
     .filter((f) => f.endsWith('.sol'))
     .map((f) => path.join(root, f));
-  stamped('contracts', [...sources, script], () => existsSync(path.join(root, 'contracts/out')) && existsSync(path.join(root, 'generated/evm/abi.ts')), () => {
-    log('compiling Solidity contracts with solc (npm)');
-    run(path.join(root, 'node_modules/.bin/tsx'), [script]);
-  });
+  stamped(
+    'contracts',
+    [...sources, script],
+    () => existsSync(path.join(root, 'contracts/out')) && existsSync(path.join(root, 'generated/evm/abi.ts')),
+    () => {
+      log('compiling Solidity contracts with solc (npm)');
+      run(path.join(root, 'node_modules/.bin/tsx'), [script]);
+    },
+  );
 }
 
 /**
@@ -153,7 +197,10 @@ function schemathesis() {
     return;
   }
   log(`installing schemathesis ${SCHEMATHESIS_VERSION} into ${path.relative(root, venv)} (pip, about a minute)`);
-  const steps = [[python, ['-m', 'venv', venv]], [path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]]];
+  const steps = [
+    [python, ['-m', 'venv', venv]],
+    [path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]],
+  ];
   for (const [cmd, args] of steps) {
     if (spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status !== 0) {
       log(`warning: ${path.basename(cmd)} ${args.join(' ')} failed: the OpenAPI fuzz test will fail`);
@@ -175,7 +222,8 @@ const TEMPORAL_TEST_SERVER_VERSION = '1.38.0';
 
 function temporalTestServer() {
   if (process.env.TEMPORAL_TEST_SERVER_PATH) {
-    if (!existsSync(process.env.TEMPORAL_TEST_SERVER_PATH)) throw new Error(`TEMPORAL_TEST_SERVER_PATH=${process.env.TEMPORAL_TEST_SERVER_PATH} does not exist`);
+    if (!existsSync(process.env.TEMPORAL_TEST_SERVER_PATH))
+      throw new Error(`TEMPORAL_TEST_SERVER_PATH=${process.env.TEMPORAL_TEST_SERVER_PATH} does not exist`);
     return;
   }
   const dir = path.join(toolsDir, 'temporal-test-server');
@@ -186,14 +234,20 @@ function temporalTestServer() {
   const java = onPath('java');
   const mvn = onPath('mvn');
   if (!java || !mvn) {
-    log(`warning: ${java ? 'mvn' : 'java'} is missing, so the Temporal test server is not installed: the time-skipping workflow tests will try to download it`);
+    log(
+      `warning: ${java ? 'mvn' : 'java'} is missing, so the Temporal test server is not installed: the time-skipping workflow tests will try to download it`,
+    );
     return;
   }
-  log(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} from Maven Central into ${path.relative(root, dir)} (about 40 MB, half a minute)`);
+  log(
+    `fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} from Maven Central into ${path.relative(root, dir)} (about 40 MB, half a minute)`,
+  );
   mkdirSync(dir, { recursive: true });
   mkdirSync(goBin, { recursive: true });
   const pom = path.join(dir, 'pom.xml');
-  writeFileSync(pom, `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  writeFileSync(
+    pom,
+    `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.settlement</groupId><artifactId>temporal-test-server-classpath</artifactId><version>1</version><packaging>pom</packaging>
   <dependencies>
@@ -201,15 +255,30 @@ function temporalTestServer() {
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>2.0.17</version></dependency>
   </dependencies>
 </project>
-`);
+`,
+  );
   rmSync(lib, { recursive: true, force: true });
-  const args = ['-q', '-B', '-Dstyle.color=never', '-f', pom, `-Dmaven.repo.local=${path.join(toolsDir, 'm2')}`, 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`, '-DincludeScope=runtime'];
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    pom,
+    `-Dmaven.repo.local=${path.join(toolsDir, 'm2')}`,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${lib}`,
+    '-DincludeScope=runtime',
+  ];
   if (spawnSync(mvn, args, { cwd: dir, stdio: 'inherit' }).status !== 0) {
     log('warning: Maven could not fetch the Temporal test server: the time-skipping workflow tests will try to download it');
     return;
   }
   // One JIT tier, a serial collector and a small heap: it starts in a few seconds and stays light on 2 cores.
-  writeFileSync(launcher, `#!/bin/sh\nexec "${java}" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "${lib}/*" io.temporal.testserver.TestServer "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    launcher,
+    `#!/bin/sh\nexec "${java}" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "${lib}/*" io.temporal.testserver.TestServer "$@"\n`,
+    { mode: 0o755 },
+  );
   writeFileSync(stamp, TEMPORAL_TEST_SERVER_VERSION);
 }
 
@@ -220,15 +289,26 @@ function temporalTestServer() {
  */
 function settlementProgram() {
   const script = path.join(root, 'scripts/build-program.mjs');
-  const inputs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'sbf', 'Cargo.toml', 'Cargo.lock', 'program-test/solana-invoke-host'], { cwd: path.join(root, 'programs/settlement'), encoding: 'utf8' })
+  const inputs = execFileSync(
+    'git',
+    ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'sbf', 'Cargo.toml', 'Cargo.lock', 'program-test/solana-invoke-host'],
+    { cwd: path.join(root, 'programs/settlement'), encoding: 'utf8' },
+  )
     .split('\n')
     .filter(Boolean)
     .sort()
     .map((f) => path.join(root, 'programs/settlement', f));
-  stamped('settlement-so', [...inputs, script], () => existsSync(path.join(root, 'programs/settlement/target/deploy/settlement.so')), () => {
-    log('building the settlement program to SBF (npm run build:program) — about 10 minutes cold on 2 cores, most of it the linker and std');
-    run(process.execPath, [script]);
-  });
+  stamped(
+    'settlement-so',
+    [...inputs, script],
+    () => existsSync(path.join(root, 'programs/settlement/target/deploy/settlement.so')),
+    () => {
+      log(
+        'building the settlement program to SBF (npm run build:program) — about 10 minutes cold on 2 cores, most of it the linker and std',
+      );
+      run(process.execPath, [script]);
+    },
+  );
 }
 
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
@@ -242,9 +322,13 @@ function chromium() {
     return;
   }
   const [cmd, ...pre] = asRoot ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  const apt = (args) => spawnSync(cmd, [...pre, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args) =>
+    spawnSync(cmd, [...pre, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   log('installing chromium with apt-get (for the admin page e2e test)');
-  if (apt(['install', '-y', 'chromium']).status !== 0 && (apt(['update']).status !== 0 || apt(['install', '-y', 'chromium']).status !== 0)) {
+  if (
+    apt(['install', '-y', 'chromium']).status !== 0 &&
+    (apt(['update']).status !== 0 || apt(['install', '-y', 'chromium']).status !== 0)
+  ) {
     log('warning: apt-get could not install chromium; the admin page e2e test will skip');
   }
 }

@@ -56,8 +56,16 @@ const WELL_KNOWN_EVM_KEYS = new Set([
  * convention); config.ts reads the file, and setting both is an error.
  */
 export const SECRET_SETTINGS = [
-  'ADMIN_TOKEN', 'ADMIN_READONLY_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'TREASURY_KEYPAIR',
-  'EVM_PRIVATE_KEY', 'NFT_MINT_SEED', 'DATABASE_URL', 'TEMPORAL_API_KEY', 'CREATOR_WEBHOOK_SECRET',
+  'ADMIN_TOKEN',
+  'ADMIN_READONLY_TOKEN',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'TREASURY_KEYPAIR',
+  'EVM_PRIVATE_KEY',
+  'NFT_MINT_SEED',
+  'DATABASE_URL',
+  'TEMPORAL_API_KEY',
+  'CREATOR_WEBHOOK_SECRET',
 ] as const;
 /** The shortest secret production accepts (tokens, keys, seeds). */
 export const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -140,7 +148,10 @@ export const schema = z.object({
   // EVM
   EVM_RPC_URL: optionalString,
   EVM_RPC_PORT: port(8545),
-  EVM_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/).default(DEV_EVM_PRIVATE_KEY),
+  EVM_PRIVATE_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/)
+    .default(DEV_EVM_PRIVATE_KEY),
   EVM_CONFIRMATIONS: z.coerce.number().int().min(1).default(1),
   EVM_MAX_FEE_GWEI: z.coerce.number().int().positive().default(200),
   EVM_SPLITTER_ADDRESS: optionalString,
@@ -256,7 +267,8 @@ function productionProblems(env: Record<string, string | undefined>): ConfigProb
   const secret = (name: string, value: string | undefined, devDefault?: string) => {
     if (!given(value)) problems.push({ variable: name, detail: 'missing' });
     else if (devDefault !== undefined && value === devDefault) problems.push({ variable: name, detail: 'the development default' });
-    else if (value.length < MIN_PRODUCTION_SECRET_LENGTH) problems.push({ variable: name, detail: `shorter than ${MIN_PRODUCTION_SECRET_LENGTH} characters` });
+    else if (value.length < MIN_PRODUCTION_SECRET_LENGTH)
+      problems.push({ variable: name, detail: `shorter than ${MIN_PRODUCTION_SECRET_LENGTH} characters` });
   };
   secret('ADMIN_TOKEN', env.ADMIN_TOKEN, DEV_ADMIN_TOKEN);
   if (given(env.ADMIN_READONLY_TOKEN)) {
@@ -266,15 +278,21 @@ function productionProblems(env: Record<string, string | undefined>): ConfigProb
   secret('STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY, DEV_STRIPE_SECRET_KEY);
   secret('STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET, DEV_STRIPE_WEBHOOK_SECRET);
   if (!given(env.TREASURY_KEYPAIR) && !given(env.TREASURY_KEYPAIR_PATH)) {
-    problems.push({ variable: 'TREASURY_KEYPAIR', detail: 'missing: give TREASURY_KEYPAIR, TREASURY_KEYPAIR_FILE or TREASURY_KEYPAIR_PATH (no dev key is generated in production)' });
+    problems.push({
+      variable: 'TREASURY_KEYPAIR',
+      detail: 'missing: give TREASURY_KEYPAIR, TREASURY_KEYPAIR_FILE or TREASURY_KEYPAIR_PATH (no dev key is generated in production)',
+    });
   }
   if (given(env.EVM_RPC_URL) || given(env.EVM_PRIVATE_KEY)) {
     if (!given(env.EVM_PRIVATE_KEY)) problems.push({ variable: 'EVM_PRIVATE_KEY', detail: 'missing while the EVM rail is configured' });
-    else if (WELL_KNOWN_EVM_KEYS.has(env.EVM_PRIVATE_KEY.toLowerCase())) problems.push({ variable: 'EVM_PRIVATE_KEY', detail: 'a published anvil development key' });
+    else if (WELL_KNOWN_EVM_KEYS.has(env.EVM_PRIVATE_KEY.toLowerCase()))
+      problems.push({ variable: 'EVM_PRIVATE_KEY', detail: 'a published anvil development key' });
   }
   secret('NFT_MINT_SEED', env.NFT_MINT_SEED, DEV_NFT_MINT_SEED);
-  if (!given(env.DATABASE_URL)) problems.push({ variable: 'DATABASE_URL', detail: 'missing (there is no embedded PostgreSQL in production)' });
-  if (!given(env.TEMPORAL_ADDRESS)) problems.push({ variable: 'TEMPORAL_ADDRESS', detail: 'missing (there is no embedded Temporal server in production)' });
+  if (!given(env.DATABASE_URL))
+    problems.push({ variable: 'DATABASE_URL', detail: 'missing (there is no embedded PostgreSQL in production)' });
+  if (!given(env.TEMPORAL_ADDRESS))
+    problems.push({ variable: 'TEMPORAL_ADDRESS', detail: 'missing (there is no embedded Temporal server in production)' });
   return problems;
 }
 
@@ -293,9 +311,13 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
     throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
   }
   const raw = parsed.data;
-  const creatorWebhookUrls = (raw.CREATOR_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  const creatorWebhookUrls = (raw.CREATOR_WEBHOOK_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
   for (const u of creatorWebhookUrls) {
-    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) throw new ConfigError('CREATOR_WEBHOOK_URLS', `not an http(s) URL: ${u}`);
+    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol))
+      throw new ConfigError('CREATOR_WEBHOOK_URLS', `not an http(s) URL: ${u}`);
   }
   // An unsigned notification could be forged by anyone who learns the endpoint.
   if (creatorWebhookUrls.length > 0 && (raw.CREATOR_WEBHOOK_SECRET ?? '').length < 16) {
@@ -329,7 +351,10 @@ function parseDailyVolumeLimits(value: string | undefined): Partial<Record<Rail,
     for (const rail of RAILS) limits[rail] = BigInt(value.trim());
     return limits;
   }
-  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const m = /^([a-z-]+)=(\d+)$/.exec(part);
     if (!m) throw bad(`"${part}" is not <rail>=<cents>`);
     const rail = RAILS.find((r) => r === m[1]);

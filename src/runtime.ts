@@ -20,7 +20,13 @@ export function createStripe(config: Readonly<Config>): Stripe {
   return new Stripe(config.STRIPE_SECRET_KEY, {
     maxNetworkRetries: 2,
     timeout: 15_000,
-    ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
+    ...(base
+      ? {
+          host: base.hostname,
+          port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)),
+          protocol: base.protocol.replace(':', '') as 'http' | 'https',
+        }
+      : {}),
   });
 }
 
@@ -53,7 +59,11 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
 const temporalTls = (config: Readonly<Config>) => (config.TEMPORAL_TLS || config.TEMPORAL_API_KEY ? {} : undefined);
 
 export async function connectTemporalClient(config: Readonly<Config>): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporalAddress, tls: temporalTls(config), apiKey: config.TEMPORAL_API_KEY });
+  const connection = await Connection.connect({
+    address: config.temporalAddress,
+    tls: temporalTls(config),
+    apiKey: config.TEMPORAL_API_KEY,
+  });
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }
 

@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   const temporal = await connectTemporalClient(config);
   const deps = buildApiDeps(config, logger, temporal);
   const app = createApp(deps);
-  const server: Server = app.listen(config.PORT, config.HOST, () => logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'));
+  const server: Server = app.listen(config.PORT, config.HOST, () =>
+    logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'),
+  );
   let stopping = false;
   const stop = () => {
     if (stopping) return;

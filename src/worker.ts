@@ -103,7 +103,10 @@ async function main(): Promise<void> {
     await running.catch(() => undefined);
     throw err;
   }
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, rails: Object.keys(deps.rails), metricsUrl }, 'worker started');
+  logger.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, rails: Object.keys(deps.rails), metricsUrl },
+    'worker started',
+  );
   await running;
   await deps.db.$disconnect();
   await connection.close();

@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   const taskQueue = process.env[BASELINE_TASK_QUEUE_VARIABLE] ?? 'bench-baseline';
   Runtime.install({ logger: new DefaultLogger('WARN') });
   // Bundled before connecting, so the bundle's CPU is spent before anything is measured.
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'workflows.ts'), logger: new DefaultLogger('WARN') });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(__dirname, 'workflows.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
   const connection = await connectTemporalWorker(config);
   const worker = await Worker.create({
     connection,

@@ -25,7 +25,12 @@ const stripeFee = proxyActivities<BaselineActivities>({
 const chain = proxyActivities<BaselineActivities>({
   startToCloseTimeout: '90 seconds',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [...nonRetryableErrorTypes, ErrorType.InsufficientTreasury] },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, ErrorType.InsufficientTreasury],
+  },
 });
 
 export interface BaselineInput {

@@ -5,10 +5,18 @@
 export class ApiClient {
   retries = 0;
 
-  constructor(private readonly base: string, private readonly adminToken: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly adminToken: string,
+  ) {}
 
   /** One answer that is not a retryable failure; throws after `attempts` retryable ones. */
-  async call(method: string, path: string, body?: unknown, opts: { admin?: boolean; attempts?: number } = {}): Promise<{ status: number; json: unknown }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { admin?: boolean; attempts?: number } = {},
+  ): Promise<{ status: number; json: unknown }> {
     const attempts = opts.attempts ?? 30;
     let wait = 250;
     for (let attempt = 1; ; attempt += 1) {

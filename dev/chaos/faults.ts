@@ -65,7 +65,11 @@ export class FaultSchedule {
   private running = false;
   private pgBusy: Promise<void> | undefined;
 
-  constructor(private readonly plan: FaultPlan, private readonly targets: FaultTargets, private readonly random: Random) {}
+  constructor(
+    private readonly plan: FaultPlan,
+    private readonly targets: FaultTargets,
+    private readonly random: Random,
+  ) {}
 
   start(): void {
     this.running = true;
@@ -93,11 +97,14 @@ export class FaultSchedule {
   private every(everyMs: number, action: () => void | Promise<void>): void {
     if (everyMs <= 0) return;
     const arm = () => {
-      const t = setTimeout(() => {
-        if (!this.running) return;
-        void Promise.resolve(action()).catch((err: unknown) => this.targets.log(`[chaos] fault failed: ${String(err)}`));
-        arm();
-      }, this.random.int(Math.round(everyMs * 0.75), Math.round(everyMs * 1.25)));
+      const t = setTimeout(
+        () => {
+          if (!this.running) return;
+          void Promise.resolve(action()).catch((err: unknown) => this.targets.log(`[chaos] fault failed: ${String(err)}`));
+          arm();
+        },
+        this.random.int(Math.round(everyMs * 0.75), Math.round(everyMs * 1.25)),
+      );
       this.timers.push(t);
     };
     arm();

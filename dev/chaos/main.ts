@@ -54,7 +54,8 @@ function scaled(plan: FaultPlan, scale: number): FaultPlan {
 
 async function main(): Promise<void> {
   const rails = (values.rails ?? '').split(',').map((r) => r.trim());
-  for (const r of rails) if (!RAILS.includes(r as Rail) || r === 'solana-anchor') throw new Error(`--rails takes solana and/or evm (got ${r})`);
+  for (const r of rails)
+    if (!RAILS.includes(r as Rail) || r === 'solana-anchor') throw new Error(`--rails takes solana and/or evm (got ${r})`);
   const dataDir = path.resolve(values['data-dir'] ?? path.join(loadConfig().dataDir, 'chaos'));
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Math.floor(positive('seed', values.seed));
   const report = await runChaos({
@@ -81,6 +82,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`chaos: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(2);
 });

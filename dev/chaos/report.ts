@@ -22,11 +22,25 @@ export function formatReport(r: ChaosReport): string {
     ['result', r.ok ? 'PASS' : 'FAIL'],
     ['seed', String(r.seed)],
     ['purchases', `${p.planned} planned, ${p.checkedOut} checked out`],
-    ['final states', Object.entries(p.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'final states',
+      Object.entries(p.byStatus)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ['as expected', `${p.asExpected} of ${p.planned}`],
     ['lost', String(p.lost)],
     ['wallets paid twice / missed', `${r.paidTwice} / ${r.missedPayouts}`],
-    ['audit', `${r.audit.ok ? 'clean' : `${r.audit.findings.length} findings (${Object.entries(r.audit.findingsByCode).map(([k, v]) => `${k} ${v}`).join(', ')})`}${r.audit.counts ? `: ${r.audit.counts.purchasesChecked} purchases, ${r.audit.counts.settlementsVerified} settlements verified on chain, ${r.audit.counts.walletsChecked} wallets` : ''}`],
+    [
+      'audit',
+      `${
+        r.audit.ok
+          ? 'clean'
+          : `${r.audit.findings.length} findings (${Object.entries(r.audit.findingsByCode)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`
+      }${r.audit.counts ? `: ${r.audit.counts.purchasesChecked} purchases, ${r.audit.counts.settlementsVerified} settlements verified on chain, ${r.audit.counts.walletsChecked} wallets` : ''}`,
+    ],
     ['settled while faulting / after', `${p.settledWhileFaulting} / ${p.settledAfterFaults}`],
     ['faults ran', `${r.durations.faultSeconds} s`],
     ['drained after faults stopped', r.durations.drainSeconds === null ? 'not within the deadline' : `${r.durations.drainSeconds} s`],
@@ -35,19 +49,42 @@ export function formatReport(r: ChaosReport): string {
     ['SIGKILLs', `worker ${f.workerKills}, api ${f.apiKills}, temporal ${f.temporalKills}`],
     ['PostgreSQL restarts', String(f.postgresRestarts)],
     ['Stripe faults', injected('stripe')],
-    ['Solana RPC faults', `${injected('solana')}; chain-side ${sum(f.chainFaults)} (${Object.entries(f.chainFaults).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    [
+      'Solana RPC faults',
+      `${injected('solana')}; chain-side ${sum(f.chainFaults)} (${Object.entries(f.chainFaults)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    ],
     ['EVM RPC faults', injected('evm')],
-    ['webhook deliveries', `${r.deliveries.attempts} attempts for ${r.deliveries.events} events: ${r.deliveries.duplicates} duplicates, ${r.deliveries.redeliveries} redeliveries, ${r.deliveries.abandoned} abandoned`],
-    ['webhook outcomes', Object.entries(r.deliveries.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'webhook deliveries',
+      `${r.deliveries.attempts} attempts for ${r.deliveries.events} events: ${r.deliveries.duplicates} duplicates, ${r.deliveries.redeliveries} redeliveries, ${r.deliveries.abandoned} abandoned`,
+    ],
+    [
+      'webhook outcomes',
+      Object.entries(r.deliveries.outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ['API retries (checkout, admin)', String(r.apiRetries)],
-    ['treasury', `funded ${r.treasury.initialFundingMicroUsdc} micro-USDC per rail; replenished ${Object.entries(r.treasury.replenished).map(([k, v]) => `${k} ${v}`).join(', ') || 'never'}`],
+    [
+      'treasury',
+      `funded ${r.treasury.initialFundingMicroUsdc} micro-USDC per rail; replenished ${
+        Object.entries(r.treasury.replenished)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'never'
+      }`,
+    ],
     ['total time', `${r.durations.totalSeconds} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = ['| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`)];
   if (r.lost.length > 0) {
     lines.push('', 'Not as expected:');
-    for (const l of r.lost) lines.push(`- ${l.purchaseId ?? '(no purchase)'} ${l.product}: expected ${l.expected}, got ${l.status ?? '-'}${l.failureType ? ` (${l.failureType})` : ''}${l.driverError ? `; ${l.driverError}` : ''}`);
+    for (const l of r.lost)
+      lines.push(
+        `- ${l.purchaseId ?? '(no purchase)'} ${l.product}: expected ${l.expected}, got ${l.status ?? '-'}${l.failureType ? ` (${l.failureType})` : ''}${l.driverError ? `; ${l.driverError}` : ''}`,
+      );
   }
   if (!r.audit.ok) {
     lines.push('', 'Audit findings:');
@@ -55,7 +92,8 @@ export function formatReport(r: ChaosReport): string {
   }
   if (r.balanceFindings.length > 0) {
     lines.push('', 'Balances that differ from the payout rows:');
-    for (const b of r.balanceFindings) lines.push(`- ${b.rail} ${b.wallet}: on chain ${b.onChainMicroUsdc}, payout rows ${b.payoutRowsMicroUsdc}`);
+    for (const b of r.balanceFindings)
+      lines.push(`- ${b.rail} ${b.wallet}: on chain ${b.onChainMicroUsdc}, payout rows ${b.payoutRowsMicroUsdc}`);
   }
   return lines.join('\n');
 }

@@ -55,7 +55,8 @@ export interface ChaosOptions {
   progress: (line: string) => void;
 }
 
-type FinalStatus = typeof PurchaseStatus.Settled | typeof PurchaseStatus.Failed | typeof PurchaseStatus.Refunded | typeof PurchaseStatus.Disputed;
+type FinalStatus =
+  typeof PurchaseStatus.Settled | typeof PurchaseStatus.Failed | typeof PurchaseStatus.Refunded | typeof PurchaseStatus.Disputed;
 const FINAL: readonly string[] = [PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed];
 
 interface Tracked {
@@ -82,7 +83,11 @@ export interface BalanceFinding {
 export interface ChaosReport {
   ok: boolean;
   seed: number;
-  options: Omit<ChaosOptions, 'progress' | 'prices' | 'approvalThresholdCents' | 'approvalPriceCents'> & { prices: string[]; approvalThresholdCents: string; approvalPriceCents: string };
+  options: Omit<ChaosOptions, 'progress' | 'prices' | 'approvalThresholdCents' | 'approvalPriceCents'> & {
+    prices: string[];
+    approvalThresholdCents: string;
+    approvalPriceCents: string;
+  };
   durations: { loadSeconds: number; faultSeconds: number; drainSeconds: number | null; totalSeconds: number };
   purchases: {
     planned: number;
@@ -97,11 +102,24 @@ export interface ChaosReport {
     perSecond: number;
     settleLatencyMs: { p50: number | null; p99: number | null };
   };
-  lost: { purchaseId: string | null; product: string; expected: string; status: string | null; failureType: string | null; driverError: string | null }[];
+  lost: {
+    purchaseId: string | null;
+    product: string;
+    expected: string;
+    status: string | null;
+    failureType: string | null;
+    driverError: string | null;
+  }[];
   paidTwice: number;
   missedPayouts: number;
   /** `npm run audit` against the stack once every purchase ended */
-  audit: { ok: boolean; exitCode: number; counts: AuditReport['counts'] | null; findingsByCode: Record<string, number>; findings: { code: string; message: string }[] };
+  audit: {
+    ok: boolean;
+    exitCode: number;
+    counts: AuditReport['counts'] | null;
+    findingsByCode: Record<string, number>;
+    findings: { code: string; message: string }[];
+  };
   balanceFindings: BalanceFinding[];
   faults: FaultCounters & { proxies: Record<string, { requests: number; errors: number; held: number }> };
   deliveries: DeliveryStats;
@@ -117,7 +135,10 @@ class StatusWatcher {
   private timer: NodeJS.Timeout | undefined;
   dbErrors = 0;
 
-  constructor(private readonly db: Db, private readonly onStatus: (purchaseId: string, status: string, failureType: string | null) => void) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onStatus: (purchaseId: string, status: string, failureType: string | null) => void,
+  ) {}
 
   start(): void {
     const loop = async () => {
@@ -144,7 +165,10 @@ class StatusWatcher {
     for (let i = 0; i < ids.length; i += 500) {
       let rows: { id: string; status: string; failureType: string | null }[];
       try {
-        rows = await this.db.purchase.findMany({ where: { id: { in: ids.slice(i, i + 500) } }, select: { id: true, status: true, failureType: true } });
+        rows = await this.db.purchase.findMany({
+          where: { id: { in: ids.slice(i, i + 500) } },
+          select: { id: true, status: true, failureType: true },
+        });
       } catch {
         this.dbErrors += 1; // PostgreSQL is restarting
         return;
@@ -183,7 +207,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const plans = planPurchases(workloadRandom, products, opts);
   const platformFeeBps = 1000;
   const poolByRail = new Map<Rail, bigint>();
-  for (const p of plans) poolByRail.set(p.product.rail, (poolByRail.get(p.product.rail) ?? 0n) + expectedPoolMicroUsdc(p.product, platformFeeBps));
+  for (const p of plans)
+    poolByRail.set(p.product.rail, (poolByRail.get(p.product.rail) ?? 0n) + expectedPoolMicroUsdc(p.product, platformFeeBps));
   const largestPool = [...poolByRail.values()].reduce((a, b) => (a > b ? a : b), 0n);
   const initialFunding = opts.treasuryShort ? largestPool / 3n : largestPool * 2n + 1_000_000_000n;
 
@@ -208,7 +233,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   };
   const config = loadConfig(childProcessEnv(env));
   const proxies = {
-    stripe: await startFaultProxy({ target: `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`, errorStatus: 500, random: () => proxyRandom.next(), holdMs: 20_000 }),
+    stripe: await startFaultProxy({
+      target: `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`,
+      errorStatus: 500,
+      random: () => proxyRandom.next(),
+      holdMs: 20_000,
+    }),
     solana: await startFaultProxy({ target: config.solanaRpcUrl, errorStatus: 503, random: () => proxyRandom.next(), holdMs: 20_000 }),
     evm: await startFaultProxy({ target: config.evmRpcUrl, errorStatus: 503, random: () => proxyRandom.next(), holdMs: 35_000 }),
   };
@@ -230,22 +260,30 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     db = createDb(config.databaseUrl, { poolSize: 4 });
     const api = new ApiClient(`http://127.0.0.1:${config.PORT}`, config.ADMIN_TOKEN);
-    const evmBank = opts.rails.includes(Rail.Evm) && opts.treasuryShort ? await fundEvmBank(config, poolByRail.get(Rail.Evm) ?? 0n) : undefined;
+    const evmBank =
+      opts.rails.includes(Rail.Evm) && opts.treasuryShort ? await fundEvmBank(config, poolByRail.get(Rail.Evm) ?? 0n) : undefined;
 
     const productIds = new Map<ProductSpec, string>();
     for (const product of products) {
-      const res = await api.call('POST', '/admin/products', {
-        title: `Chaos ${product.key}`,
-        priceCents: product.priceCents.toString(),
-        rail: product.rail,
-        nftSymbol: 'CHAOS',
-        nftUri: 'https://example.com/chaos.json',
-        collaborators: product.shares.map((shareBps, i) => ({ wallet: product.wallets[i], role: `collaborator-${i + 1}`, shareBps })),
-      }, { admin: true });
+      const res = await api.call(
+        'POST',
+        '/admin/products',
+        {
+          title: `Chaos ${product.key}`,
+          priceCents: product.priceCents.toString(),
+          rail: product.rail,
+          nftSymbol: 'CHAOS',
+          nftUri: 'https://example.com/chaos.json',
+          collaborators: product.shares.map((shareBps, i) => ({ wallet: product.wallets[i], role: `collaborator-${i + 1}`, shareBps })),
+        },
+        { admin: true },
+      );
       if (res.status !== 201) throw new Error(`creating product ${product.key}: ${res.status} ${JSON.stringify(res.json)}`);
       productIds.set(product, (res.json as { id: string }).id);
     }
-    progress(`[chaos] ${products.length} products on ${opts.rails.join(', ')}; ${plans.length} purchases at ${opts.ratePerSecond}/s; treasury funded with ${initialFunding} micro-USDC per rail`);
+    progress(
+      `[chaos] ${products.length} products on ${opts.rails.join(', ')}; ${plans.length} purchases at ${opts.ratePerSecond}/s; treasury funded with ${initialFunding} micro-USDC per rail`,
+    );
 
     const stripe = new Stripe(config.STRIPE_SECRET_KEY);
     const devStripe = createDevStripeClient(`http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
@@ -262,7 +300,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
     const tracked: Tracked[] = plans.map((plan) => ({
       plan,
-      expected: plan.abort ? (plan.abort.kind === 'refund' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed) : plan.decision === 'reject' ? PurchaseStatus.Failed : PurchaseStatus.Settled,
+      expected: plan.abort
+        ? plan.abort.kind === 'refund'
+          ? PurchaseStatus.Refunded
+          : PurchaseStatus.Disputed
+        : plan.decision === 'reject'
+          ? PurchaseStatus.Failed
+          : PurchaseStatus.Settled,
     }));
     const byId = new Map<string, Tracked>();
     let loadStart = Date.now();
@@ -295,7 +339,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       t.paidAt = since();
       const paid = Promise.all(deliveryRandom.shuffle([...payment.events]).map((e) => deliverer.send(e)));
       const abort = async () => {
-        const { events } = plan.abort?.kind === 'refund' ? await devStripe.refund(payment.paymentIntentId) : await devStripe.dispute(payment.chargeId);
+        const { events } =
+          plan.abort?.kind === 'refund' ? await devStripe.refund(payment.paymentIntentId) : await devStripe.dispute(payment.chargeId);
         await Promise.all(events.map((e) => deliverer.send(e)));
       };
 
@@ -318,13 +363,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
       }
       await paid;
-      const ends = t.expected === PurchaseStatus.Settled || t.expected === PurchaseStatus.Failed ? FINAL : FINAL.filter((s) => s !== PurchaseStatus.Settled);
+      const ends =
+        t.expected === PurchaseStatus.Settled || t.expected === PurchaseStatus.Failed
+          ? FINAL
+          : FINAL.filter((s) => s !== PurchaseStatus.Settled);
       await watcher.waitFor(purchaseId, ends);
       t.endedAt = since();
     };
 
     // Faults and load start together.
-    const faults = opts.faults ? new FaultSchedule(opts.faults, { supervisor: stack.supervisor, pg: stack.pg, solanaRpcUrl: config.solanaRpcUrl, proxies, log: logLine }, faultRandom) : undefined;
+    const faults = opts.faults
+      ? new FaultSchedule(
+          opts.faults,
+          { supervisor: stack.supervisor, pg: stack.pg, solanaRpcUrl: config.solanaRpcUrl, proxies, log: logLine },
+          faultRandom,
+        )
+      : undefined;
     loadStart = Date.now();
     faults?.start();
     const report = () => {
@@ -358,7 +412,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             const reference = `chaos-payout-${rail}`;
             if (rail === Rail.Evm && evmBank) await evmBank.transferToTreasury(amount);
             if (rail === Rail.Solana) await mintSolanaTreasury(config, amount);
-            const res = await api.call('POST', '/admin/treasury/replenished', { rail, amountMicroUsdc: amount.toString(), reference }, { admin: true });
+            const res = await api.call(
+              'POST',
+              '/admin/treasury/replenished',
+              { rail, amountMicroUsdc: amount.toString(), reference },
+              { admin: true },
+            );
             if (res.status !== 202) throw new Error(`replenished answered ${res.status}: ${JSON.stringify(res.json)}`);
             replenished[rail] = amount.toString();
           }
@@ -377,12 +436,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await topUp;
     await faults?.stop();
     const faultEnd = since();
-    progress(`[chaos] faults stopped after ${Math.round(faultEnd / 1000)} s; waiting up to ${opts.drainTimeoutMs / 1000} s for every purchase to end`);
+    progress(
+      `[chaos] faults stopped after ${Math.round(faultEnd / 1000)} s; waiting up to ${opts.drainTimeoutMs / 1000} s for every purchase to end`,
+    );
 
     const allEnded = Promise.all(tasks);
     const drained = await Promise.race([allEnded.then(() => true), sleep(opts.drainTimeoutMs).then(() => false)]);
     const drainEnd = since();
-    if (!drained) progress(`[chaos] drain deadline passed with ${tracked.filter((t) => t.endedAt === undefined && !t.driverError).length} purchases unfinished`);
+    if (!drained)
+      progress(
+        `[chaos] drain deadline passed with ${tracked.filter((t) => t.endedAt === undefined && !t.driverError).length} purchases unfinished`,
+      );
     clearInterval(ticker);
     watcher.stop();
     report();
@@ -395,13 +459,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const settled = tracked.filter((t) => t.settledAt !== undefined);
     const latencies = settled.map((t) => (t.settledAt ?? 0) - (t.paidAt ?? 0)).sort((a, b) => a - b);
     const byStatus: Record<string, number> = {};
-    for (const t of tracked) byStatus[t.status ?? (t.driverError ? 'driver_error' : 'unknown')] = (byStatus[t.status ?? (t.driverError ? 'driver_error' : 'unknown')] ?? 0) + 1;
+    for (const t of tracked)
+      byStatus[t.status ?? (t.driverError ? 'driver_error' : 'unknown')] =
+        (byStatus[t.status ?? (t.driverError ? 'driver_error' : 'unknown')] ?? 0) + 1;
     const lost = tracked.filter((t) => t.status !== t.expected);
     const lastEnd = Math.max(0, ...tracked.map((t) => t.endedAt ?? 0));
     const result: ChaosReport = {
       ok: false,
       seed: opts.seed,
-      options: { ...settings, prices: opts.prices.map(String), approvalThresholdCents: opts.approvalThresholdCents.toString(), approvalPriceCents: opts.approvalPriceCents.toString() },
+      options: {
+        ...settings,
+        prices: opts.prices.map(String),
+        approvalThresholdCents: opts.approvalThresholdCents.toString(),
+        approvalPriceCents: opts.approvalPriceCents.toString(),
+      },
       durations: {
         loadSeconds: Math.round((plans.at(-1)?.arrivalMs ?? 0) / 1000),
         faultSeconds: Math.round(faultEnd / 1000),
@@ -417,7 +488,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         settled: settled.length,
         settledWhileFaulting: settled.filter((t) => (t.settledAt ?? 0) <= faultEnd).length,
         settledAfterFaults: settled.filter((t) => (t.settledAt ?? 0) > faultEnd).length,
-        perSecond: Math.round((tracked.filter((t) => t.endedAt !== undefined).length / Math.max(1, (lastEnd || drainEnd) / 1000)) * 100) / 100,
+        perSecond:
+          Math.round((tracked.filter((t) => t.endedAt !== undefined).length / Math.max(1, (lastEnd || drainEnd) / 1000)) * 100) / 100,
         settleLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       },
       lost: lost.slice(0, 50).map((t) => ({
@@ -440,7 +512,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       apiRetries: api.retries,
       treasury: { initialFundingMicroUsdc: initialFunding.toString(), replenished, ...(topUpError ? { error: topUpError } : {}) },
     };
-    result.ok = drained && audit.ok && topUpError === undefined && result.purchases.lost === 0 && result.paidTwice === 0 && result.missedPayouts === 0;
+    result.ok =
+      drained &&
+      audit.ok &&
+      topUpError === undefined &&
+      result.purchases.lost === 0 &&
+      result.paidTwice === 0 &&
+      result.missedPayouts === 0;
     return result;
   } finally {
     await db?.$disconnect().catch(() => undefined);
@@ -466,10 +544,18 @@ async function auditStack(env: Record<string, string>): Promise<ChaosReport['aud
   } catch {
     report = undefined;
   }
-  const findings: { code: string; message: string }[] = report?.findings ?? [{ code: 'audit_failed', message: `the auditor exited ${code}: ${stderr.slice(-2_000)}` }];
+  const findings: { code: string; message: string }[] = report?.findings ?? [
+    { code: 'audit_failed', message: `the auditor exited ${code}: ${stderr.slice(-2_000)}` },
+  ];
   const findingsByCode: Record<string, number> = {};
   for (const f of findings) findingsByCode[f.code] = (findingsByCode[f.code] ?? 0) + 1;
-  return { ok: code === 0 && report?.ok === true, exitCode: code, counts: report?.counts ?? null, findingsByCode, findings: findings.slice(0, 50) };
+  return {
+    ok: code === 0 && report?.ok === true,
+    exitCode: code,
+    counts: report?.counts ?? null,
+    findingsByCode,
+    findings: findings.slice(0, 50),
+  };
 }
 
 /** Each collaborator's USDC on chain against the sum of its payout rows; a wallet only ever receives payouts. */
@@ -491,7 +577,8 @@ async function checkBalances(config: Readonly<Config>, db: Db, products: readonl
         onChain = info ? BigInt(info.value.amount) : 0n;
       }
       const rowsSum = booked.get(wallet) ?? 0n;
-      if (onChain !== rowsSum) findings.push({ rail: product.rail, wallet, onChainMicroUsdc: onChain.toString(), payoutRowsMicroUsdc: rowsSum.toString() });
+      if (onChain !== rowsSum)
+        findings.push({ rail: product.rail, wallet, onChainMicroUsdc: onChain.toString(), payoutRowsMicroUsdc: rowsSum.toString() });
     }
   }
   return findings;
@@ -525,11 +612,14 @@ async function mintSolanaTreasury(config: Readonly<Config>, amount: bigint): Pro
   };
   for (let attempt = 1; attempt <= 10; attempt += 1) {
     const { blockhash, lastValidBlockHeight } = await read(() => connection.getLatestBlockhash('confirmed'));
-    const tx = new Transaction({ feePayer: treasury.publicKey, blockhash, lastValidBlockHeight }).add(createMintToInstruction(mint, account, treasury.publicKey, amount));
+    const tx = new Transaction({ feePayer: treasury.publicKey, blockhash, lastValidBlockHeight }).add(
+      createMintToInstruction(mint, account, treasury.publicKey, amount),
+    );
     tx.sign(treasury);
     const raw = tx.serialize();
     const signature = bs58.encode(tx.signature ?? new Uint8Array());
-    const landed = async () => (await read(() => connection.getSignatureStatuses([signature], { searchTransactionHistory: true }))).value[0];
+    const landed = async () =>
+      (await read(() => connection.getSignatureStatuses([signature], { searchTransactionHistory: true }))).value[0];
     while ((await read(() => connection.getBlockHeight('confirmed'))) <= lastValidBlockHeight) {
       await connection.sendRawTransaction(raw, { skipPreflight: true }).catch(() => undefined);
       await sleep(400);

@@ -40,22 +40,42 @@ export interface PurchasePlan {
   decision: 'approve' | 'reject' | null;
 }
 
-export const newWallet = (rail: Rail): string => (rail === Rail.Evm ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
+export const newWallet = (rail: Rail): string =>
+  rail === Rail.Evm ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58();
 
 /**
  * Every share table on every rail, at prices spread over `prices`; plus, for each rail, one product
  * above the approval threshold.
  */
-export function catalogue(random: Random, rails: readonly Rail[], prices: readonly bigint[], approvalPriceCents: bigint | null): ProductSpec[] {
+export function catalogue(
+  random: Random,
+  rails: readonly Rail[],
+  prices: readonly bigint[],
+  approvalPriceCents: bigint | null,
+): ProductSpec[] {
   const products: ProductSpec[] = [];
   for (const rail of rails) {
     SHARE_TABLES.forEach((shares, i) => {
       const priceCents = prices[i % prices.length] ?? prices[0] ?? 2500n;
-      products.push({ key: `${rail}-${shares.length}x-${i}`, rail, priceCents, shares, wallets: shares.map(() => newWallet(rail)), needsApproval: false });
+      products.push({
+        key: `${rail}-${shares.length}x-${i}`,
+        rail,
+        priceCents,
+        shares,
+        wallets: shares.map(() => newWallet(rail)),
+        needsApproval: false,
+      });
     });
     if (approvalPriceCents !== null) {
       const shares = random.pick(SHARE_TABLES);
-      products.push({ key: `${rail}-approval`, rail, priceCents: approvalPriceCents, shares, wallets: shares.map(() => newWallet(rail)), needsApproval: true });
+      products.push({
+        key: `${rail}-approval`,
+        rail,
+        priceCents: approvalPriceCents,
+        shares,
+        wallets: shares.map(() => newWallet(rail)),
+        needsApproval: true,
+      });
     }
   }
   return products;
@@ -79,7 +99,11 @@ export function planPurchases(random: Random, products: readonly ProductSpec[], 
   return Array.from({ length: opts.purchases }, (_, index) => {
     const product = approval.length > 0 && random.chance(opts.approvalShare) ? random.pick(approval) : random.pick(ordinary);
     const abort: Abort | null = random.chance(opts.abortShare)
-      ? { kind: random.chance(0.6) ? 'refund' : 'dispute', moment: random.chance(0.5) ? 'before_pivot' : 'after_settlement', delayMs: random.int(0, 2_000) }
+      ? {
+          kind: random.chance(0.6) ? 'refund' : 'dispute',
+          moment: random.chance(0.5) ? 'before_pivot' : 'after_settlement',
+          delayMs: random.int(0, 2_000),
+        }
       : null;
     return {
       index,

@@ -9,7 +9,8 @@ import type { LineItem, StripeObject } from './store';
 
 export const CHECKOUT_ASSET_PATH = '/checkout/assets';
 
-export const CHECKOUT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+export const CHECKOUT_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -48,7 +49,10 @@ export function renderCheckoutPage(session: StripeObject, lineItems: readonly Li
   const total = typeof session.amount_total === 'number' ? session.amount_total : 0;
   const id = escapeHtml(session.id);
   const items = lineItems
-    .map((li) => `<tr class="line-item"><td class="name">${escapeHtml(li.name)}</td><td class="quantity">× ${li.quantity}</td><td class="price">${formatAmount(li.unitAmount * li.quantity, li.currency)}</td></tr>`)
+    .map(
+      (li) =>
+        `<tr class="line-item"><td class="name">${escapeHtml(li.name)}</td><td class="quantity">× ${li.quantity}</td><td class="price">${formatAmount(li.unitAmount * li.quantity, li.currency)}</td></tr>`,
+    )
     .join('\n');
   const status = String(session.status);
   const open = status === 'open';
@@ -59,7 +63,9 @@ export function renderCheckoutPage(session: StripeObject, lineItems: readonly Li
 <button type="button" id="pay-then-refund" data-action="pay-then-refund">Pay, then refund</button>
 </div>`
     : `<p id="done" class="done">${status === 'complete' ? 'This purchase is paid.' : `This checkout session is ${escapeHtml(status)}.`}</p>`;
-  return layout(`Pay ${formatAmount(total, currency)}`, `<section id="checkout" data-session-id="${id}" data-status="${escapeHtml(status)}">
+  return layout(
+    `Pay ${formatAmount(total, currency)}`,
+    `<section id="checkout" data-session-id="${id}" data-status="${escapeHtml(status)}">
 <h1>Checkout</h1>
 <table class="items">
 ${items}
@@ -68,7 +74,8 @@ ${items}
 ${actions}
 <p id="message" role="status"></p>
 </section>
-<script src="${CHECKOUT_ASSET_PATH}/checkout.js"></script>`);
+<script src="${CHECKOUT_ASSET_PATH}/checkout.js"></script>`,
+  );
 }
 
 /** The done state, when the session's `success_url` is not served by anything reachable. */
@@ -76,14 +83,18 @@ export function renderDonePage(session: StripeObject, refunded: boolean): string
   const currency = typeof session.currency === 'string' ? session.currency : 'usd';
   const total = typeof session.amount_total === 'number' ? session.amount_total : 0;
   const successUrl = typeof session.success_url === 'string' ? session.success_url : '';
-  return layout('Payment complete', `<section id="done" data-session-id="${escapeHtml(session.id)}">
+  return layout(
+    'Payment complete',
+    `<section id="done" data-session-id="${escapeHtml(session.id)}">
 <h1>${refunded ? 'Paid, then refunded' : 'Payment complete'}</h1>
 <p class="done">${formatAmount(total, currency)} ${refunded ? 'was charged and refunded in full' : 'was charged'}. Stripe has sent the webhooks to the engine.</p>
 ${successUrl ? `<p class="note">Stripe would now open <code>${escapeHtml(successUrl)}</code>, which nothing serves here.</p>` : ''}
-</section>`);
+</section>`,
+  );
 }
 
-export const CHECKOUT_FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#635bff"/></svg>';
+export const CHECKOUT_FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#635bff"/></svg>';
 
 export const CHECKOUT_CSS = `body { font-family: system-ui, sans-serif; background: #f6f9fc; color: #1a1f36; margin: 0; }
 main { max-width: 28rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 2px 8px rgba(0,0,0,.08); }

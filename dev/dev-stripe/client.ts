@@ -48,7 +48,11 @@ export interface DevWebhookDelivery {
 }
 
 export class DevStripeError extends Error {
-  constructor(readonly status: number, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -72,7 +76,10 @@ export function eventOf(events: readonly Stripe.Event[], type: Stripe.Event['typ
 
 export function createDevStripeClient(baseUrl: string) {
   async function request<T>(method: 'GET' | 'POST', path: string, body?: Record<string, string>): Promise<T> {
-    const res = await fetch(`${baseUrl}/_dev${path}`, method === 'GET' ? {} : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const res = await fetch(
+      `${baseUrl}/_dev${path}`,
+      method === 'GET' ? {} : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) },
+    );
     const json = (await res.json()) as T & { error?: { code?: string; message: string } };
     if (!res.ok) throw new DevStripeError(res.status, json.error?.code, json.error?.message ?? `dev Stripe answered ${res.status}`);
     return json;
@@ -104,7 +111,10 @@ export function createDevStripeClient(baseUrl: string) {
     },
     /** A refund made in the Stripe dashboard: the full remaining amount unless `amountCents`. */
     async refund(paymentIntentId: string, opts: { amountCents?: bigint } = {}): Promise<DevRefund> {
-      const r = await call(`/payment_intents/${paymentIntentId}/refund`, opts.amountCents === undefined ? {} : { amount: opts.amountCents.toString() });
+      const r = await call(
+        `/payment_intents/${paymentIntentId}/refund`,
+        opts.amountCents === undefined ? {} : { amount: opts.amountCents.toString() },
+      );
       if (!r.refund || !r.events) throw new Error('dev Stripe: incomplete refund answer');
       return { refundId: r.refund.id, amountCents: BigInt(r.refund.amount), events: r.events };
     },
@@ -124,8 +134,18 @@ export function createDevStripeClient(baseUrl: string) {
       for (;;) {
         const d = await request<DevWebhookDelivery>('GET', `/webhook_deliveries/${eventId}`);
         if (d.status === 'delivered') return d;
-        if (d.status === 'failed') throw new DevStripeError(502, 'webhook_delivery_failed', `the dev Stripe gave up delivering ${d.type} ${eventId} after ${d.attempts} attempts: ${d.lastError ?? ''}`);
-        if (Date.now() > deadline) throw new DevStripeError(504, 'webhook_delivery_pending', `${d.type} ${eventId} not delivered within ${timeoutMs} ms (${d.attempts} attempts; ${d.lastError ?? 'no answer yet'})`);
+        if (d.status === 'failed')
+          throw new DevStripeError(
+            502,
+            'webhook_delivery_failed',
+            `the dev Stripe gave up delivering ${d.type} ${eventId} after ${d.attempts} attempts: ${d.lastError ?? ''}`,
+          );
+        if (Date.now() > deadline)
+          throw new DevStripeError(
+            504,
+            'webhook_delivery_pending',
+            `${d.type} ${eventId} not delivered within ${timeoutMs} ms (${d.attempts} attempts; ${d.lastError ?? 'no answer yet'})`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     },

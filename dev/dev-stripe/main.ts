@@ -9,8 +9,17 @@ import { loadConfig } from '../../src/config';
 import { startDevStripe } from './server';
 
 async function main() {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' }, state: { type: 'string' }, host: { type: 'string' }, 'webhook-url': { type: 'string' } } });
-  if (!values.port || !values.upstream) throw new Error('usage: main.ts --port <port> --upstream <stripe-mock url> [--state <file>] [--webhook-url <url>]');
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      upstream: { type: 'string' },
+      state: { type: 'string' },
+      host: { type: 'string' },
+      'webhook-url': { type: 'string' },
+    },
+  });
+  if (!values.port || !values.upstream)
+    throw new Error('usage: main.ts --port <port> --upstream <stripe-mock url> [--state <file>] [--webhook-url <url>]');
   const webhookUrl = values['webhook-url'];
   const devStripe = await startDevStripe({
     port: Number(values.port),

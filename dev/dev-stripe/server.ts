@@ -16,7 +16,15 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
-import { CHECKOUT_ASSET_PATH, CHECKOUT_CSP, CHECKOUT_CSS, CHECKOUT_FAVICON_SVG, CHECKOUT_JS, renderCheckoutPage, renderDonePage } from './checkout-page';
+import {
+  CHECKOUT_ASSET_PATH,
+  CHECKOUT_CSP,
+  CHECKOUT_CSS,
+  CHECKOUT_FAVICON_SVG,
+  CHECKOUT_JS,
+  renderCheckoutPage,
+  renderDonePage,
+} from './checkout-page';
 import { DevStripeStore, type LineItem, type OwnedKind, type StripeObject, type WebhookDelivery } from './store';
 import { DEFAULT_RETRY_SCHEDULE, WebhookSender, type RetrySchedule, type WebhookEndpoint } from './webhook-sender';
 
@@ -57,7 +65,13 @@ export interface WebhookDeliveryView extends WebhookDelivery {
 }
 
 class StripeError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly param?: string, readonly errorType = 'invalid_request_error') {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly param?: string,
+    readonly errorType = 'invalid_request_error',
+  ) {
     super(message);
   }
 }
@@ -87,12 +101,15 @@ async function fetchTemplates(upstream: string): Promise<Record<OwnedKind, Strip
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-const metadataOf = (v: unknown): Record<string, string> => Object.fromEntries(Object.entries(rec(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+const rec = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const metadataOf = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(rec(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
 const num = (o: StripeObject, k: string): number => (typeof o[k] === 'number' ? (o[k] as number) : 0);
 
 function integerParam(value: unknown, param: string): bigint {
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new StripeError(400, 'parameter_invalid_integer', `Invalid integer: ${String(value)}`, param);
+  if (typeof value !== 'string' || !/^\d+$/.test(value))
+    throw new StripeError(400, 'parameter_invalid_integer', `Invalid integer: ${String(value)}`, param);
   return BigInt(value);
 }
 
@@ -130,16 +147,18 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   };
 
   function event(type: string, object: StripeObject, created: number, previous?: Record<string, unknown>): StripeObject {
-    const evt = store.put(build('event', {
-      id: newId('evt'),
-      api_version: EVENT_API_VERSION,
-      created,
-      data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type,
-    }));
+    const evt = store.put(
+      build('event', {
+        id: newId('evt'),
+        api_version: EVENT_API_VERSION,
+        created,
+        data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        type,
+      }),
+    );
     webhookSender?.enqueue(evt);
     return evt;
   }
@@ -178,43 +197,63 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     const lineItems: LineItem[] = [];
     items.forEach((item, i) => {
       const priceData = rec(item.price_data);
-      if (!item.price_data) throw new StripeError(400, 'parameter_missing', 'The dev Stripe prices payment-mode line items from price_data only.', `line_items[${i}][price_data]`);
+      if (!item.price_data)
+        throw new StripeError(
+          400,
+          'parameter_missing',
+          'The dev Stripe prices payment-mode line items from price_data only.',
+          `line_items[${i}][price_data]`,
+        );
       const unit = integerParam(priceData.unit_amount, `line_items[${i}][price_data][unit_amount]`);
       const quantity = item.quantity === undefined ? 1n : integerParam(item.quantity, `line_items[${i}][quantity]`);
       const c = str(priceData.currency);
-      if (!c) throw new StripeError(400, 'parameter_missing', 'Missing required param: currency.', `line_items[${i}][price_data][currency]`);
-      if (currency && c !== currency) throw new StripeError(400, 'parameter_invalid', 'All line items must share one currency.', `line_items[${i}][price_data][currency]`);
+      if (!c)
+        throw new StripeError(400, 'parameter_missing', 'Missing required param: currency.', `line_items[${i}][price_data][currency]`);
+      if (currency && c !== currency)
+        throw new StripeError(
+          400,
+          'parameter_invalid',
+          'All line items must share one currency.',
+          `line_items[${i}][price_data][currency]`,
+        );
       currency = c;
       total += unit * quantity;
-      lineItems.push({ name: str(rec(priceData.product_data).name) ?? 'Item', quantity: Number(quantity), unitAmount: Number(unit), currency: c });
+      lineItems.push({
+        name: str(rec(priceData.product_data).name) ?? 'Item',
+        quantity: Number(quantity),
+        unitAmount: Number(unit),
+        currency: c,
+      });
     });
     const id = newId('cs_test');
     const created = nowSec();
-    const session = store.put(build('checkout.session', {
-      id,
-      amount_subtotal: Number(total),
-      amount_total: Number(total),
-      cancel_url: str(body.cancel_url) ?? null,
-      success_url: str(body.success_url) ?? null,
-      client_reference_id: str(body.client_reference_id) ?? null,
-      created,
-      currency,
-      currency_conversion: null,
-      customer: null,
-      customer_details: null,
-      customer_email: null,
-      expires_at: created + 24 * 3600,
-      livemode: false,
-      metadata: metadataOf(body.metadata),
-      mode: 'payment',
-      payment_intent: null,
-      payment_status: 'unpaid',
-      status: 'open',
-      subscription: null,
-      invoice: null,
-      total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
-      url: `${baseUrl}/checkout/${id}`,
-    }));
+    const session = store.put(
+      build('checkout.session', {
+        id,
+        amount_subtotal: Number(total),
+        amount_total: Number(total),
+        cancel_url: str(body.cancel_url) ?? null,
+        success_url: str(body.success_url) ?? null,
+        client_reference_id: str(body.client_reference_id) ?? null,
+        created,
+        currency,
+        currency_conversion: null,
+        customer: null,
+        customer_details: null,
+        customer_email: null,
+        expires_at: created + 24 * 3600,
+        livemode: false,
+        metadata: metadataOf(body.metadata),
+        mode: 'payment',
+        payment_intent: null,
+        payment_status: 'unpaid',
+        status: 'open',
+        subscription: null,
+        invoice: null,
+        total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+        url: `${baseUrl}/checkout/${id}`,
+      }),
+    );
     store.putExtras(id, { paymentIntentMetadata: metadataOf(rec(body.payment_intent_data).metadata), lineItems });
     return session;
   }
@@ -222,72 +261,185 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   /** The buyer's card at the Checkout page: succeeds (`pay`) or is declined. */
   function attempt(sessionId: string, outcome: 'succeeded' | 'declined', created: number) {
     const session = mustGet('checkout.session', sessionId);
-    if (session.status !== 'open') throw new StripeError(400, 'checkout_session_not_open', `Checkout session ${sessionId} is ${String(session.status)}.`);
+    if (session.status !== 'open')
+      throw new StripeError(400, 'checkout_session_not_open', `Checkout session ${sessionId} is ${String(session.status)}.`);
     const amount = num(session, 'amount_total');
     const currency = str(session.currency) ?? 'usd';
     const metadata = store.getExtras(sessionId)?.paymentIntentMetadata ?? {};
     const events: StripeObject[] = [];
     let pi = str(session.payment_intent) ? store.get('payment_intent', String(session.payment_intent)) : undefined;
     if (!pi) {
-      pi = store.put(build('payment_intent', {
-        id: newId('pi'), amount, amount_capturable: 0, amount_received: 0, canceled_at: null, cancellation_reason: null, created, currency,
-        customer: null, description: null, last_payment_error: null, latest_charge: null, livemode: false, metadata, status: 'requires_payment_method',
-      }));
+      pi = store.put(
+        build('payment_intent', {
+          id: newId('pi'),
+          amount,
+          amount_capturable: 0,
+          amount_received: 0,
+          canceled_at: null,
+          cancellation_reason: null,
+          created,
+          currency,
+          customer: null,
+          description: null,
+          last_payment_error: null,
+          latest_charge: null,
+          livemode: false,
+          metadata,
+          status: 'requires_payment_method',
+        }),
+      );
       events.push(event('payment_intent.created', pi, created));
     }
     const chargeId = newId('ch');
     const common = {
-      id: chargeId, amount, amount_refunded: 0, created, currency, customer: null, description: null, disputed: false, livemode: false, metadata,
-      payment_intent: pi.id, refunded: false,
+      id: chargeId,
+      amount,
+      amount_refunded: 0,
+      created,
+      currency,
+      customer: null,
+      description: null,
+      disputed: false,
+      livemode: false,
+      metadata,
+      payment_intent: pi.id,
+      refunded: false,
     };
     if (outcome === 'declined') {
-      const charge = store.put(build('charge', {
-        ...common, amount_captured: 0, balance_transaction: null, captured: false, paid: false, status: 'failed',
-        failure_code: 'card_declined', failure_message: 'Your card was declined.',
-      }));
-      pi = store.put({ ...pi, latest_charge: chargeId, status: 'requires_payment_method', last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.', charge: chargeId } });
+      const charge = store.put(
+        build('charge', {
+          ...common,
+          amount_captured: 0,
+          balance_transaction: null,
+          captured: false,
+          paid: false,
+          status: 'failed',
+          failure_code: 'card_declined',
+          failure_message: 'Your card was declined.',
+        }),
+      );
+      pi = store.put({
+        ...pi,
+        latest_charge: chargeId,
+        status: 'requires_payment_method',
+        last_payment_error: {
+          type: 'card_error',
+          code: 'card_declined',
+          decline_code: 'generic_decline',
+          message: 'Your card was declined.',
+          charge: chargeId,
+        },
+      });
       store.put({ ...session, payment_intent: pi.id });
       events.push(event('charge.failed', charge, created), event('payment_intent.payment_failed', pi, created));
-      return { session: store.get('checkout.session', sessionId) as StripeObject, paymentIntent: pi, charge, balanceTransaction: null, events };
+      return {
+        session: store.get('checkout.session', sessionId) as StripeObject,
+        paymentIntent: pi,
+        charge,
+        balanceTransaction: null,
+        events,
+      };
     }
     const fee = Number(cardFeeCents(BigInt(amount)));
-    const txn = store.put(build('balance_transaction', {
-      id: newId('txn'), amount, available_on: created + 2 * 86_400, created, currency, description: null, exchange_rate: null, fee,
-      fee_details: [{ amount: fee, application: null, currency, description: 'Stripe processing fees', type: 'stripe_fee' }],
-      net: amount - fee, reporting_category: 'charge', source: chargeId, status: 'pending', type: 'charge',
-    }));
-    const charge = store.put(build('charge', {
-      ...common, amount_captured: amount, balance_transaction: txn.id, captured: true, paid: true, status: 'succeeded', failure_code: null, failure_message: null,
-    }));
+    const txn = store.put(
+      build('balance_transaction', {
+        id: newId('txn'),
+        amount,
+        available_on: created + 2 * 86_400,
+        created,
+        currency,
+        description: null,
+        exchange_rate: null,
+        fee,
+        fee_details: [{ amount: fee, application: null, currency, description: 'Stripe processing fees', type: 'stripe_fee' }],
+        net: amount - fee,
+        reporting_category: 'charge',
+        source: chargeId,
+        status: 'pending',
+        type: 'charge',
+      }),
+    );
+    const charge = store.put(
+      build('charge', {
+        ...common,
+        amount_captured: amount,
+        balance_transaction: txn.id,
+        captured: true,
+        paid: true,
+        status: 'succeeded',
+        failure_code: null,
+        failure_message: null,
+      }),
+    );
     pi = store.put({ ...pi, amount_received: amount, latest_charge: chargeId, status: 'succeeded', last_payment_error: null });
     const completed = store.put({ ...session, payment_intent: pi.id, payment_status: 'paid', status: 'complete' });
-    events.push(event('charge.succeeded', charge, created), event('payment_intent.succeeded', pi, created), event('checkout.session.completed', completed, created));
+    events.push(
+      event('charge.succeeded', charge, created),
+      event('payment_intent.succeeded', pi, created),
+      event('checkout.session.completed', completed, created),
+    );
     return { session: completed, paymentIntent: pi, charge, balanceTransaction: txn, events };
   }
 
   function refund(body: Record<string, unknown>, created: number) {
     const piId = str(body.payment_intent);
     const chargeParam = str(body.charge);
-    if (!piId && !chargeParam) throw new StripeError(400, 'parameter_missing', 'One of payment_intent or charge is required.', 'payment_intent');
+    if (!piId && !chargeParam)
+      throw new StripeError(400, 'parameter_missing', 'One of payment_intent or charge is required.', 'payment_intent');
     const pi = piId ? mustGet('payment_intent', piId, 'payment_intent') : undefined;
     const chargeId = chargeParam ?? str(pi?.latest_charge);
     const charge = chargeId ? store.get('charge', chargeId) : undefined;
-    if (!charge || charge.status !== 'succeeded') throw new StripeError(400, 'charge_not_refundable', `This PaymentIntent (${piId ?? chargeParam}) does not have a successful charge to refund.`);
+    if (!charge || charge.status !== 'succeeded')
+      throw new StripeError(
+        400,
+        'charge_not_refundable',
+        `This PaymentIntent (${piId ?? chargeParam}) does not have a successful charge to refund.`,
+      );
     const remaining = num(charge, 'amount') - num(charge, 'amount_refunded');
     if (remaining === 0) throw new StripeError(400, 'charge_already_refunded', `Charge ${charge.id} has already been refunded.`);
     const amount = body.amount === undefined ? remaining : Number(integerParam(body.amount, 'amount'));
-    if (amount <= 0 || amount > remaining) throw new StripeError(400, 'amount_too_large', `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining}).`, 'amount');
+    if (amount <= 0 || amount > remaining)
+      throw new StripeError(
+        400,
+        'amount_too_large',
+        `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining}).`,
+        'amount',
+      );
     const currency = str(charge.currency) ?? 'usd';
     const refundId = newId('re');
-    const txn = store.put(build('balance_transaction', {
-      id: newId('txn'), amount: -amount, available_on: created, created, currency, description: 'REFUND FOR CHARGE', exchange_rate: null, fee: 0, fee_details: [],
-      net: -amount, reporting_category: 'refund', source: refundId, status: 'available', type: 'refund',
-    }));
+    const txn = store.put(
+      build('balance_transaction', {
+        id: newId('txn'),
+        amount: -amount,
+        available_on: created,
+        created,
+        currency,
+        description: 'REFUND FOR CHARGE',
+        exchange_rate: null,
+        fee: 0,
+        fee_details: [],
+        net: -amount,
+        reporting_category: 'refund',
+        source: refundId,
+        status: 'available',
+        type: 'refund',
+      }),
+    );
     const reason = str(body.reason) ?? null;
-    const re = store.put(build('refund', {
-      id: refundId, amount, balance_transaction: txn.id, charge: charge.id, created, currency, metadata: metadataOf(body.metadata),
-      payment_intent: str(charge.payment_intent) ?? null, reason, status: 'succeeded',
-    }));
+    const re = store.put(
+      build('refund', {
+        id: refundId,
+        amount,
+        balance_transaction: txn.id,
+        charge: charge.id,
+        created,
+        currency,
+        metadata: metadataOf(body.metadata),
+        payment_intent: str(charge.payment_intent) ?? null,
+        reason,
+        status: 'succeeded',
+      }),
+    );
     const refunded = num(charge, 'amount_refunded') + amount;
     const updated = store.put({ ...charge, amount_refunded: refunded, refunded: refunded === num(charge, 'amount') });
     const events = [
@@ -305,15 +457,40 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     const currency = str(charge.currency) ?? 'usd';
     const disputeId = newId('dp');
     const fee = Number(DISPUTE_FEE_CENTS);
-    const txn = store.put(build('balance_transaction', {
-      id: newId('txn'), amount: -amount, available_on: created, created, currency, description: `Chargeback withdrawal for ${chargeId}`, exchange_rate: null, fee,
-      fee_details: [{ amount: fee, application: null, currency, description: 'Dispute fee', type: 'stripe_fee' }],
-      net: -amount - fee, reporting_category: 'dispute', source: disputeId, status: 'available', type: 'adjustment',
-    }));
-    const dp = store.put(build('dispute', {
-      id: disputeId, amount, balance_transactions: [txn], charge: chargeId, created, currency, is_charge_refundable: false, livemode: false,
-      metadata: {}, payment_intent: str(charge.payment_intent) ?? null, reason, status: 'needs_response',
-    }));
+    const txn = store.put(
+      build('balance_transaction', {
+        id: newId('txn'),
+        amount: -amount,
+        available_on: created,
+        created,
+        currency,
+        description: `Chargeback withdrawal for ${chargeId}`,
+        exchange_rate: null,
+        fee,
+        fee_details: [{ amount: fee, application: null, currency, description: 'Dispute fee', type: 'stripe_fee' }],
+        net: -amount - fee,
+        reporting_category: 'dispute',
+        source: disputeId,
+        status: 'available',
+        type: 'adjustment',
+      }),
+    );
+    const dp = store.put(
+      build('dispute', {
+        id: disputeId,
+        amount,
+        balance_transactions: [txn],
+        charge: chargeId,
+        created,
+        currency,
+        is_charge_refundable: false,
+        livemode: false,
+        metadata: {},
+        payment_intent: str(charge.payment_intent) ?? null,
+        reason,
+        status: 'needs_response',
+      }),
+    );
     store.put({ ...charge, disputed: true });
     return { dispute: dp, events: [event('charge.dispute.created', dp, created), event('charge.dispute.funds_withdrawn', dp, created)] };
   }
@@ -327,11 +504,21 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     if (limit < 1 || limit > 100) throw new StripeError(400, 'parameter_invalid_integer', 'limit must be between 1 and 100.', 'limit');
     const type = str(query.type);
     const source = str(query.source);
-    let rows = store.all('balance_transaction').map((t, i) => ({ t, i })).filter(({ t }) => {
-      const c = num(t, 'created');
-      return (exact === undefined || c === exact) && (gte === undefined || c >= gte) && (gt === undefined || c > gt) && (lte === undefined || c <= lte) && (lt === undefined || c < lt)
-        && (type === undefined || t.type === type) && (source === undefined || t.source === source);
-    });
+    let rows = store
+      .all('balance_transaction')
+      .map((t, i) => ({ t, i }))
+      .filter(({ t }) => {
+        const c = num(t, 'created');
+        return (
+          (exact === undefined || c === exact) &&
+          (gte === undefined || c >= gte) &&
+          (gt === undefined || c > gt) &&
+          (lte === undefined || c <= lte) &&
+          (lt === undefined || c < lt) &&
+          (type === undefined || t.type === type) &&
+          (source === undefined || t.source === source)
+        );
+      });
     // Newest first, as Stripe lists; insertion order breaks ties within a second.
     rows.sort((a, b) => num(b.t, 'created') - num(a.t, 'created') || b.i - a.i);
     const after = str(query.starting_after);
@@ -342,12 +529,19 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
       rows = at < 0 ? [] : rows.slice(Math.max(0, at - limit), at);
     }
     const page = rows.slice(0, limit).map(({ t }) => t);
-    const paths = Array.isArray(query.expand) ? query.expand.filter((e): e is string => typeof e === 'string').map((e) => e.replace(/^data\./, '')) : [];
+    const paths = Array.isArray(query.expand)
+      ? query.expand.filter((e): e is string => typeof e === 'string').map((e) => e.replace(/^data\./, ''))
+      : [];
     return { object: 'list', data: page.map((t) => expand(t, paths)), has_more: rows.length > limit, url: '/v1/balance_transactions' };
   }
 
   function deliveries(eventId: string | undefined): { data: WebhookDeliveryView[] } | WebhookDeliveryView {
-    if (!webhookSender) throw new StripeError(404, 'webhooks_not_configured', 'This dev Stripe delivers no webhooks: start it with a webhook endpoint (--webhook-url; npm start does).');
+    if (!webhookSender)
+      throw new StripeError(
+        404,
+        'webhooks_not_configured',
+        'This dev Stripe delivers no webhooks: start it with a webhook endpoint (--webhook-url; npm start does).',
+      );
     const view = (d: WebhookDelivery): WebhookDeliveryView => ({ ...d, type: String(store.get('event', d.eventId)?.type ?? '') });
     if (!eventId) return { data: store.deliveries().map(view) };
     const found = store.delivery(eventId);
@@ -359,7 +553,12 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   async function checkoutPage(method: string, segments: string[], url: URL, res: http.ServerResponse): Promise<boolean> {
     if (segments[0] !== 'checkout' || method !== 'GET') return false;
     const html = (status: number, body: string) => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CHECKOUT_CSP, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.writeHead(status, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': CHECKOUT_CSP,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
       res.end(body);
     };
     if (`/${segments.slice(0, 2).join('/')}` === CHECKOUT_ASSET_PATH && segments.length === 3) {
@@ -411,17 +610,32 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
   };
 
   /** The request if this server owns it, else undefined (forward to stripe-mock). */
-  function route(method: string, segments: string[], query: Record<string, unknown>, body: Record<string, unknown>): (() => unknown) | undefined {
-    const expandPaths = [query.expand, body.expand].flatMap((e) => (Array.isArray(e) ? e.filter((x): x is string => typeof x === 'string') : []));
+  function route(
+    method: string,
+    segments: string[],
+    query: Record<string, unknown>,
+    body: Record<string, unknown>,
+  ): (() => unknown) | undefined {
+    const expandPaths = [query.expand, body.expand].flatMap((e) =>
+      Array.isArray(e) ? e.filter((x): x is string => typeof x === 'string') : [],
+    );
     const [v1, resource, id, action] = segments;
     if (v1 === '_dev') {
       const created = body.created === undefined ? nowSec() : Number(integerParam(body.created, 'created'));
-      if (method === 'POST' && resource === 'checkout' && segments[2] === 'sessions' && segments[3] && (segments[4] === 'pay' || segments[4] === 'decline')) {
+      if (
+        method === 'POST' &&
+        resource === 'checkout' &&
+        segments[2] === 'sessions' &&
+        segments[3] &&
+        (segments[4] === 'pay' || segments[4] === 'decline')
+      ) {
         const sessionId = segments[3];
         return () => attempt(sessionId, segments[4] === 'pay' ? 'succeeded' : 'declined', created);
       }
-      if (method === 'POST' && resource === 'payment_intents' && id && action === 'refund') return () => refund({ ...body, payment_intent: id }, created);
-      if (method === 'POST' && resource === 'charges' && id && action === 'dispute') return () => dispute(id, str(body.reason) ?? 'fraudulent', created);
+      if (method === 'POST' && resource === 'payment_intents' && id && action === 'refund')
+        return () => refund({ ...body, payment_intent: id }, created);
+      if (method === 'POST' && resource === 'charges' && id && action === 'dispute')
+        return () => dispute(id, str(body.reason) ?? 'fraudulent', created);
       if (method === 'GET' && resource === 'webhook_deliveries') return () => deliveries(id);
       return () => {
         throw new StripeError(404, 'unknown_dev_route', `Unrecognized dev request URL (${method}: /${segments.join('/')}).`);
@@ -436,7 +650,8 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
         if (method === 'POST' && segments[4] === 'expire') {
           return () => {
             const s = mustGet('checkout.session', sessionId);
-            if (s.status !== 'open') throw new StripeError(400, 'checkout_session_not_open', `Only Checkout Sessions with a status in [open] can be expired.`);
+            if (s.status !== 'open')
+              throw new StripeError(400, 'checkout_session_not_open', `Only Checkout Sessions with a status in [open] can be expired.`);
             return store.put({ ...s, status: 'expired' });
           };
         }
@@ -473,7 +688,12 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
-        if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${err instanceof Error ? err.message : String(err)}` } }));
+        if (!res.headersSent)
+          send(
+            res,
+            500,
+            JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${err instanceof Error ? err.message : String(err)}` } }),
+          );
         else res.end();
       });
     });
@@ -495,7 +715,16 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     const handler = route(method, segments, query, body);
     if (!handler) return forward(req, res, raw);
     if (segments[0] === 'v1' && !testModeKey(req.headers.authorization)) {
-      return send(res, 401, JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided: the dev Stripe takes test-mode secret keys (sk_test_…).' } }));
+      return send(
+        res,
+        401,
+        JSON.stringify({
+          error: {
+            type: 'invalid_request_error',
+            message: 'Invalid API Key provided: the dev Stripe takes test-mode secret keys (sk_test_…).',
+          },
+        }),
+      );
     }
     const idemKey = method === 'POST' && segments[0] === 'v1' ? req.headers['idempotency-key'] : undefined;
     const key = typeof idemKey === 'string' ? idemKey : undefined;
@@ -503,7 +732,16 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
     if (key) {
       const seen = store.idempotent(key);
       if (seen && seen.fingerprint !== fingerprint) {
-        return send(res, 400, JSON.stringify({ error: { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with.` } }));
+        return send(
+          res,
+          400,
+          JSON.stringify({
+            error: {
+              type: 'idempotency_error',
+              message: `Keys for idempotent requests can only be used with the same parameters they were first used with.`,
+            },
+          }),
+        );
       }
       if (seen) return send(res, seen.status, seen.body);
     }
@@ -517,7 +755,9 @@ export async function startDevStripe(opts: DevStripeOptions): Promise<DevStripe>
         return send(res, 500, JSON.stringify({ error: { type: 'api_error', message: `dev Stripe: ${(err as Error).message}` } }));
       }
       status = err.status;
-      out = JSON.stringify({ error: { type: err.errorType, code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) } });
+      out = JSON.stringify({
+        error: { type: err.errorType, code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}) },
+      });
     }
     // Stripe replays 4xx answers to a key as well (never 5xx, which are retried for real).
     if (key) store.rememberIdempotent(key, { fingerprint, status, body: out });

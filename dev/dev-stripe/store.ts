@@ -79,7 +79,13 @@ export class DevStripeStore {
       }
     }
     const tmp = `${file}.tmp`;
-    fs.writeFileSync(tmp, store.snapshotLines().map((l) => `${l}\n`).join(''));
+    fs.writeFileSync(
+      tmp,
+      store
+        .snapshotLines()
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
     fs.renameSync(tmp, file);
     return store;
   }

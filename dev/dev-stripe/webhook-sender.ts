@@ -28,7 +28,13 @@ export interface RetrySchedule {
 }
 
 /** 1 s, 2 s, 4 s … capped at a minute, 12 attempts: about six minutes before giving up. */
-export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = { initialDelayMs: 1_000, factor: 2, maxDelayMs: 60_000, maxAttempts: 12, timeoutMs: 10_000 };
+export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
+  initialDelayMs: 1_000,
+  factor: 2,
+  maxDelayMs: 60_000,
+  maxAttempts: 12,
+  timeoutMs: 10_000,
+};
 
 /** The wait before attempt `attempts + 1`, after `attempts` failures. */
 function retryDelayMs(schedule: RetrySchedule, attempts: number): number {
@@ -40,7 +46,8 @@ function retryDelayMs(schedule: RetrySchedule, attempts: number): number {
  * cause. Duck-typed: the error may come from another realm (a jest VM context), where instanceof fails.
  */
 function describeFailure(err: unknown): string {
-  const field = (o: unknown, k: string): unknown => (o !== null && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined);
+  const field = (o: unknown, k: string): unknown =>
+    o !== null && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined;
   const message = typeof field(err, 'message') === 'string' ? String(field(err, 'message')) : String(err);
   const code = field(field(err, 'cause'), 'code');
   return typeof code === 'string' ? `${message} (${code})` : message;
@@ -63,7 +70,15 @@ export class WebhookSender {
 
   /** Queue an event for delivery; it is journalled with the request that produced it. */
   enqueue(event: StripeObject): void {
-    this.store.putDelivery({ eventId: event.id, endpoint: this.endpoint.url, status: 'pending', attempts: 0, nextAttemptAt: Date.now(), lastStatus: null, lastError: null });
+    this.store.putDelivery({
+      eventId: event.id,
+      endpoint: this.endpoint.url,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: Date.now(),
+      lastStatus: null,
+      lastError: null,
+    });
     // After the current request has flushed its journal lines.
     setImmediate(() => this.wake?.());
   }
@@ -116,7 +131,11 @@ export class WebhookSender {
     try {
       const res = await fetch(this.endpoint.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'stripe-signature': signature,
+          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        },
         body: payload,
         signal: AbortSignal.any([this.inflight.signal, AbortSignal.timeout(this.schedule.timeoutMs)]),
       });

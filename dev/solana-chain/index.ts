@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import {
-  ACCOUNT_SIZE, AccountLayout, AccountState, MINT_SIZE, MintLayout, TOKEN_PROGRAM_ID, getAssociatedTokenAddressSync,
+  ACCOUNT_SIZE,
+  AccountLayout,
+  AccountState,
+  MINT_SIZE,
+  MintLayout,
+  TOKEN_PROGRAM_ID,
+  getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { Ledger } from './ledger';
 import { startRpcServers, type RpcServers } from './rpc-server';
@@ -82,8 +88,13 @@ function bootstrap(ledger: Ledger, opts: SolanaChainOptions, chainDir: string, r
   const mintData = Buffer.alloc(MINT_SIZE);
   MintLayout.encode(
     {
-      mintAuthorityOption: 1, mintAuthority: treasury, supply: opts.funding, decimals: USDC_DECIMALS,
-      isInitialized: true, freezeAuthorityOption: 0, freezeAuthority: PublicKey.default,
+      mintAuthorityOption: 1,
+      mintAuthority: treasury,
+      supply: opts.funding,
+      decimals: USDC_DECIMALS,
+      isInitialized: true,
+      freezeAuthorityOption: 0,
+      freezeAuthority: PublicKey.default,
     },
     mintData,
   );
@@ -93,9 +104,17 @@ function bootstrap(ledger: Ledger, opts: SolanaChainOptions, chainDir: string, r
   const ataData = Buffer.alloc(ACCOUNT_SIZE);
   AccountLayout.encode(
     {
-      mint, owner: treasury, amount: opts.funding, delegateOption: 0, delegate: PublicKey.default,
-      state: AccountState.Initialized, isNativeOption: 0, isNative: 0n, delegatedAmount: 0n,
-      closeAuthorityOption: 0, closeAuthority: PublicKey.default,
+      mint,
+      owner: treasury,
+      amount: opts.funding,
+      delegateOption: 0,
+      delegate: PublicKey.default,
+      state: AccountState.Initialized,
+      isNativeOption: 0,
+      isNative: 0n,
+      delegatedAmount: 0n,
+      closeAuthorityOption: 0,
+      closeAuthority: PublicKey.default,
     },
     ataData,
   );

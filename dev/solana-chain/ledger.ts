@@ -263,8 +263,12 @@ export class Ledger extends EventEmitter {
         decimals.set(mint, mintData && mintData.length >= 82 ? (mintData[44] ?? 0) : 0);
       }
       out.push({
-        accountIndex, mint, owner: bs58.encode(data.subarray(32, 64)), programId: acc.owner,
-        amount: data.readBigUInt64LE(64).toString(), decimals: decimals.get(mint) ?? 0,
+        accountIndex,
+        mint,
+        owner: bs58.encode(data.subarray(32, 64)),
+        programId: acc.owner,
+        amount: data.readBigUInt64LE(64).toString(),
+        decimals: decimals.get(mint) ?? 0,
       });
     });
     return out;
@@ -300,8 +304,11 @@ export class Ledger extends EventEmitter {
     return tx.message.addressTableLookups.map((lookup) => {
       const acc = this.getAccount(lookup.accountKey.toBase58());
       if (!acc || acc.owner !== AddressLookupTableProgram.programId.toBase58()) {
-        throw new RpcError(-32002, 'Transaction simulation failed: Transaction loads an address table account that doesn\'t exist', {
-          err: 'AddressLookupTableNotFound', logs: [], accounts: null, unitsConsumed: 0,
+        throw new RpcError(-32002, "Transaction simulation failed: Transaction loads an address table account that doesn't exist", {
+          err: 'AddressLookupTableNotFound',
+          logs: [],
+          accounts: null,
+          unitsConsumed: 0,
         });
       }
       return new AddressLookupTableAccount({
@@ -353,7 +360,10 @@ export class Ledger extends EventEmitter {
     }
     const tables = this.lookupTables(tx);
     const keys = tx.message.getAccountKeys({ addressLookupTableAccounts: tables });
-    const allKeys = keys.keySegments().flat().map((k) => k.toBase58());
+    const allKeys = keys
+      .keySegments()
+      .flat()
+      .map((k) => k.toBase58());
     if (!skipPreflight) {
       const sim = this.simulate(raw, true);
       if (sim.err !== null) throw preflightError(sim.err, sim.logs, sim.unitsConsumed);
@@ -409,9 +419,19 @@ export class Ledger extends EventEmitter {
     const balance = Number(this.getAccount(address)?.lamports ?? 0n);
     this.commit(
       {
-        signature, slot: this.slot, blockTime: Math.floor(Date.now() / 1000), err: null, logs: res.logs(),
-        fee: SIGNATURE_FEE_LAMPORTS, raw: '', accountKeys: [address], loadedWritable: [], loadedReadonly: [],
-        preBalances: [balance - Number(lamports)], postBalances: [balance], computeUnits: 150,
+        signature,
+        slot: this.slot,
+        blockTime: Math.floor(Date.now() / 1000),
+        err: null,
+        logs: res.logs(),
+        fee: SIGNATURE_FEE_LAMPORTS,
+        raw: '',
+        accountKeys: [address],
+        loadedWritable: [],
+        loadedReadonly: [],
+        preBalances: [balance - Number(lamports)],
+        postBalances: [balance],
+        computeUnits: 150,
       },
       [address],
     );
@@ -473,7 +493,14 @@ export class Ledger extends EventEmitter {
       const acc = this.getAccount(a);
       if (!acc || acc.lamports === 0n) lines.push({ t: 'del', a });
       else {
-        lines.push({ t: 'acct', a, l: acc.lamports.toString(), d: Buffer.from(acc.data).toString('base64'), o: acc.owner, e: acc.executable });
+        lines.push({
+          t: 'acct',
+          a,
+          l: acc.lamports.toString(),
+          d: Buffer.from(acc.data).toString('base64'),
+          o: acc.owner,
+          e: acc.executable,
+        });
       }
     }
     if (extra) lines.push(extra);
@@ -503,8 +530,7 @@ export class Ledger extends EventEmitter {
         const rec = { ...entry.r, visibleAt: undefined };
         this.signatures.set(rec.signature, rec);
         this.index(rec);
-      }
-      else if (entry.t === 'height') {
+      } else if (entry.t === 'height') {
         this.blockHeight = Math.max(this.blockHeight, entry.h);
         this.slot = Math.max(this.slot, entry.s);
       }
@@ -532,7 +558,12 @@ export class Ledger extends EventEmitter {
 }
 
 function preflightError(err: JsonTxError, logs: string[], unitsConsumed: number): RpcError {
-  const text = err === 'BlockhashNotFound' ? 'Blockhash not found' : err === 'AlreadyProcessed' ? 'This transaction has already been processed' : describeTxError(err);
+  const text =
+    err === 'BlockhashNotFound'
+      ? 'Blockhash not found'
+      : err === 'AlreadyProcessed'
+        ? 'This transaction has already been processed'
+        : describeTxError(err);
   return new RpcError(-32002, `Transaction simulation failed: ${text}`, { err, logs, accounts: null, unitsConsumed, returnData: null });
 }
 

@@ -94,7 +94,13 @@ function tokenAmount(amount: bigint, decimals: number): Record<string, unknown> 
 }
 
 function tokenBalanceJson(b: StoredTokenBalance): Record<string, unknown> {
-  return { accountIndex: b.accountIndex, mint: b.mint, owner: b.owner, programId: b.programId, uiTokenAmount: tokenAmount(BigInt(b.amount), b.decimals) };
+  return {
+    accountIndex: b.accountIndex,
+    mint: b.mint,
+    owner: b.owner,
+    programId: b.programId,
+    uiTokenAmount: tokenAmount(BigInt(b.amount), b.decimals),
+  };
 }
 
 export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<string, Handler> {
@@ -122,7 +128,12 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
   h.set('getBlockHeight', () => ledger.blockHeight);
   h.set('getGenesisHash', () => 'EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG');
   h.set('getEpochInfo', () => ({
-    absoluteSlot: ledger.slot, blockHeight: ledger.blockHeight, epoch: 0, slotIndex: ledger.slot, slotsInEpoch: 432000, transactionCount: null,
+    absoluteSlot: ledger.slot,
+    blockHeight: ledger.blockHeight,
+    epoch: 0,
+    slotIndex: ledger.slot,
+    slotsInEpoch: 432000,
+    transactionCount: null,
   }));
   h.set('getLatestBlockhash', () => withCtx(ledger.latestBlockhash));
   h.set('isBlockhashValid', (p) => withCtx(ledger.isBlockhashValid(stringParam(p, 0, 'blockhash'))));
@@ -225,7 +236,11 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
     }
     const sim = ledger.simulate(replace ? tx.serialize() : raw, cfg.sigVerify === true && !replace);
     return withCtx({
-      err: sim.err, logs: sim.logs, accounts: null, unitsConsumed: sim.unitsConsumed, returnData: null,
+      err: sim.err,
+      logs: sim.logs,
+      accounts: null,
+      unitsConsumed: sim.unitsConsumed,
+      returnData: null,
       ...(replace ? { replacementBlockhash: ledger.latestBlockhash } : {}),
     });
   });
@@ -248,7 +263,12 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
       until: typeof cfg.until === 'string' ? cfg.until : undefined,
     };
     return ledger.signaturesForAddress(pubkeyParam(p, 0), limit, page).map((r) => ({
-      signature: r.signature, slot: r.slot, err: r.err, memo: null, blockTime: r.blockTime, confirmationStatus: 'finalized',
+      signature: r.signature,
+      slot: r.slot,
+      err: r.err,
+      memo: null,
+      blockTime: r.blockTime,
+      confirmationStatus: 'finalized',
     }));
   });
   h.set('getTransaction', (p) => {
@@ -258,7 +278,10 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
     const tx = VersionedTransaction.deserialize(Buffer.from(rec.raw, 'base64'));
     const version = tx.version === 'legacy' ? 'legacy' : 0;
     if (version === 0 && cfg.maxSupportedTransactionVersion === undefined) {
-      throw new RpcError(-32015, 'Transaction version (0) is not supported by the requesting client. Please try the request again with the following configuration parameter: "maxSupportedTransactionVersion": 0');
+      throw new RpcError(
+        -32015,
+        'Transaction version (0) is not supported by the requesting client. Please try the request again with the following configuration parameter: "maxSupportedTransactionVersion": 0',
+      );
     }
     const m = tx.message;
     const transaction =
@@ -271,10 +294,19 @@ export function createHandlers(ledger: Ledger, faultInjection: boolean): Map<str
               header: m.header,
               recentBlockhash: m.recentBlockhash,
               instructions: m.compiledInstructions.map((ix) => ({
-                programIdIndex: ix.programIdIndex, accounts: ix.accountKeyIndexes, data: bs58.encode(ix.data), stackHeight: null,
+                programIdIndex: ix.programIdIndex,
+                accounts: ix.accountKeyIndexes,
+                data: bs58.encode(ix.data),
+                stackHeight: null,
               })),
               ...(version === 0
-                ? { addressTableLookups: m.addressTableLookups.map((l) => ({ accountKey: l.accountKey.toBase58(), writableIndexes: l.writableIndexes, readonlyIndexes: l.readonlyIndexes })) }
+                ? {
+                    addressTableLookups: m.addressTableLookups.map((l) => ({
+                      accountKey: l.accountKey.toBase58(),
+                      writableIndexes: l.writableIndexes,
+                      readonlyIndexes: l.readonlyIndexes,
+                    })),
+                  }
                 : {}),
             },
           };
@@ -390,7 +422,11 @@ export async function startRpcServers(ledger: Ledger, opts: RpcServerOptions): P
         ledger.faults.failRequests -= 1;
         return send(503, { jsonrpc: '2.0', error: { code: -32603, message: 'injected fault: service unavailable' }, id: null });
       }
-      if (Array.isArray(body)) return send(200, body.map((b) => handleOne(handlers, b)));
+      if (Array.isArray(body))
+        return send(
+          200,
+          body.map((b) => handleOne(handlers, b)),
+        );
       return send(200, handleOne(handlers, body));
     });
   });
@@ -418,10 +454,13 @@ export async function startRpcServers(ledger: Ledger, opts: RpcServerOptions): P
     const sub = sigSubs.get(subId);
     if (!sub) return;
     sigSubs.delete(subId); // signature subscriptions end after their first notification
-    sub.ws.send(JSON.stringify({
-      jsonrpc: '2.0', method: 'signatureNotification',
-      params: { result: { context: { slot: rec.slot }, value: { err: rec.err } }, subscription: subId },
-    }));
+    sub.ws.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'signatureNotification',
+        params: { result: { context: { slot: rec.slot }, value: { err: rec.err } }, subscription: subId },
+      }),
+    );
   };
   const onSignature = (rec: SignatureRecord) => {
     for (const [id, sub] of sigSubs) if (sub.signature === rec.signature) notifySignature(id, rec);
@@ -430,8 +469,16 @@ export async function startRpcServers(ledger: Ledger, opts: RpcServerOptions): P
     for (const [id, sub] of acctSubs) {
       if (sub.address !== address) continue;
       const acc = ledger.getAccount(address);
-      const value = acc ? encodeAccount(acc, sub.encoding, undefined) : { lamports: 0, owner: '11111111111111111111111111111111', data: ['', 'base64'], executable: false, rentEpoch: 0, space: 0 };
-      sub.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'accountNotification', params: { result: { context: { slot: ledger.slot }, value }, subscription: id } }));
+      const value = acc
+        ? encodeAccount(acc, sub.encoding, undefined)
+        : { lamports: 0, owner: '11111111111111111111111111111111', data: ['', 'base64'], executable: false, rentEpoch: 0, space: 0 };
+      sub.ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'accountNotification',
+          params: { result: { context: { slot: ledger.slot }, value }, subscription: id },
+        }),
+      );
     }
   };
   ledger.on('signature', onSignature);

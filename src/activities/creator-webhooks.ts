@@ -22,8 +22,19 @@ export function signCreatorWebhook(secret: string, body: string, timestampSec: n
 }
 
 /** For receivers (and the tests): true when `header` signs `body` with `secret` within the tolerance. */
-export function verifyCreatorWebhookSignature(secret: string, header: string, body: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000)): boolean {
-  const parts = new Map(header.split(',').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const; }));
+export function verifyCreatorWebhookSignature(
+  secret: string,
+  header: string,
+  body: string,
+  toleranceSec = 300,
+  nowSec = Math.floor(Date.now() / 1000),
+): boolean {
+  const parts = new Map(
+    header.split(',').map((kv) => {
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const;
+    }),
+  );
   const t = Number(parts.get('t'));
   const v1 = parts.get('v1') ?? '';
   if (!Number.isInteger(t) || Math.abs(nowSec - t) > toleranceSec || !/^[0-9a-f]{64}$/.test(v1)) return false;
@@ -43,7 +54,14 @@ export interface CreatorWebhookDeps {
   now?: () => Date;
 }
 
-export function createCreatorWebhookActivities({ db, logger, creatorWebhookSecret, creatorWebhookMaxAttempts = 12, fetchImpl = fetch, now = () => new Date() }: CreatorWebhookDeps) {
+export function createCreatorWebhookActivities({
+  db,
+  logger,
+  creatorWebhookSecret,
+  creatorWebhookMaxAttempts = 12,
+  fetchImpl = fetch,
+  now = () => new Date(),
+}: CreatorWebhookDeps) {
   return {
     /** POST every due notification once; failures are rescheduled in the outbox, never thrown. */
     async deliverCreatorNotifications(): Promise<{ delivered: number; failed: number }> {
@@ -74,7 +92,10 @@ export function createCreatorWebhookActivities({ db, logger, creatorWebhookSecre
           const attempts = n.attempts + 1;
           const retryAt = attempts >= creatorWebhookMaxAttempts ? null : new Date(now().getTime() + retryDelayMs(attempts));
           await markNotificationAttemptFailed(db, n.id, String(err), retryAt, now());
-          logger.warn({ notification: n.id, endpoint: n.endpoint, attempts, gaveUp: retryAt === null, err: String(err) }, 'creator webhook delivery failed');
+          logger.warn(
+            { notification: n.id, endpoint: n.endpoint, attempts, gaveUp: retryAt === null, err: String(err) },
+            'creator webhook delivery failed',
+          );
         }
       }
       return { delivered, failed };

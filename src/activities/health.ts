@@ -20,7 +20,9 @@ export interface HealthActivityDeps {
   now?: () => Date;
 }
 
-export function healthThresholdsOf(config: Pick<Config, 'HEALTH_WINDOW' | 'HEALTH_MIN_SUCCESS_RATE_PCT' | 'HEALTH_MAX_PENDING' | 'HEALTH_PENDING_MAX_AGE'>): HealthThresholds {
+export function healthThresholdsOf(
+  config: Pick<Config, 'HEALTH_WINDOW' | 'HEALTH_MIN_SUCCESS_RATE_PCT' | 'HEALTH_MAX_PENDING' | 'HEALTH_PENDING_MAX_AGE'>,
+): HealthThresholds {
   return {
     windowMs: durationMs(config.HEALTH_WINDOW),
     minSuccessRatePct: config.HEALTH_MIN_SUCCESS_RATE_PCT,
@@ -41,9 +43,13 @@ export interface HealthCheckOutcome {
 /** Measure the engine, then fire or clear each check's alert. */
 export async function runHealthChecks(db: Db, thresholds: HealthThresholds, now: Date, logger?: Logger): Promise<HealthCheckOutcome[]> {
   const f = await settlementHealthFigures(db, now, thresholds.windowMs, thresholds.maxPendingAgeMs);
-  const results = evaluateHealth({ ...f, oldestPendingAgeMs: f.oldestPendingSince ? now.getTime() - f.oldestPendingSince.getTime() : null }, thresholds);
+  const results = evaluateHealth(
+    { ...f, oldestPendingAgeMs: f.oldestPendingSince ? now.getTime() - f.oldestPendingSince.getTime() : null },
+    thresholds,
+  );
   const outcomes: HealthCheckOutcome[] = [];
-  for (const r of results) outcomes.push({ check: r.check, healthy: r.healthy, value: r.value, threshold: r.threshold, alert: await syncAlert(db, r, logger) });
+  for (const r of results)
+    outcomes.push({ check: r.check, healthy: r.healthy, value: r.value, threshold: r.threshold, alert: await syncAlert(db, r, logger) });
   return outcomes;
 }
 
@@ -54,21 +60,41 @@ async function syncAlert(db: Db, r: HealthCheckResult, logger?: Logger): Promise
   if (!r.healthy && !state.firing) {
     const episode = state.episodes + 1;
     // The episode in the key makes a retried activity queue nothing twice, and a later episode a new alert.
-    const created = await queueAlerts(db, [{ dedupeKey: `health:${r.check}:${episode}:fired`, severity: 'critical', kind, message: r.message, payload: { ...payload, episode } }]);
+    const created = await queueAlerts(db, [
+      { dedupeKey: `health:${r.check}:${episode}:fired`, severity: 'critical', kind, message: r.message, payload: { ...payload, episode } },
+    ]);
     if (created) logger?.warn({ alert: kind, ...payload }, r.message);
     return 'fired';
   }
   if (r.healthy && state.firing) {
-    const created = await queueAlerts(db, [{ dedupeKey: `health:${r.check}:${state.episodes}:resolved`, severity: 'info', kind: resolvedKind(kind), message: `resolved: ${r.message}`, payload: { ...payload, episode: state.episodes } }]);
+    const created = await queueAlerts(db, [
+      {
+        dedupeKey: `health:${r.check}:${state.episodes}:resolved`,
+        severity: 'info',
+        kind: resolvedKind(kind),
+        message: `resolved: ${r.message}`,
+        payload: { ...payload, episode: state.episodes },
+      },
+    ]);
     if (created) logger?.info({ alert: resolvedKind(kind), ...payload }, `resolved: ${r.message}`);
     return 'resolved';
   }
   return 'unchanged';
 }
 
-export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = { windowMs: 15 * 60_000, minSuccessRatePct: 95, maxPending: 100, maxPendingAgeMs: 3 * 60_000 };
+export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
+  windowMs: 15 * 60_000,
+  minSuccessRatePct: 95,
+  maxPending: 100,
+  maxPendingAgeMs: 3 * 60_000,
+};
 
-export function createHealthActivities({ db, logger, healthThresholds = DEFAULT_HEALTH_THRESHOLDS, now = () => new Date() }: HealthActivityDeps) {
+export function createHealthActivities({
+  db,
+  logger,
+  healthThresholds = DEFAULT_HEALTH_THRESHOLDS,
+  now = () => new Date(),
+}: HealthActivityDeps) {
   return {
     async checkEngineHealth(): Promise<HealthCheckOutcome[]> {
       return runHealthChecks(db, healthThresholds, now(), logger);

@@ -6,7 +6,13 @@ import { createReconciliationActivities, type ReconciliationActivityDeps } from 
 import { createStripeActivities, type StripeActivityDeps } from './stripe';
 import { createSubscriptionActivities, type SubscriptionActivityDeps } from './subscriptions';
 
-export type ActivityDeps = StripeActivityDeps & PurchaseActivityDeps & NotifyDeps & ReconciliationActivityDeps & SubscriptionActivityDeps & HealthActivityDeps & CreatorWebhookDeps;
+export type ActivityDeps = StripeActivityDeps &
+  PurchaseActivityDeps &
+  NotifyDeps &
+  ReconciliationActivityDeps &
+  SubscriptionActivityDeps &
+  HealthActivityDeps &
+  CreatorWebhookDeps;
 
 /** Every activity the worker registers, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {

@@ -38,7 +38,14 @@ export function createNotifyActivities({ db, logger, alertWebhookUrl, fetchImpl 
           const res = await fetchImpl(alertWebhookUrl, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'idempotency-key': alert.dedupeKey },
-            body: JSON.stringify({ id: alert.id, severity: alert.severity, kind: alert.kind, message: alert.message, payload: alert.payload, createdAt: alert.createdAt }),
+            body: JSON.stringify({
+              id: alert.id,
+              severity: alert.severity,
+              kind: alert.kind,
+              message: alert.message,
+              payload: alert.payload,
+              createdAt: alert.createdAt,
+            }),
             signal: AbortSignal.timeout(10_000),
           });
           if (!res.ok) throw new Error(`alert webhook answered ${res.status}`);

@@ -50,7 +50,15 @@ export interface PayoutInput {
   amountMicroUsdc: string;
 }
 
-export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = () => new Date(), creatorWebhookUrls = [], riskLimits = NO_RISK_LIMITS }: PurchaseActivityDeps) {
+export function createPurchaseActivities({
+  db,
+  rails,
+  holdTtlMs,
+  logger,
+  now = () => new Date(),
+  creatorWebhookUrls = [],
+  riskLimits = NO_RISK_LIMITS,
+}: PurchaseActivityDeps) {
   const journal = createSettlementJournal(db);
   const railFor = (rail: Rail): SettlementRail => {
     const r = rails[rail];
@@ -65,9 +73,11 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       const rail = p.rail as Rail;
       const chain = railFor(rail);
       assertValidShares(p.product.collaborators);
-      if (!chain.isValidWallet(p.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
+      if (!chain.isValidWallet(p.buyerWallet))
+        throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
       for (const c of p.product.collaborators) {
-        if (!chain.isValidWallet(c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
+        if (!chain.isValidWallet(c.wallet))
+          throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
       }
       return {
         purchaseId: p.id,
@@ -81,10 +91,20 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
     },
 
     async markPurchaseStatus(purchaseId: string, status: PurchaseStatus, failure?: { type: string; message: string }): Promise<void> {
-      await setPurchaseStatus(db, purchaseId, status, failure ? { failureType: failure.type, failureMessage: failure.message.slice(0, 500) } : {});
+      await setPurchaseStatus(
+        db,
+        purchaseId,
+        status,
+        failure ? { failureType: failure.type, failureMessage: failure.message.slice(0, 500) } : {},
+      );
     },
 
-    async recordFees(input: { purchaseId: string; paymentIntentId: string; chargeId: string; fees: Record<keyof FeeBreakdown, string> }): Promise<void> {
+    async recordFees(input: {
+      purchaseId: string;
+      paymentIntentId: string;
+      chargeId: string;
+      fees: Record<keyof FeeBreakdown, string>;
+    }): Promise<void> {
       const f = input.fees;
       const fees: FeeBreakdown = {
         grossCents: BigInt(f.grossCents),
@@ -101,7 +121,11 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
      * The atomic availability check of step 4 (front from the treasury), with the risk limits in the
      * same transaction: `riskReason` says the hold went over one and the purchase waits for approval.
      */
-    async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<{ reserved: boolean; availableMicroUsdc: string; riskReason?: RiskReason }> {
+    async reserveTreasury(input: {
+      purchaseId: string;
+      rail: Rail;
+      amountMicroUsdc: string;
+    }): Promise<{ reserved: boolean; availableMicroUsdc: string; riskReason?: RiskReason }> {
       const at = now();
       const res = await reserveTreasuryHold(db, {
         purchaseId: input.purchaseId,
@@ -112,7 +136,11 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
         limits: riskLimits,
       });
       if (res.outcome !== 'reserved') return { reserved: false, availableMicroUsdc: res.position.availableMicro.toString() };
-      return { reserved: true, availableMicroUsdc: res.position.availableMicro.toString(), ...(res.riskReason ? { riskReason: res.riskReason } : {}) };
+      return {
+        reserved: true,
+        availableMicroUsdc: res.position.availableMicro.toString(),
+        ...(res.riskReason ? { riskReason: res.riskReason } : {}),
+      };
     },
 
     /** The gate before the pivot: `entered` marks the purchase settling; false while the emergency pause is on (marked paused). */
@@ -133,15 +161,17 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       payouts: PayoutInput[];
     }): Promise<{ txId: string; nftId: string; alreadySettled: boolean }> {
       // Sending and confirming can take a minute: heartbeat so a dead worker is noticed in seconds.
-      const result = await withHeartbeat(() => railFor(input.rail).settle(
-        {
-          purchaseId: input.purchaseId,
-          buyerWallet: input.buyerWallet,
-          nft: input.nft,
-          payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
-        },
-        journal,
-      ));
+      const result = await withHeartbeat(() =>
+        railFor(input.rail).settle(
+          {
+            purchaseId: input.purchaseId,
+            buyerWallet: input.buyerWallet,
+            nft: input.nft,
+            payouts: input.payouts.map((p) => ({ wallet: p.wallet, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
+          },
+          journal,
+        ),
+      );
       logger.info({ purchaseId: input.purchaseId, txId: result.txId, alreadySettled: result.alreadySettled }, 'settled on chain');
       return result;
     },
@@ -156,16 +186,20 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       creatorPoolMicroUsdc: string;
       payouts: PayoutInput[];
     }): Promise<void> {
-      await recordSettlement(db, {
-        purchaseId: input.purchaseId,
-        rail: input.rail,
-        txId: input.txId,
-        nftId: input.nftId,
-        grossCents: BigInt(input.grossCents),
-        stripeFeeCents: BigInt(input.stripeFeeCents),
-        creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc),
-        payouts: input.payouts.map((p) => ({ ...p, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
-      }, creatorWebhookUrls);
+      await recordSettlement(
+        db,
+        {
+          purchaseId: input.purchaseId,
+          rail: input.rail,
+          txId: input.txId,
+          nftId: input.nftId,
+          grossCents: BigInt(input.grossCents),
+          stripeFeeCents: BigInt(input.stripeFeeCents),
+          creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc),
+          payouts: input.payouts.map((p) => ({ ...p, amountMicroUsdc: BigInt(p.amountMicroUsdc) })),
+        },
+        creatorWebhookUrls,
+      );
     },
 
     async loadSettledAmounts(purchaseId: string): Promise<{ grossCents: string; creatorPoolMicroUsdc: string } | null> {
@@ -173,8 +207,18 @@ export function createPurchaseActivities({ db, rails, holdTtlMs, logger, now = (
       return p && { grossCents: p.grossCents.toString(), creatorPoolMicroUsdc: p.creatorPoolMicroUsdc.toString() };
     },
 
-    async recordClawback(input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: string; creatorPoolMicroUsdc: string }): Promise<void> {
-      await recordClawback(db, { purchaseId: input.purchaseId, reason: input.reason, grossCents: BigInt(input.grossCents), creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc) });
+    async recordClawback(input: {
+      purchaseId: string;
+      reason: 'refunded' | 'disputed';
+      grossCents: string;
+      creatorPoolMicroUsdc: string;
+    }): Promise<void> {
+      await recordClawback(db, {
+        purchaseId: input.purchaseId,
+        reason: input.reason,
+        grossCents: BigInt(input.grossCents),
+        creatorPoolMicroUsdc: BigInt(input.creatorPoolMicroUsdc),
+      });
     },
   };
 }

@@ -86,14 +86,23 @@ function toDiscrepancy(f: Finding): DiscrepancyReport {
 
 export const DEFAULT_TREASURY_THRESHOLDS: HealthThresholds = { warningBalanceCents: 200_000n, runwayWarningDays: 7 };
 
-export function createReconciliationActivities({ db, stripe, rails, logger, treasuryThresholds = DEFAULT_TREASURY_THRESHOLDS, now = () => new Date() }: ReconciliationActivityDeps) {
-  const chainRailFor = (rail: Rail): SettlementRail | undefined => rails[rail] ?? (rail === Rail.Solana ? rails[Rail.SolanaAnchor] : undefined);
+export function createReconciliationActivities({
+  db,
+  stripe,
+  rails,
+  logger,
+  treasuryThresholds = DEFAULT_TREASURY_THRESHOLDS,
+  now = () => new Date(),
+}: ReconciliationActivityDeps) {
+  const chainRailFor = (rail: Rail): SettlementRail | undefined =>
+    rails[rail] ?? (rail === Rail.Solana ? rails[Rail.SolanaAnchor] : undefined);
 
   return {
     async computeTreasuryReconciliation(period: Period): Promise<ReconciliationReport> {
       const start = new Date(period.periodStart);
       const end = new Date(period.periodEnd);
-      if (!(start.getTime() < end.getTime())) throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
+      if (!(start.getTime() < end.getTime()))
+        throw new DomainError(ErrorType.ValidationFailed, `empty reconciliation period ${period.periodStart}..${period.periodEnd}`);
       const at = now();
       // Holds of purchases that already ended are released first; the rest are reported as stale.
       await expireOrphanedHolds(db, at);
@@ -124,7 +133,10 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
       // Ledger fees vs Stripe balance transactions created in the period (every page).
       const stripeFees = new Map<string, bigint>();
       let listed = 0;
-      for await (const bt of stripe.balanceTransactions.list({ created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) }, limit: 100 })) {
+      for await (const bt of stripe.balanceTransactions.list({
+        created: { gte: Math.floor(start.getTime() / 1000), lt: Math.floor(end.getTime() / 1000) },
+        limit: 100,
+      })) {
         listed += 1;
         const charge = sourceId(bt);
         if (!charge || (bt.type !== 'charge' && bt.type !== 'payment')) continue;
@@ -153,7 +165,13 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         health,
         railsChecked,
         stripeBalanceTransactions: listed,
-        staleHolds: stale.map((h) => ({ holdId: h.id, purchaseId: h.purchaseId, account: h.account, amountMicroUsdc: h.amountMicro.toString(), expiresAt: h.expiresAt.toISOString() })),
+        staleHolds: stale.map((h) => ({
+          holdId: h.id,
+          purchaseId: h.purchaseId,
+          account: h.account,
+          amountMicroUsdc: h.amountMicro.toString(),
+          expiresAt: h.expiresAt.toISOString(),
+        })),
         discrepancies,
       };
     },
@@ -183,7 +201,11 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
         discrepancies: report.discrepancies,
         alerts: alertsFor(report),
       });
-      if (saved.alertsRaised) logger.warn({ reconciliationId: saved.reconciliationId, health: report.health, discrepancies: report.discrepancies.length }, 'treasury reconciliation raised alerts');
+      if (saved.alertsRaised)
+        logger.warn(
+          { reconciliationId: saved.reconciliationId, health: report.health, discrepancies: report.discrepancies.length },
+          'treasury reconciliation raised alerts',
+        );
       return saved;
     },
   };
@@ -191,7 +213,13 @@ export function createReconciliationActivities({ db, stripe, rails, logger, trea
 
 function alertsFor(r: ReconciliationReport) {
   const period = `${r.periodStart}..${r.periodEnd}`;
-  const alerts: { dedupeKey: string; severity: 'warning' | 'critical'; kind: string; message: string; payload: Record<string, string | number | null> }[] = [];
+  const alerts: {
+    dedupeKey: string;
+    severity: 'warning' | 'critical';
+    kind: string;
+    message: string;
+    payload: Record<string, string | number | null>;
+  }[] = [];
   if (r.health !== 'healthy') {
     alerts.push({
       dedupeKey: `treasury-health:${r.periodStart}:${r.health}`,

@@ -39,16 +39,23 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
       return withHeartbeat(async () => {
         const purchase = await findPaymentRefs(db, purchaseId);
         if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
-        const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId), { expand: ['latest_charge.balance_transaction'] });
+        const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId), {
+          expand: ['latest_charge.balance_transaction'],
+        });
         if (pi.status === 'canceled') throw new DomainError(ErrorType.PaymentNotSucceeded, `payment intent ${pi.id} was canceled`);
         if (pi.status !== 'succeeded') throw new DomainError(ErrorType.FeeNotYetAvailable, `payment intent ${pi.id} is ${pi.status}`);
         const charge = pi.latest_charge;
-        if (!charge || typeof charge === 'string') throw new DomainError(ErrorType.FeeNotYetAvailable, `payment intent ${pi.id} has no charge yet`);
+        if (!charge || typeof charge === 'string')
+          throw new DomainError(ErrorType.FeeNotYetAvailable, `payment intent ${pi.id} has no charge yet`);
         const bt = charge.balance_transaction;
-        if (!bt || typeof bt === 'string') throw new DomainError(ErrorType.FeeNotYetAvailable, `charge ${charge.id} has no balance transaction yet`);
+        if (!bt || typeof bt === 'string')
+          throw new DomainError(ErrorType.FeeNotYetAvailable, `charge ${charge.id} has no balance transaction yet`);
         const gross = BigInt(pi.amount_received);
         if (purchase.grossCents !== null && gross !== purchase.grossCents) {
-          throw new DomainError(ErrorType.ValidationFailed, `payment ${pi.id} received ${gross}¢ but the purchase price is ${purchase.grossCents}¢`);
+          throw new DomainError(
+            ErrorType.ValidationFailed,
+            `payment ${pi.id} received ${gross}¢ but the purchase price is ${purchase.grossCents}¢`,
+          );
         }
         const fee = bt.fee_details.filter((d) => d.type === 'stripe_fee').reduce((sum, d) => sum + BigInt(d.amount), 0n);
         return { grossCents: gross.toString(), stripeFeeCents: fee.toString(), paymentIntentId: pi.id, chargeId: charge.id };

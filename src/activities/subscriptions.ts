@@ -46,7 +46,13 @@ export interface DriftReport {
 
 const LIVE = ['trialing', 'active', 'past_due', 'unpaid', 'incomplete', 'paused'];
 
-export function createSubscriptionActivities({ db, stripe, logger, trialPolicy = { reminderDays: 3, endPolicy: 'cancel' }, now = () => new Date() }: SubscriptionActivityDeps) {
+export function createSubscriptionActivities({
+  db,
+  stripe,
+  logger,
+  trialPolicy = { reminderDays: 3, endPolicy: 'cancel' },
+  now = () => new Date(),
+}: SubscriptionActivityDeps) {
   return {
     async repairSubscriptionDrift(): Promise<DriftReport> {
       const listedAt = now();
@@ -69,13 +75,23 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
       if (items.length) logger.warn({ drift: items.length, repaired }, 'subscription mirror drift');
       if (items.length) {
         const day = listedAt.toISOString().slice(0, 10);
-        await queueAlerts(db, [{
-          dedupeKey: `subscription-drift:${day}`,
-          severity: 'warning',
-          kind: 'subscription_drift',
-          message: `${items.length} subscription(s) drifted from Stripe; ${repaired} repaired from Stripe's listing`,
-          payload: { total: items.length, repaired, missingInStripe: orphans.length, sample: items.slice(0, 20).map((i) => `${i.kind}:${i.subscriptionId}`).join(',') },
-        }]);
+        await queueAlerts(db, [
+          {
+            dedupeKey: `subscription-drift:${day}`,
+            severity: 'warning',
+            kind: 'subscription_drift',
+            message: `${items.length} subscription(s) drifted from Stripe; ${repaired} repaired from Stripe's listing`,
+            payload: {
+              total: items.length,
+              repaired,
+              missingInStripe: orphans.length,
+              sample: items
+                .slice(0, 20)
+                .map((i) => `${i.kind}:${i.subscriptionId}`)
+                .join(','),
+            },
+          },
+        ]);
       }
       return { listed: seen.size, repaired, items: items.slice(0, 100), total: items.length };
     },
@@ -100,7 +116,12 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
             severity: 'info',
             kind: 'trial_reminder',
             message: `trial of subscription ${s.id} ends at ${trialEnd.toISOString()}`,
-            payload: { subscriptionId: s.id, customerId: s.customerId, trialEnd: trialEnd.toISOString(), hasPaymentMethod: s.hasPaymentMethod },
+            payload: {
+              subscriptionId: s.id,
+              customerId: s.customerId,
+              trialEnd: trialEnd.toISOString(),
+              hasPaymentMethod: s.hasPaymentMethod,
+            },
           },
         });
         if (claimed) sent.push(s.id);
@@ -118,13 +139,18 @@ export function createSubscriptionActivities({ db, stripe, logger, trialPolicy =
         if (!s.trialEnd || !trialEnded(s.trialEnd, t)) continue;
         const observedAt = s.stripeUpdatedAt > t ? s.stripeUpdatedAt : t;
         if (trialPolicy.endPolicy === 'cancel') {
-          await stripe.subscriptions.cancel(s.id, { invoice_now: false, prorate: false }, { idempotencyKey: `subscription:${s.id}:trial-ended-cancel` });
+          await stripe.subscriptions.cancel(
+            s.id,
+            { invoice_now: false, prorate: false },
+            { idempotencyKey: `subscription:${s.id}:trial-ended-cancel` },
+          );
           if (await setMirrorStatus(db, s.id, ['trialing'], 'canceled', observedAt)) canceled.push(s.id);
         } else if (await setMirrorStatus(db, s.id, ['trialing'], 'past_due', observedAt)) {
           markedPastDue.push(s.id);
         }
       }
-      if (canceled.length || markedPastDue.length) logger.info({ canceled: canceled.length, markedPastDue: markedPastDue.length }, 'ended trials handled');
+      if (canceled.length || markedPastDue.length)
+        logger.info({ canceled: canceled.length, markedPastDue: markedPastDue.length }, 'ended trials handled');
       return { canceled, markedPastDue };
     },
   };

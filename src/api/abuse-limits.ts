@@ -23,14 +23,19 @@ function limiter(limit: number, windowMs: number, message: string, extra: Partia
     // RateLimit / RateLimit-Policy on every counted response, Retry-After on a 429.
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, ErrorType.RateLimited, message, { retryAfterSeconds: Math.ceil(windowMs / 1000) })),
+    handler: (_req, _res, next) =>
+      next(new HttpError(429, ErrorType.RateLimited, message, { retryAfterSeconds: Math.ceil(windowMs / 1000) })),
     ...extra,
   });
 }
 
 /** Checkout creation per client: each one costs a Stripe Checkout Session and a purchase row. */
 export function checkoutRateLimit(config: LimitConfig): RequestHandler {
-  return limiter(config.CHECKOUT_RATE_LIMIT, durationMs(config.RATE_LIMIT_WINDOW), 'too many checkout sessions from this client; retry later');
+  return limiter(
+    config.CHECKOUT_RATE_LIMIT,
+    durationMs(config.RATE_LIMIT_WINDOW),
+    'too many checkout sessions from this client; retry later',
+  );
 }
 
 /**
@@ -38,10 +43,15 @@ export function checkoutRateLimit(config: LimitConfig): RequestHandler {
  * refused, even with a right one, until the window has passed.
  */
 export function adminAuthFailureLimit(config: LimitConfig): RequestHandler {
-  return limiter(config.ADMIN_AUTH_FAILURE_LIMIT, durationMs(config.RATE_LIMIT_WINDOW), 'too many failed admin authentications from this client; retry later', {
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-  });
+  return limiter(
+    config.ADMIN_AUTH_FAILURE_LIMIT,
+    durationMs(config.RATE_LIMIT_WINDOW),
+    'too many failed admin authentications from this client; retry later',
+    {
+      skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+    },
+  );
 }
 
 /**

@@ -59,14 +59,17 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(requestId());
 
   // The webhook needs the raw body, so it is mounted before the JSON parser.
-  app.use('/webhooks', webhookRouter({
-    stripe: deps.stripe,
-    webhookSecret: deps.config.STRIPE_WEBHOOK_SECRET,
-    toleranceSeconds: deps.config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
-    bodyLimit: deps.config.WEBHOOK_BODY_LIMIT,
-    events: deps.events,
-    metrics: deps.metrics,
-  }));
+  app.use(
+    '/webhooks',
+    webhookRouter({
+      stripe: deps.stripe,
+      webhookSecret: deps.config.STRIPE_WEBHOOK_SECRET,
+      toleranceSeconds: deps.config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      bodyLimit: deps.config.WEBHOOK_BODY_LIMIT,
+      events: deps.events,
+      metrics: deps.metrics,
+    }),
+  );
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter({ checks: deps.readiness, metrics: deps.metrics, collect: deps.collectMetrics }));
   // Before the router: a blocked request creates no Stripe session and no row.

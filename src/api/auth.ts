@@ -27,7 +27,8 @@ export function adminAuth(tokens: { admin: string; readonly?: string }): Request
       return next();
     }
     if (tokens.readonly && same(token, tokens.readonly)) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return next(new HttpError(403, ErrorType.Forbidden, 'the read-only token cannot perform actions'));
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return next(new HttpError(403, ErrorType.Forbidden, 'the read-only token cannot perform actions'));
       req.adminRole = 'readonly';
       return next();
     }

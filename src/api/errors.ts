@@ -51,9 +51,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       };
     } else if (isBodyParserError(err)) {
       status = err.status;
-      body = err.type === 'entity.too.large'
-        ? { type: ErrorType.PayloadTooLarge, message: 'request body too large' }
-        : { type: ErrorType.ValidationFailed, message: 'malformed request body' };
+      body =
+        err.type === 'entity.too.large'
+          ? { type: ErrorType.PayloadTooLarge, message: 'request body too large' }
+          : { type: ErrorType.ValidationFailed, message: 'malformed request body' };
     } else if (isClientError(err)) {
       // Express's own 4xx, such as a path parameter that is not valid percent-encoding.
       status = 400;
@@ -65,8 +66,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 function isBodyParserError(err: unknown): err is { status: number; type: string } {
-  return typeof err === 'object' && err !== null && 'type' in err && 'status' in err && typeof (err as { status: unknown }).status === 'number'
-    && String((err as { type: unknown }).type).startsWith('entity.') || (typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'encoding.unsupported');
+  return (
+    (typeof err === 'object' &&
+      err !== null &&
+      'type' in err &&
+      'status' in err &&
+      typeof (err as { status: unknown }).status === 'number' &&
+      String((err as { type: unknown }).type).startsWith('entity.')) ||
+    (typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'encoding.unsupported')
+  );
 }
 
 function isClientError(err: unknown): boolean {

@@ -49,13 +49,19 @@ export interface Operation {
   unavailable?: string;
 }
 
-const json = (description: string, schema: z.ZodType, headers?: ResponseSpec['headers']): ResponseSpec => ({ description, schema, headers });
+const json = (description: string, schema: z.ZodType, headers?: ResponseSpec['headers']): ResponseSpec => ({
+  description,
+  schema,
+  headers,
+});
 const optionalBody = (schema: z.ZodType) => ({ schema, required: false });
 const requiredBody = (schema: z.ZodType) => ({ schema, required: true });
 
 export const OPERATIONS: readonly Operation[] = [
   {
-    method: 'post', path: '/api/checkout/sessions', tag: 'public',
+    method: 'post',
+    path: '/api/checkout/sessions',
+    tag: 'public',
     summary: 'Create a Stripe Checkout Session and a pending purchase',
     body: requiredBody(checkoutBody),
     responses: { 201: json('created', out.checkoutSessionOut) },
@@ -63,10 +69,14 @@ export const OPERATIONS: readonly Operation[] = [
     rateLimited: true,
   },
   {
-    method: 'get', path: '/api/purchases/{purchaseId}', tag: 'public',
+    method: 'get',
+    path: '/api/purchases/{purchaseId}',
+    tag: 'public',
     summary: 'Purchase status for a polling frontend (PostgreSQL read model)',
     params: purchaseIdParam,
-    headers: { 'If-None-Match': { description: 'the ETag of the last answer: 304 while nothing changed', required: false, schema: z.string() } },
+    headers: {
+      'If-None-Match': { description: 'the ETag of the last answer: 304 while nothing changed', required: false, schema: z.string() },
+    },
     responses: {
       200: json('the purchase', out.purchaseOut, { ETag: { description: 'weak validator of this version', schema: z.string() } }),
       304: { description: 'unchanged since the ETag', headers: { ETag: { description: 'the same validator', schema: z.string() } } },
@@ -74,35 +84,55 @@ export const OPERATIONS: readonly Operation[] = [
     notFound: 'no purchase with that id',
   },
   {
-    method: 'post', path: '/api/subscriptions/checkout', tag: 'public',
+    method: 'post',
+    path: '/api/subscriptions/checkout',
+    tag: 'public',
     summary: 'Checkout in subscription mode; a trial only for customers who never had one',
     body: requiredBody(subscriptionCheckoutBody),
     responses: { 201: json('created', out.subscriptionCheckoutOut) },
   },
   {
-    method: 'get', path: '/api/subscriptions/{customerId}/status', tag: 'public',
+    method: 'get',
+    path: '/api/subscriptions/{customerId}/status',
+    tag: 'public',
     summary: "Validity by Stripe's rule (trialing or active, and the period or trial not ended)",
     params: customerIdParam,
     responses: { 200: json('status (a customer never seen has no subscriptions)', out.subscriptionStatusOut) },
   },
   ...(['', '.csv'] as const).map((ext): Operation => ({
-    method: 'get', path: `/api/creators/{wallet}/earnings${ext}`, tag: 'public',
+    method: 'get',
+    path: `/api/creators/{wallet}/earnings${ext}`,
+    tag: 'public',
     summary: ext
       ? "The creator's earnings lines for a period as CSV (the same lines as the JSON), behind a signed proof of wallet ownership"
       : "The creator's earnings for a period: settled, pending and clawed-back totals and one line per purchase with its transaction, behind a signed proof of wallet ownership",
     params: creatorWalletParam,
     query: earningsQuery,
     headers: {
-      [WALLET_MESSAGE_HEADER]: { description: 'base64 of the signed message: "settlement-engine: prove wallet ownership\\nwallet: <wallet>\\nroute: GET <this path>\\nissuedAt: <ISO time>", at most WALLET_PROOF_MAX_AGE old', required: true, schema: z.string() },
-      [WALLET_SIGNATURE_HEADER]: { description: 'the wallet\'s signature of the message: base64 ed25519 (Solana) or 0x-hex EIP-191 personal_sign (EVM)', required: true, schema: z.string() },
+      [WALLET_MESSAGE_HEADER]: {
+        description:
+          'base64 of the signed message: "settlement-engine: prove wallet ownership\\nwallet: <wallet>\\nroute: GET <this path>\\nissuedAt: <ISO time>", at most WALLET_PROOF_MAX_AGE old',
+        required: true,
+        schema: z.string(),
+      },
+      [WALLET_SIGNATURE_HEADER]: {
+        description: "the wallet's signature of the message: base64 ed25519 (Solana) or 0x-hex EIP-191 personal_sign (EVM)",
+        required: true,
+        schema: z.string(),
+      },
     },
     responses: {
       200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut),
-      401: json('missing, malformed, expired or wrong-wallet ownership proof, or a signature that does not verify (unauthorized)', out.errorBody),
+      401: json(
+        'missing, malformed, expired or wrong-wallet ownership proof, or a signature that does not verify (unauthorized)',
+        out.errorBody,
+      ),
     },
   })),
   {
-    method: 'post', path: '/webhooks/stripe', tag: 'webhooks',
+    method: 'post',
+    path: '/webhooks/stripe',
+    tag: 'webhooks',
     summary: 'Stripe webhooks: signature checked on the raw body (300 s tolerance), stored once by event id, 2xx fast',
     headers: { 'Stripe-Signature': { description: "Stripe's signature of the raw body", required: true, schema: z.string() } },
     body: { schema: z.object({}).loose().meta({ description: 'a Stripe event' }), required: true },
@@ -112,55 +142,92 @@ export const OPERATIONS: readonly Operation[] = [
   },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'The process is alive', responses: { 200: json('ok', out.healthOut) } },
   {
-    method: 'get', path: '/readyz', tag: 'health',
+    method: 'get',
+    path: '/readyz',
+    tag: 'health',
     summary: 'The database, Temporal and every configured chain are reachable',
     responses: { 200: json('ready', out.readinessOut), 503: json("not ready, with each check's result", out.readinessOut) },
   },
   {
-    method: 'get', path: '/metrics', tag: 'health', summary: 'Prometheus metrics',
+    method: 'get',
+    path: '/metrics',
+    tag: 'health',
+    summary: 'Prometheus metrics',
     responses: { 200: { description: 'the text exposition format', contentType: 'text/plain', schema: z.string() } },
   },
   {
-    method: 'get', path: '/admin', tag: 'admin',
+    method: 'get',
+    path: '/admin',
+    tag: 'admin',
     summary: 'The admin page: an HTML shell without data; its script asks for the token and calls the admin API',
     responses: { 200: { description: 'html', contentType: 'text/html', schema: z.string() } },
   },
   {
-    method: 'get', path: '/admin/static/admin.js', tag: 'admin', summary: "The admin page's script",
+    method: 'get',
+    path: '/admin/static/admin.js',
+    tag: 'admin',
+    summary: "The admin page's script",
     responses: { 200: { description: 'javascript', contentType: 'application/javascript', schema: z.string() } },
   },
   {
-    method: 'get', path: '/admin/dashboard.json', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/dashboard.json',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Treasury, recent purchases, stuck and awaiting runs for the admin page',
     responses: { 200: json('ok', out.dashboardOut) },
   },
   {
-    method: 'get', path: '/admin/dashboard/charts.json', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/dashboard/charts.json',
+    tag: 'admin',
+    security: 'admin',
     summary: "The admin page's charts: treasury balance and available per hour, settlements and failures per hour, weekly reconciliations",
     responses: { 200: json('ok', dashboardChartsOut) },
   },
   ...(['js', 'css'] as const).map((ext): Operation => ({
-    method: 'get', path: `/admin/static/uplot.${ext}`, tag: 'admin', summary: `The charting library (uPlot) ${ext === 'js' ? 'script' : 'style sheet'}, served by the engine`,
+    method: 'get',
+    path: `/admin/static/uplot.${ext}`,
+    tag: 'admin',
+    summary: `The charting library (uPlot) ${ext === 'js' ? 'script' : 'style sheet'}, served by the engine`,
     responses: { 200: { description: ext, contentType: ext === 'js' ? 'application/javascript' : 'text/css', schema: z.string() } },
   })),
   ...(['', '.csv'] as const).map((ext): Operation => ({
-    method: 'get', path: `/admin/creators/{wallet}/earnings${ext}`, tag: 'admin', security: 'admin',
-    summary: ext ? "Any creator's earnings lines for a period as CSV" : "Any creator's earnings for a period (totals and lines, as the public route)",
+    method: 'get',
+    path: `/admin/creators/{wallet}/earnings${ext}`,
+    tag: 'admin',
+    security: 'admin',
+    summary: ext
+      ? "Any creator's earnings lines for a period as CSV"
+      : "Any creator's earnings for a period (totals and lines, as the public route)",
     params: creatorWalletParam,
     query: earningsQuery,
-    responses: { 200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut) },
+    responses: {
+      200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut),
+    },
   })),
   {
-    method: 'get', path: '/admin/products', tag: 'admin', security: 'admin', summary: 'List products',
+    method: 'get',
+    path: '/admin/products',
+    tag: 'admin',
+    security: 'admin',
+    summary: 'List products',
     responses: { 200: json('ok', out.productList) },
   },
   {
-    method: 'post', path: '/admin/products', tag: 'admin', security: 'admin', summary: 'Create a product (audited)',
+    method: 'post',
+    path: '/admin/products',
+    tag: 'admin',
+    security: 'admin',
+    summary: 'Create a product (audited)',
     body: requiredBody(createProductBody),
     responses: { 201: json('created', out.productOut) },
   },
   ...(['approve', 'reject', 'retry'] as const).map((action): Operation => ({
-    method: 'post', path: `/admin/purchases/{purchaseId}/${action}`, tag: 'admin', security: 'admin',
+    method: 'post',
+    path: `/admin/purchases/{purchaseId}/${action}`,
+    tag: 'admin',
+    security: 'admin',
     summary: {
       approve: 'Approve a purchase awaiting approval (audited, idempotent)',
       reject: 'Reject a purchase awaiting approval (audited, idempotent)',
@@ -173,54 +240,85 @@ export const OPERATIONS: readonly Operation[] = [
     conflict: "the action makes no sense in the run's current state",
   })),
   {
-    method: 'get', path: '/admin/settlement', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/settlement',
+    tag: 'admin',
+    security: 'admin',
     summary: 'The emergency pause: whether settlement is paused, by whom and why, and how many runs wait at the pivot',
     responses: { 200: json('ok', out.settlementStateOut) },
   },
   {
-    method: 'post', path: '/admin/settlement/pause', tag: 'admin', security: 'admin',
-    summary: 'Emergency pause (audited, flagged, idempotent): purchase runs wait before the on-chain pivot as `paused`; a send already under way finishes',
+    method: 'post',
+    path: '/admin/settlement/pause',
+    tag: 'admin',
+    security: 'admin',
+    summary:
+      'Emergency pause (audited, flagged, idempotent): purchase runs wait before the on-chain pivot as `paused`; a send already under way finishes',
     body: requiredBody(pauseBody),
     responses: { 200: json('paused (alreadyApplied when it already was)', out.settlementPauseOut) },
   },
   {
-    method: 'post', path: '/admin/settlement/resume', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/settlement/resume',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Lift the emergency pause (audited, idempotent) and signal every run waiting at the pivot, oldest first',
     body: optionalBody(resumeBody),
     responses: { 200: json('resumed (alreadyApplied when it was not paused)', out.settlementResumeOut) },
   },
   {
-    method: 'get', path: '/admin/treasury', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/treasury',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Balance, open holds, available, runway, health, last reconciliation and weekly stats',
     responses: { 200: json('ok', out.treasuryOverviewOut) },
   },
   {
-    method: 'post', path: '/admin/treasury/replenished', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/treasury/replenished',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Book a treasury top-up (idempotent by reference) and wake every purchase awaiting the treasury',
     body: requiredBody(replenishedBody),
     responses: { 202: json('recorded (false when the reference was already booked)', out.replenishedOut) },
   },
   {
-    method: 'get', path: '/admin/workflows', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/workflows',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Purchase runs by state, from Temporal visibility plus describe, with Temporal UI links',
     query: listQuery,
     responses: { 200: json('ok', out.workflowListOut) },
   },
   {
-    method: 'get', path: '/admin/workflows/{workflowId}', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/workflows/{workflowId}',
+    tag: 'admin',
+    security: 'admin',
     summary: 'One run with pending activities, last failure and purchase context',
     params: workflowIdParam,
     responses: { 200: json('ok', out.workflowRowOut) },
     notFound: 'no workflow with that id',
   },
   {
-    method: 'post', path: '/admin/workflows/batch-reset', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/workflows/batch-reset',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Reset every running purchase run matching a visibility query; a dry run unless dryRun is false',
     body: requiredBody(batchResetBody),
-    responses: { 200: json('the targets (dry run)', out.batchResetOut), 202: json('the targets and what each reset did', out.batchResetOut) },
+    responses: {
+      200: json('the targets (dry run)', out.batchResetOut),
+      202: json('the targets and what each reset did', out.batchResetOut),
+    },
   },
   {
-    method: 'post', path: '/admin/workflows/{workflowId}/reset', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/workflows/{workflowId}/reset',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Reset to the last or first completed workflow task, or to an event id; signals are reapplied (audited)',
     params: workflowIdParam,
     body: optionalBody(resetBody),
@@ -229,7 +327,10 @@ export const OPERATIONS: readonly Operation[] = [
     conflict: 'the run is past the pivot or has nothing to reset to',
   },
   {
-    method: 'post', path: '/admin/workflows/{workflowId}/cancel', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/workflows/{workflowId}/cancel',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Cancel a running purchase run; its compensations run (audited)',
     params: workflowIdParam,
     body: optionalBody(cancelBody),
@@ -238,7 +339,10 @@ export const OPERATIONS: readonly Operation[] = [
     conflict: 'the run is not running or is past the pivot',
   },
   {
-    method: 'post', path: '/admin/workflows/{workflowId}/terminate', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/workflows/{workflowId}/terminate',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Terminate a running run: no compensation runs; the reason is required and the action flagged in the audit',
     params: workflowIdParam,
     body: requiredBody(terminateBody),
@@ -247,19 +351,28 @@ export const OPERATIONS: readonly Operation[] = [
     conflict: 'the run is not running',
   },
   {
-    method: 'get', path: '/admin/schedules', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/schedules',
+    tag: 'admin',
+    security: 'admin',
     summary: 'The schedules (reconciliation, trial check, engine health check) and their next runs',
     responses: { 200: json('ok', out.schedulesOut) },
   },
   {
-    method: 'post', path: '/admin/schedules/{scheduleId}/trigger', tag: 'admin', security: 'admin',
+    method: 'post',
+    path: '/admin/schedules/{scheduleId}/trigger',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Trigger treasury-reconciliation, subscription-trial-check or engine-health-check now (audited)',
     params: scheduleParam,
     responses: { 202: json('triggered', out.scheduleTriggeredOut) },
     notFound: 'the schedule does not exist yet (the worker creates it at start)',
   },
   {
-    method: 'get', path: '/admin/audit', tag: 'admin', security: 'admin',
+    method: 'get',
+    path: '/admin/audit',
+    tag: 'admin',
+    security: 'admin',
     summary: 'Audit rows (who, what, target, reason, result, time), newest first, filterable',
     query: auditQuery,
     responses: { 200: json('ok', out.auditListOut) },
@@ -279,7 +392,7 @@ const ERROR_RESPONSES = {
   Unauthorized: 'missing or wrong bearer token',
   Forbidden: 'the read-only token cannot act',
   NotFound: 'no such resource',
-  Conflict: "the action makes no sense in the current state",
+  Conflict: 'the action makes no sense in the current state',
   PayloadTooLarge: 'request body too large',
   TooManyRequests: 'rate limited: retry after Retry-After seconds',
   InternalError: 'unexpected failure, masked as internal_error',
@@ -291,10 +404,19 @@ function parametersOf(op: Operation): JsonSchema[] {
     if (!obj) return [];
     const js = toJsonSchema(obj, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     return Object.entries(js.properties ?? {}).map(([name, schema]) => ({
-      name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema,
+      name,
+      in: where,
+      required: where === 'path' || (js.required ?? []).includes(name),
+      schema,
     }));
   };
-  const headers = Object.entries(op.headers ?? {}).map(([name, h]) => ({ name, in: 'header', required: h.required, description: h.description, schema: toJsonSchema(h.schema, 'input') }));
+  const headers = Object.entries(op.headers ?? {}).map(([name, h]) => ({
+    name,
+    in: 'header',
+    required: h.required,
+    description: h.description,
+    schema: toJsonSchema(h.schema, 'input'),
+  }));
   return [...from('path', op.params), ...from('query', op.query), ...headers];
 }
 
@@ -303,7 +425,13 @@ function operationObject(op: Operation): JsonSchema {
   for (const [status, r] of Object.entries(op.responses)) {
     responses[status] = {
       description: r.description,
-      ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([k, h]) => [k, { description: h.description, schema: toJsonSchema(h.schema, 'output') }])) } : {}),
+      ...(r.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(r.headers).map(([k, h]) => [k, { description: h.description, schema: toJsonSchema(h.schema, 'output') }]),
+            ),
+          }
+        : {}),
       ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: toJsonSchema(r.schema, 'output') } } } : {}),
     };
   }
@@ -321,17 +449,30 @@ function operationObject(op: Operation): JsonSchema {
   for (const [when, status, name] of extra) {
     if (!when || responses[status]) continue;
     const description = status === 404 && op.notFound ? op.notFound : status === 409 && op.conflict ? op.conflict : undefined;
-    responses[status] = description ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } : errorResponse(name);
+    responses[status] = description
+      ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+      : errorResponse(name);
   }
   const ordered = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   const parameters = parametersOf(op);
   return {
     tags: [op.tag],
     summary: op.summary,
-    operationId: `${op.method}${op.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[^A-Za-z0-9]+/).map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : '')).join('')}`,
+    operationId: `${op.method}${op.path
+      .replace(/\{(\w+)\}/g, 'By-$1')
+      .split(/[^A-Za-z0-9]+/)
+      .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : ''))
+      .join('')}`,
     ...(op.security ? { security: [{ adminToken: [] }] } : {}),
     ...(parameters.length ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: op.body.required, content: { [op.body.contentType ?? 'application/json']: { schema: toJsonSchema(op.body.schema, 'input') } } } } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: op.body.required,
+            content: { [op.body.contentType ?? 'application/json']: { schema: toJsonSchema(op.body.schema, 'input') } },
+          },
+        }
+      : {}),
     responses: ordered,
   };
 }
@@ -342,13 +483,21 @@ export function buildOpenApiDocument(): JsonSchema {
   for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);
   const errorRef = { $ref: '#/components/schemas/Error' };
   const responses: Record<string, unknown> = Object.fromEntries(
-    Object.entries(ERROR_RESPONSES).map(([name, description]) => [name, {
-      description,
-      ...(name === 'TooManyRequests' ? { headers: { 'Retry-After': { description: 'seconds until the limit resets', schema: { type: 'integer' } } } } : {}),
-      content: { 'application/json': { schema: errorRef } },
-    }]),
+    Object.entries(ERROR_RESPONSES).map(([name, description]) => [
+      name,
+      {
+        description,
+        ...(name === 'TooManyRequests'
+          ? { headers: { 'Retry-After': { description: 'seconds until the limit resets', schema: { type: 'integer' } } } }
+          : {}),
+        content: { 'application/json': { schema: errorRef } },
+      },
+    ]),
   );
-  responses.BadRequestSignature = { description: 'missing, forged or stale signature (invalid_signature), or a malformed body', content: { 'application/json': { schema: errorRef } } };
+  responses.BadRequestSignature = {
+    description: 'missing, forged or stale signature (invalid_signature), or a malformed body',
+    content: { 'application/json': { schema: errorRef } },
+  };
   return {
     openapi: '3.1.0',
     info: {
@@ -378,8 +527,20 @@ export function buildOpenApiDocument(): JsonSchema {
           description: CREATOR_WEBHOOK_SIGNATURE_DOC,
           operationId: 'payoutSettled',
           parameters: [
-            { name: 'Settlement-Signature', in: 'header', required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with CREATOR_WEBHOOK_SECRET>', schema: { type: 'string' } },
-            { name: 'Settlement-Event-Id', in: 'header', required: true, description: 'the event id (also `id` in the body): the same on every retry, for deduplication', schema: { type: 'string' } },
+            {
+              name: 'Settlement-Signature',
+              in: 'header',
+              required: true,
+              description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with CREATOR_WEBHOOK_SECRET>',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'Settlement-Event-Id',
+              in: 'header',
+              required: true,
+              description: 'the event id (also `id` in the body): the same on every retry, for deduplication',
+              schema: { type: 'string' },
+            },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(creatorWebhookPayload, 'output') } } },
           responses: { '2XX': { description: 'received; any other answer (or none within 10 s) is retried with backoff' } },

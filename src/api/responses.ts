@@ -16,14 +16,16 @@ const rail = z.enum(RAILS);
 const health = z.enum(['healthy', 'warning', 'critical']);
 const approvalReason = z.enum(APPROVAL_REASONS);
 
-export const errorBody = z.strictObject({
-  error: z.strictObject({
-    type: z.enum(Object.values(ErrorType) as [ErrorType, ...ErrorType[]]),
-    message: z.string(),
-    /** validation issues ({ path, message }[]) or other context */
-    details: z.unknown().optional(),
-  }),
-}).meta({ description: 'Every error: a stable `type` and a human-readable `message`.' });
+export const errorBody = z
+  .strictObject({
+    error: z.strictObject({
+      type: z.enum(Object.values(ErrorType) as [ErrorType, ...ErrorType[]]),
+      message: z.string(),
+      /** validation issues ({ path, message }[]) or other context */
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ description: 'Every error: a stable `type` and a human-readable `message`.' });
 
 export const collaboratorOut = z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int() });
 
@@ -51,14 +53,18 @@ export const purchaseOut = z.strictObject({
   netCents: amount.nullable(),
   platformFeeCents: amount.nullable(),
   creatorPoolMicroUsdc: amount.nullable(),
-  payouts: z.array(z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int(), amountMicroUsdc: amount.nullable() })),
+  payouts: z.array(
+    z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int(), amountMicroUsdc: amount.nullable() }),
+  ),
   settlement: z.strictObject({
     rail,
     txId: z.string().nullable().meta({ description: 'Solana signature or EVM transaction hash' }),
     nftId: z.string().nullable().meta({ description: 'Solana mint address or EVM token id' }),
   }),
   failure: z.strictObject({ type: z.string(), message: z.string().nullable() }).nullable(),
-  approvalReason: approvalReason.nullable().meta({ description: 'while `awaiting_approval`: the risk limit it went over, or `approval_threshold`' }),
+  approvalReason: approvalReason
+    .nullable()
+    .meta({ description: 'while `awaiting_approval`: the risk limit it went over, or `approval_threshold`' }),
   updatedAt: isoTime,
 });
 
@@ -74,14 +80,16 @@ export const subscriptionStatusOut = z.strictObject({
   customerId: z.string(),
   valid: z.boolean(),
   trialUsed: z.boolean(),
-  subscriptions: z.array(z.strictObject({
-    subscriptionId: z.string(),
-    status: z.string(),
-    valid: z.boolean(),
-    trialEnd: nullableIso,
-    currentPeriodEnd: nullableIso,
-    cancelAtPeriodEnd: z.boolean(),
-  })),
+  subscriptions: z.array(
+    z.strictObject({
+      subscriptionId: z.string(),
+      status: z.string(),
+      valid: z.boolean(),
+      trialEnd: nullableIso,
+      currentPeriodEnd: nullableIso,
+      cancelAtPeriodEnd: z.boolean(),
+    }),
+  ),
   asOf: isoTime,
 });
 
@@ -124,7 +132,15 @@ export const treasuryOverviewOut = z.strictObject({
   balanceMicroUsdc: z.string(),
   openHoldsMicroUsdc: z.string(),
   availableMicroUsdc: z.string(),
-  accounts: z.array(z.strictObject({ rail: z.string(), account: z.string(), balanceMicroUsdc: z.string(), openHoldsMicroUsdc: z.string(), availableMicroUsdc: z.string() })),
+  accounts: z.array(
+    z.strictObject({
+      rail: z.string(),
+      account: z.string(),
+      balanceMicroUsdc: z.string(),
+      openHoldsMicroUsdc: z.string(),
+      availableMicroUsdc: z.string(),
+    }),
+  ),
   runwayDays: z.number().int().nullable(),
   health,
   thresholds: z.strictObject({ warningBalanceCents: amount, runwayWarningDays: z.number().int() }),
@@ -201,7 +217,11 @@ export const workflowRowOut = z.strictObject({
   temporalUiUrl: z.string(),
 });
 
-export const workflowListOut = z.strictObject({ state: z.enum(['stuck', 'awaiting', 'failed']), count: z.number().int(), workflows: z.array(workflowRowOut) });
+export const workflowListOut = z.strictObject({
+  state: z.enum(['stuck', 'awaiting', 'failed']),
+  count: z.number().int(),
+  workflows: z.array(workflowRowOut),
+});
 
 export const actionResultOut = z.strictObject({
   workflowId: z.string(),
@@ -217,52 +237,60 @@ export const batchResetOut = z.strictObject({
   query: z.string(),
   dryRun: z.boolean(),
   targets: z.array(z.strictObject({ workflowId: z.string(), runId: z.string(), purchaseStatus: z.string().nullable() })),
-  results: z.array(z.union([
-    z.strictObject({ workflowId: z.string(), ok: z.literal(true), newRunId: z.string().optional(), alreadyApplied: z.boolean() }),
-    z.strictObject({ workflowId: z.string(), ok: z.literal(false), error: z.string() }),
-  ])),
+  results: z.array(
+    z.union([
+      z.strictObject({ workflowId: z.string(), ok: z.literal(true), newRunId: z.string().optional(), alreadyApplied: z.boolean() }),
+      z.strictObject({ workflowId: z.string(), ok: z.literal(false), error: z.string() }),
+    ]),
+  ),
 });
 
 export const schedulesOut = z.strictObject({
-  schedules: z.array(z.union([
-    z.strictObject({
-      scheduleId: z.string(),
-      paused: z.boolean(),
-      overlap: z.string(),
-      nextActionTimes: z.array(isoTime),
-      recentActions: z.array(z.strictObject({ scheduledAt: isoTime, takenAt: isoTime, workflowId: z.string() })),
-    }),
-    z.strictObject({ scheduleId: z.string(), missing: z.literal(true) }),
-  ])),
+  schedules: z.array(
+    z.union([
+      z.strictObject({
+        scheduleId: z.string(),
+        paused: z.boolean(),
+        overlap: z.string(),
+        nextActionTimes: z.array(isoTime),
+        recentActions: z.array(z.strictObject({ scheduledAt: isoTime, takenAt: isoTime, workflowId: z.string() })),
+      }),
+      z.strictObject({ scheduleId: z.string(), missing: z.literal(true) }),
+    ]),
+  ),
 });
 export const scheduleTriggeredOut = z.strictObject({ scheduleId: z.string(), triggeredAt: isoTime });
 
 export const auditListOut = z.strictObject({
   count: z.number().int(),
-  entries: z.array(z.strictObject({
-    id: z.string(),
-    actor: z.string(),
-    action: z.string(),
-    target: z.string(),
-    reason: z.string().nullable(),
-    result: z.string(),
-    flagged: z.boolean(),
-    details: z.unknown(),
-    createdAt: isoTime,
-  })),
+  entries: z.array(
+    z.strictObject({
+      id: z.string(),
+      actor: z.string(),
+      action: z.string(),
+      target: z.string(),
+      reason: z.string().nullable(),
+      result: z.string(),
+      flagged: z.boolean(),
+      details: z.unknown(),
+      createdAt: isoTime,
+    }),
+  ),
   nextBefore: z.string().optional(),
 });
 
 export const dashboardOut = z.strictObject({
   treasury: treasuryOverviewOut,
-  recentPurchases: z.array(z.strictObject({
-    purchaseId: z.string(),
-    status: z.string(),
-    grossCents: amount.nullable(),
-    rail: z.string(),
-    updatedAt: isoTime,
-    temporalUiUrl: z.string(),
-  })),
+  recentPurchases: z.array(
+    z.strictObject({
+      purchaseId: z.string(),
+      status: z.string(),
+      grossCents: amount.nullable(),
+      rail: z.string(),
+      updatedAt: isoTime,
+      temporalUiUrl: z.string(),
+    }),
+  ),
   stuck: z.array(workflowRowOut),
   awaiting: z.array(workflowRowOut),
 });

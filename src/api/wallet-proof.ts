@@ -29,7 +29,12 @@ export const WALLET_SIGNATURE_HEADER = 'X-Wallet-Signature';
 const FUTURE_SKEW_MS = 60_000;
 
 export function walletProofMessage(wallet: string, route: string, issuedAt: Date): string {
-  return ['settlement-engine: prove wallet ownership', `wallet: ${wallet}`, `route: GET ${route}`, `issuedAt: ${issuedAt.toISOString()}`].join('\n');
+  return [
+    'settlement-engine: prove wallet ownership',
+    `wallet: ${wallet}`,
+    `route: GET ${route}`,
+    `issuedAt: ${issuedAt.toISOString()}`,
+  ].join('\n');
 }
 
 const refuse = (message: string) => new HttpError(401, ErrorType.Unauthorized, message);
@@ -58,12 +63,24 @@ export function requireWalletProof({ maxAgeMs, now = () => new Date() }: { maxAg
     const wallet = String(req.params.wallet ?? '');
     const encoded = req.get(WALLET_MESSAGE_HEADER);
     const signature = req.get(WALLET_SIGNATURE_HEADER);
-    if (!encoded || !signature) return next(refuse(`a signed ownership proof is required (${WALLET_MESSAGE_HEADER} and ${WALLET_SIGNATURE_HEADER})`));
+    if (!encoded || !signature)
+      return next(refuse(`a signed ownership proof is required (${WALLET_MESSAGE_HEADER} and ${WALLET_SIGNATURE_HEADER})`));
     const message = Buffer.from(encoded, 'base64').toString('utf8');
-    const fields = new Map(message.split('\n').slice(1).map((line) => { const i = line.indexOf(': '); return [line.slice(0, i), line.slice(i + 2)] as const; }));
+    const fields = new Map(
+      message
+        .split('\n')
+        .slice(1)
+        .map((line) => {
+          const i = line.indexOf(': ');
+          return [line.slice(0, i), line.slice(i + 2)] as const;
+        }),
+    );
     const route = `${req.baseUrl}${req.path}`;
     const issuedAt = new Date(fields.get('issuedAt') ?? '');
-    if (Number.isNaN(issuedAt.getTime()) || message !== walletProofMessage(fields.get('wallet') ?? '', (fields.get('route') ?? '').replace(/^GET /, ''), issuedAt)) {
+    if (
+      Number.isNaN(issuedAt.getTime()) ||
+      message !== walletProofMessage(fields.get('wallet') ?? '', (fields.get('route') ?? '').replace(/^GET /, ''), issuedAt)
+    ) {
       return next(refuse('the ownership proof is not in the expected format'));
     }
     if (fields.get('wallet') !== wallet) return next(refuse('the ownership proof names another wallet'));

@@ -7,14 +7,32 @@ import { Account, HoldStatus, settlementJournalLines } from '../db/ledger';
 import { MICRO_PER_CENT } from '../shared/money';
 import { PURCHASE_STATUSES, PurchaseStatus, Rail } from '../shared/status';
 import {
-  FindingCode, treasuryRailOf,
-  type AuditHold, type AuditJournal, type AuditPayment, type AuditPurchase, type AuditWebhookEvent, type Finding,
-  type SettlementObservation, type TreasuryRail, type TreasuryTransfer,
+  FindingCode,
+  treasuryRailOf,
+  type AuditHold,
+  type AuditJournal,
+  type AuditPayment,
+  type AuditPurchase,
+  type AuditWebhookEvent,
+  type Finding,
+  type SettlementObservation,
+  type TreasuryRail,
+  type TreasuryTransfer,
 } from './types';
 
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([PurchaseStatus.Settled, PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed]);
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+  PurchaseStatus.Settled,
+  PurchaseStatus.Failed,
+  PurchaseStatus.Refunded,
+  PurchaseStatus.Disputed,
+]);
 /** Waiting for a stated reason: the buyer's payment, the treasury, an approver, or the emergency pause's resume. */
-export const WAITING_STATUSES: ReadonlySet<string> = new Set([PurchaseStatus.PendingPayment, PurchaseStatus.AwaitingTreasury, PurchaseStatus.AwaitingApproval, PurchaseStatus.Paused]);
+export const WAITING_STATUSES: ReadonlySet<string> = new Set([
+  PurchaseStatus.PendingPayment,
+  PurchaseStatus.AwaitingTreasury,
+  PurchaseStatus.AwaitingApproval,
+  PurchaseStatus.Paused,
+]);
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(PURCHASE_STATUSES);
 
 export const JournalKind = { Settled: 'purchase_settled', Clawback: 'purchase_clawback' } as const;
@@ -43,19 +61,34 @@ export function checkPurchaseStatuses(purchases: readonly AuditPurchase[], opts:
   for (const p of purchases) {
     const rail = treasuryRailOf(p.rail);
     if (!KNOWN_STATUSES.has(p.status)) {
-      findings.push({ code: FindingCode.UnknownPurchaseStatus, purchaseId: p.id, rail, actual: p.status, message: `purchase ${p.id} has unknown status ${p.status}` });
+      findings.push({
+        code: FindingCode.UnknownPurchaseStatus,
+        purchaseId: p.id,
+        rail,
+        actual: p.status,
+        message: `purchase ${p.id} has unknown status ${p.status}`,
+      });
       continue;
     }
     if (TERMINAL_STATUSES.has(p.status)) continue;
     // A pending payment has no run yet: the webhook starts it.
     if (opts.openRuns && p.status !== PurchaseStatus.PendingPayment && !opts.openRuns.has(p.id)) {
-      findings.push({ code: FindingCode.PurchaseWithoutRun, purchaseId: p.id, rail, actual: p.status, message: `purchase ${p.id} is ${p.status} but its run purchase-${p.id} is not open` });
+      findings.push({
+        code: FindingCode.PurchaseWithoutRun,
+        purchaseId: p.id,
+        rail,
+        actual: p.status,
+        message: `purchase ${p.id} is ${p.status} but its run purchase-${p.id} is not open`,
+      });
       continue;
     }
     const age = opts.now.getTime() - p.updatedAt.getTime();
     if (!WAITING_STATUSES.has(p.status) && age > opts.stalledAfterMs) {
       findings.push({
-        code: FindingCode.PurchaseStalled, purchaseId: p.id, rail, actual: p.status,
+        code: FindingCode.PurchaseStalled,
+        purchaseId: p.id,
+        rail,
+        actual: p.status,
         message: `purchase ${p.id} has been ${p.status} for ${Math.round(age / 60_000)} min without a stated reason to wait`,
       });
     }
@@ -72,7 +105,11 @@ export function checkJournals(journals: readonly AuditJournal[], accounts: reado
     for (const e of j.entries) addTo(byAccount, e.accountCode, e.amountMicro);
     if (total !== 0n) {
       findings.push({
-        code: FindingCode.UnbalancedJournal, reference: j.id, ...(j.purchaseId ? { purchaseId: j.purchaseId } : {}), expected: '0', actual: total.toString(),
+        code: FindingCode.UnbalancedJournal,
+        reference: j.id,
+        ...(j.purchaseId ? { purchaseId: j.purchaseId } : {}),
+        expected: '0',
+        actual: total.toString(),
         message: `journal ${j.id} (${j.kind}${j.purchaseId ? ` of ${j.purchaseId}` : ''}) sums to ${total} micro, not 0`,
       });
     }
@@ -81,7 +118,10 @@ export function checkJournals(journals: readonly AuditJournal[], accounts: reado
     const entries = byAccount.get(a.code) ?? 0n;
     if (entries !== a.balanceMicro) {
       findings.push({
-        code: FindingCode.AccountBalanceDrift, reference: a.code, expected: entries.toString(), actual: a.balanceMicro.toString(),
+        code: FindingCode.AccountBalanceDrift,
+        reference: a.code,
+        expected: entries.toString(),
+        actual: a.balanceMicro.toString(),
         message: `ledger account ${a.code} says ${a.balanceMicro} micro but its entries sum to ${entries}`,
       });
     }
@@ -102,10 +142,17 @@ const sameLines = (a: Map<string, bigint>, b: Map<string, bigint>) => a.size ===
  * sum to the pool, and a settled purchase has exactly one settlement journal with exactly the lines
  * its figures imply.
  */
-export function checkPurchaseMoney(purchases: readonly AuditPurchase[], payments: readonly AuditPayment[], journals: readonly AuditJournal[]): Finding[] {
+export function checkPurchaseMoney(
+  purchases: readonly AuditPurchase[],
+  payments: readonly AuditPayment[],
+  journals: readonly AuditJournal[],
+): Finding[] {
   const findings: Finding[] = [];
   const paymentsOf = groupBy(payments, (p) => p.purchaseId);
-  const settledJournals = groupBy(journals.filter((j) => j.kind === JournalKind.Settled && j.purchaseId !== null), (j) => j.purchaseId ?? '');
+  const settledJournals = groupBy(
+    journals.filter((j) => j.kind === JournalKind.Settled && j.purchaseId !== null),
+    (j) => j.purchaseId ?? '',
+  );
   for (const p of purchases) {
     const rail = treasuryRailOf(p.rail);
     const { grossCents: gross, stripeFeeCents: fee, platformFeeCents: platform, creatorPoolMicroUsdc: pool } = p;
@@ -113,7 +160,11 @@ export function checkPurchaseMoney(purchases: readonly AuditPurchase[], payments
       const parts = fee * MICRO_PER_CENT + platform * MICRO_PER_CENT + pool;
       if (gross * MICRO_PER_CENT !== parts || (p.netCents !== null && p.netCents !== gross - fee)) {
         findings.push({
-          code: FindingCode.FeeSplitMismatch, purchaseId: p.id, rail, expected: (gross * MICRO_PER_CENT).toString(), actual: parts.toString(),
+          code: FindingCode.FeeSplitMismatch,
+          purchaseId: p.id,
+          rail,
+          expected: (gross * MICRO_PER_CENT).toString(),
+          actual: parts.toString(),
           message: `purchase ${p.id}: gross ${gross}¢ ≠ fee ${fee}¢ + platform fee ${platform}¢ + pool ${pool} micro (net ${p.netCents ?? '?'}¢)`,
         });
       }
@@ -124,25 +175,50 @@ export function checkPurchaseMoney(purchases: readonly AuditPurchase[], payments
     const js = settledJournals.get(p.id) ?? [];
     if (p.status === PurchaseStatus.Settled && (!p.settlementTxId || !p.nftId || rows.length === 0)) {
       findings.push({
-        code: FindingCode.MissingSettlement, purchaseId: p.id, rail,
+        code: FindingCode.MissingSettlement,
+        purchaseId: p.id,
+        rail,
         message: `purchase ${p.id} is settled but has ${p.settlementTxId ? '' : 'no settlement transaction, '}${p.nftId ? '' : 'no NFT, '}${rows.length} payout row(s)`,
       });
     }
     if (pool !== null && rows.length > 0 && sum(rows.map((r) => r.amountMicroUsdc)) !== pool) {
       findings.push({
-        code: FindingCode.PayoutSumMismatch, purchaseId: p.id, rail, expected: pool.toString(), actual: sum(rows.map((r) => r.amountMicroUsdc)).toString(),
+        code: FindingCode.PayoutSumMismatch,
+        purchaseId: p.id,
+        rail,
+        expected: pool.toString(),
+        actual: sum(rows.map((r) => r.amountMicroUsdc)).toString(),
         message: `purchase ${p.id}: payout rows sum to ${sum(rows.map((r) => r.amountMicroUsdc))} micro-USDC, the pool is ${pool}`,
       });
     }
     if (js.length !== 1) {
-      findings.push({ code: FindingCode.SettlementJournalMismatch, purchaseId: p.id, rail, expected: '1', actual: String(js.length), message: `purchase ${p.id} has ${js.length} settlement journals, not 1` });
+      findings.push({
+        code: FindingCode.SettlementJournalMismatch,
+        purchaseId: p.id,
+        rail,
+        expected: '1',
+        actual: String(js.length),
+        message: `purchase ${p.id} has ${js.length} settlement journals, not 1`,
+      });
     } else if (gross !== null && fee !== null && pool !== null) {
-      const expected = linesByAccount(settlementJournalLines({ rail: p.rail === Rail.Evm ? Rail.Evm : Rail.Solana, grossCents: gross, stripeFeeCents: fee, creatorPoolMicroUsdc: pool }).map((l) => ({ accountCode: l.account, amountMicro: l.amountMicro })));
+      const expected = linesByAccount(
+        settlementJournalLines({
+          rail: p.rail === Rail.Evm ? Rail.Evm : Rail.Solana,
+          grossCents: gross,
+          stripeFeeCents: fee,
+          creatorPoolMicroUsdc: pool,
+        }).map((l) => ({ accountCode: l.account, amountMicro: l.amountMicro })),
+      );
       const actual = linesByAccount(js[0]?.entries ?? []);
       if (!sameLines(expected, actual)) {
         const show = (m: Map<string, bigint>) => [...m].map(([k, v]) => `${k} ${v}`).join(', ');
         findings.push({
-          code: FindingCode.SettlementJournalMismatch, purchaseId: p.id, rail, reference: js[0]?.id, expected: show(expected), actual: show(actual),
+          code: FindingCode.SettlementJournalMismatch,
+          purchaseId: p.id,
+          rail,
+          reference: js[0]?.id,
+          expected: show(expected),
+          actual: show(actual),
           message: `purchase ${p.id}: settlement journal lines differ from its figures`,
         });
       }
@@ -172,7 +248,11 @@ export function checkHolds(holds: readonly AuditHold[], purchases: readonly Audi
           : undefined;
     if (reason) {
       findings.push({
-        code: FindingCode.LeakedHold, purchaseId: h.purchaseId, rail, reference: h.id, actual: h.amountMicro.toString(),
+        code: FindingCode.LeakedHold,
+        purchaseId: h.purchaseId,
+        rail,
+        reference: h.id,
+        actual: h.amountMicro.toString(),
         message: `hold ${h.id} reserves ${h.amountMicro} micro-USDC on ${h.account} but ${reason}`,
       });
     }
@@ -190,18 +270,27 @@ export interface EventCheckOptions {
  * ends in a voided (or never made, or expired) hold before the pivot, or a clawback journal after it.
  */
 export function checkStripeEvents(
-  events: readonly AuditWebhookEvent[], purchases: readonly AuditPurchase[], journals: readonly AuditJournal[], holds: readonly AuditHold[], opts: EventCheckOptions,
+  events: readonly AuditWebhookEvent[],
+  purchases: readonly AuditPurchase[],
+  journals: readonly AuditJournal[],
+  holds: readonly AuditHold[],
+  opts: EventCheckOptions,
 ): Finding[] {
   const findings: Finding[] = [];
   const byId = new Map(purchases.map((p) => [p.id, p]));
   const kinds = new Map<string, Set<string>>();
-  for (const j of journals) if (j.purchaseId) (kinds.get(j.purchaseId) ?? kinds.set(j.purchaseId, new Set()).get(j.purchaseId))?.add(j.kind);
+  for (const j of journals)
+    if (j.purchaseId) (kinds.get(j.purchaseId) ?? kinds.set(j.purchaseId, new Set()).get(j.purchaseId))?.add(j.kind);
   const holdOf = new Map(holds.map((h) => [h.purchaseId, h]));
   const unresolved = new Map<string, string>();
 
   for (const e of events) {
     if (e.processedAt === null && opts.now.getTime() - e.receivedAt.getTime() > opts.stalledAfterMs) {
-      findings.push({ code: FindingCode.WebhookUnprocessed, reference: e.id, message: `Stripe event ${e.id} (${e.type}) stored ${e.receivedAt.toISOString()} was never processed` });
+      findings.push({
+        code: FindingCode.WebhookUnprocessed,
+        reference: e.id,
+        message: `Stripe event ${e.id} (${e.type}) stored ${e.receivedAt.toISOString()} was never processed`,
+      });
     }
     if (!e.purchaseId || e.processedAt === null) continue;
     const p = byId.get(e.purchaseId);
@@ -222,7 +311,12 @@ export function checkStripeEvents(
   }
   for (const [purchaseId, why] of unresolved) {
     const p = byId.get(purchaseId);
-    findings.push({ code: FindingCode.RefundUnresolved, purchaseId, ...(p ? { rail: treasuryRailOf(p.rail) } : {}), message: `purchase ${purchaseId}: ${why}` });
+    findings.push({
+      code: FindingCode.RefundUnresolved,
+      purchaseId,
+      ...(p ? { rail: treasuryRailOf(p.rail) } : {}),
+      message: `purchase ${purchaseId}: ${why}`,
+    });
   }
   return findings;
 }
@@ -235,7 +329,11 @@ export function checkTreasuryBalances(ledger: ReadonlyMap<TreasuryRail, bigint>,
     const account = Account.treasury(rail === 'evm' ? Rail.Evm : Rail.Solana);
     if (booked !== onChain) {
       findings.push({
-        code: FindingCode.TreasuryBalanceMismatch, rail, reference: account, expected: booked.toString(), actual: onChain.toString(),
+        code: FindingCode.TreasuryBalanceMismatch,
+        rail,
+        reference: account,
+        expected: booked.toString(),
+        actual: onChain.toString(),
         message: `${account} is ${booked} micro-USDC in the ledger but ${onChain} on chain (difference ${onChain - booked})`,
       });
     }
@@ -277,11 +375,23 @@ export function checkSettlements(input: SettlementCheckInput): Finding[] {
     const obs = input.observations.get(p.id);
     const txId = p.settlementTxId;
     if (!obs || obs.status === 'not_found') {
-      findings.push({ code: FindingCode.MissingSettlement, purchaseId: p.id, rail, txId, message: `purchase ${p.id}: settlement transaction ${txId} is not on chain` });
+      findings.push({
+        code: FindingCode.MissingSettlement,
+        purchaseId: p.id,
+        rail,
+        txId,
+        message: `purchase ${p.id}: settlement transaction ${txId} is not on chain`,
+      });
       continue;
     }
     if (obs.status === 'failed') {
-      findings.push({ code: FindingCode.SettlementFailedOnChain, purchaseId: p.id, rail, txId, message: `purchase ${p.id}: settlement transaction ${txId} failed on chain` });
+      findings.push({
+        code: FindingCode.SettlementFailedOnChain,
+        purchaseId: p.id,
+        rail,
+        txId,
+        message: `purchase ${p.id}: settlement transaction ${txId} failed on chain`,
+      });
       continue;
     }
     const expected = new Map<string, bigint>();
@@ -294,14 +404,25 @@ export function checkSettlements(input: SettlementCheckInput): Finding[] {
       const got = obs.usdcDeltas.get(wallet) ?? 0n;
       if (want === got) continue;
       findings.push({
-        code: FindingCode.SettlementMismatch, purchaseId: p.id, rail, txId, wallet, expected: want.toString(), actual: got.toString(),
+        code: FindingCode.SettlementMismatch,
+        purchaseId: p.id,
+        rail,
+        txId,
+        wallet,
+        expected: want.toString(),
+        actual: got.toString(),
         message: `purchase ${p.id}: settlement ${txId} moved ${got} micro-USDC for ${wallet === treasury ? 'the treasury ' : ''}${wallet}, its payout rows say ${want}`,
       });
     }
     const nft = obs.nft;
     if (!nft.exists || nft.supply !== 1n || nft.buyerBalance !== 1n || !nft.mintedToBuyerInTx) {
       findings.push({
-        code: FindingCode.NftMismatch, purchaseId: p.id, rail, txId, wallet: p.buyerWallet, reference: p.nftId ?? undefined,
+        code: FindingCode.NftMismatch,
+        purchaseId: p.id,
+        rail,
+        txId,
+        wallet: p.buyerWallet,
+        reference: p.nftId ?? undefined,
         message: `purchase ${p.id}: NFT ${p.nftId ?? '?'} ${nft.exists ? `has supply ${nft.supply}, buyer holds ${nft.buyerBalance}` : 'does not exist'}${nft.mintedToBuyerInTx ? '' : ', and the settlement did not mint it to the buyer'}`,
       });
     }
@@ -347,16 +468,23 @@ export function checkWalletTotals(input: WalletCheckInput): { findings: Finding[
     const extra = (paidTx.get(wallet) ?? []).filter((t) => !bookedTx.get(wallet)?.has(t.txId));
     const base = { rail, wallet, expected: want.toString(), actual: got.toString(), ...(extra[0] ? { txId: extra[0].txId } : {}) };
     if (want === 0n) {
-      findings.push({ ...base, code: FindingCode.UnknownRecipient, message: `the treasury sent ${got} micro-USDC to ${wallet}, which has no payout rows (tx ${extra.map((t) => t.txId).join(', ')})` });
+      findings.push({
+        ...base,
+        code: FindingCode.UnknownRecipient,
+        message: `the treasury sent ${got} micro-USDC to ${wallet}, which has no payout rows (tx ${extra.map((t) => t.txId).join(', ')})`,
+      });
     } else if (got > want) {
       findings.push({
-        ...base, code: FindingCode.DoublePayout,
+        ...base,
+        code: FindingCode.DoublePayout,
         message: `${wallet} received ${got} micro-USDC from the treasury but its payout rows sum to ${want}: ${got - want} paid beyond the books${extra.length ? ` (unrecorded tx ${extra.map((t) => t.txId).join(', ')})` : ''}`,
       });
     } else {
       const purchases = [...new Set(input.payments.filter((p) => norm(p.wallet) === wallet).map((p) => p.purchaseId))];
       findings.push({
-        ...base, code: FindingCode.MissingPayout, ...(purchases.length === 1 ? { purchaseId: purchases[0] } : {}),
+        ...base,
+        code: FindingCode.MissingPayout,
+        ...(purchases.length === 1 ? { purchaseId: purchases[0] } : {}),
         message: `${wallet}'s payout rows sum to ${want} micro-USDC but the treasury sent it ${got}: ${want - got} never paid (purchases ${purchases.join(', ')})`,
       });
     }
@@ -375,20 +503,41 @@ export interface LedgerFee {
  * in the period; `booked` is every settled purchase's fee by charge (wherever it was booked);
  * `periodFees` the fees the ledger booked in the period. Findings are in a stable order.
  */
-export function compareStripeFees(stripeFees: ReadonlyMap<string, bigint>, booked: ReadonlyMap<string, LedgerFee>, periodFees: readonly LedgerFee[]): Finding[] {
+export function compareStripeFees(
+  stripeFees: ReadonlyMap<string, bigint>,
+  booked: ReadonlyMap<string, LedgerFee>,
+  periodFees: readonly LedgerFee[],
+): Finding[] {
   const findings: Finding[] = [];
   for (const [charge, fee] of [...stripeFees.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const b = booked.get(charge);
     if (!b) {
-      findings.push({ code: FindingCode.StripeFeeMissingFromLedger, reference: charge, expected: fee.toString(), actual: 'missing', message: `Stripe charged a ${fee}¢ fee on ${charge}, which no settled purchase books` });
+      findings.push({
+        code: FindingCode.StripeFeeMissingFromLedger,
+        reference: charge,
+        expected: fee.toString(),
+        actual: 'missing',
+        message: `Stripe charged a ${fee}¢ fee on ${charge}, which no settled purchase books`,
+      });
     } else if (b.stripeFeeCents !== fee) {
-      findings.push({ code: FindingCode.StripeFeeMismatch, reference: charge, purchaseId: b.purchaseId, expected: fee.toString(), actual: b.stripeFeeCents.toString(), message: `charge ${charge}: Stripe's fee is ${fee}¢, the ledger booked ${b.stripeFeeCents}¢` });
+      findings.push({
+        code: FindingCode.StripeFeeMismatch,
+        reference: charge,
+        purchaseId: b.purchaseId,
+        expected: fee.toString(),
+        actual: b.stripeFeeCents.toString(),
+        message: `charge ${charge}: Stripe's fee is ${fee}¢, the ledger booked ${b.stripeFeeCents}¢`,
+      });
     }
   }
   for (const f of periodFees) {
     if (f.chargeId && stripeFees.has(f.chargeId)) continue;
     findings.push({
-      code: FindingCode.LedgerFeeMissingInStripe, reference: f.chargeId ?? `purchase:${f.purchaseId}`, purchaseId: f.purchaseId, expected: 'missing', actual: f.stripeFeeCents.toString(),
+      code: FindingCode.LedgerFeeMissingInStripe,
+      reference: f.chargeId ?? `purchase:${f.purchaseId}`,
+      purchaseId: f.purchaseId,
+      expected: 'missing',
+      actual: f.stripeFeeCents.toString(),
       message: `the ledger booked a ${f.stripeFeeCents}¢ fee for ${f.chargeId ?? f.purchaseId} that Stripe's listing does not show`,
     });
   }

@@ -43,11 +43,18 @@ function lazyReader(rail: TreasuryRail, build: () => Promise<ChainAuditReader>):
   };
 }
 
-export function chainReadersFromConfig(config: Readonly<Config>, onClose: (fn: () => void) => void): Record<TreasuryRail, ChainAuditReader> {
+export function chainReadersFromConfig(
+  config: Readonly<Config>,
+  onClose: (fn: () => void) => void,
+): Record<TreasuryRail, ChainAuditReader> {
   return {
     solana: lazyReader('solana', async () =>
       createSolanaAuditReader({
-        connection: new Connection(config.solanaRpcUrl, { commitment: 'confirmed', disableRetryOnRateLimit: false, fetch: timeoutFetch(30_000) as never }),
+        connection: new Connection(config.solanaRpcUrl, {
+          commitment: 'confirmed',
+          disableRetryOnRateLimit: false,
+          fetch: timeoutFetch(30_000) as never,
+        }),
         treasury: loadTreasuryKeypair(config).publicKey,
         usdcMint: resolveUsdcMint(config),
         commitment: config.SOLANA_COMMITMENT === 'finalized' ? 'finalized' : 'confirmed',
@@ -61,7 +68,12 @@ export function chainReadersFromConfig(config: Readonly<Config>, onClose: (fn: (
       const splitter = config.EVM_SPLITTER_ADDRESS ?? deployment?.splitter;
       const usdc = config.EVM_USDC_ADDRESS ?? deployment?.usdc;
       if (!splitter || !usdc) throw new Error(`no EVM deployment for chain ${chainId}: set EVM_SPLITTER_ADDRESS and EVM_USDC_ADDRESS`);
-      return createEvmAuditReader({ provider, splitter, usdc, fromBlock: deployment?.splitter === splitter ? deployment.splitterBlock : 0 });
+      return createEvmAuditReader({
+        provider,
+        splitter,
+        usdc,
+        fromBlock: deployment?.splitter === splitter ? deployment.splitterBlock : 0,
+      });
     }),
   };
 }
@@ -69,7 +81,10 @@ export function chainReadersFromConfig(config: Readonly<Config>, onClose: (fn: (
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

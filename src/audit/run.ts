@@ -2,8 +2,29 @@
  * runAudit: read the books once (one read-only snapshot), read each treasury rail's chain, and run
  * every check in src/audit/checks.ts. Strictly read-only; everything it needs is injected.
  */
-import { JournalKind, checkHolds, checkJournals, checkPurchaseMoney, checkPurchaseStatuses, checkSettlements, checkStripeEvents, checkTreasuryBalances, checkWalletTotals, ledgerTreasuryBalances } from './checks';
-import { FindingCode, TREASURY_RAILS, treasuryRailOf, type AuditBooksReader, type AuditCounts, type AuditReport, type ChainAuditReader, type Finding, type TreasuryRail } from './types';
+import {
+  JournalKind,
+  checkHolds,
+  checkJournals,
+  checkPurchaseMoney,
+  checkPurchaseStatuses,
+  checkSettlements,
+  checkStripeEvents,
+  checkTreasuryBalances,
+  checkWalletTotals,
+  ledgerTreasuryBalances,
+} from './checks';
+import {
+  FindingCode,
+  TREASURY_RAILS,
+  treasuryRailOf,
+  type AuditBooksReader,
+  type AuditCounts,
+  type AuditReport,
+  type ChainAuditReader,
+  type Finding,
+  type TreasuryRail,
+} from './types';
 
 export interface AuditDeps {
   books: AuditBooksReader;
@@ -49,7 +70,13 @@ export async function runAudit(deps: AuditDeps): Promise<AuditReport> {
   const byTx = new Map<string, string[]>();
   for (const p of snap.purchases) if (p.settlementTxId) byTx.set(p.settlementTxId, [...(byTx.get(p.settlementTxId) ?? []), p.id]);
   for (const [txId, ids] of byTx) {
-    if (ids.length > 1) findings.push({ code: FindingCode.DuplicateSettlement, txId, purchaseId: ids[0], message: `purchases ${ids.join(', ')} all claim settlement transaction ${txId}` });
+    if (ids.length > 1)
+      findings.push({
+        code: FindingCode.DuplicateSettlement,
+        txId,
+        purchaseId: ids[0],
+        message: `purchases ${ids.join(', ')} all claim settlement transaction ${txId}`,
+      });
   }
 
   const ledger = ledgerTreasuryBalances(snap.accounts);
@@ -62,18 +89,28 @@ export async function runAudit(deps: AuditDeps): Promise<AuditReport> {
     const reader = deps.chains[rail];
     if (!used && !deps.rails?.includes(rail)) continue;
     if (!reader) {
-      findings.push({ code: FindingCode.ChainUnreachable, rail, message: `the books use the ${rail} treasury but no ${rail} chain reader was given: not proven against the chain` });
+      findings.push({
+        code: FindingCode.ChainUnreachable,
+        rail,
+        message: `the books use the ${rail} treasury but no ${rail} chain reader was given: not proven against the chain`,
+      });
       continue;
     }
     try {
       const [treasuryWallet, balance, observations, transfers] = await Promise.all([
         reader.treasuryWallet(),
         reader.treasuryBalanceMicroUsdc(),
-        reader.observeSettlements(purchases.filter((p) => p.settlementTxId && p.nftId).map((p) => ({ purchaseId: p.id, txId: p.settlementTxId ?? '', nftId: p.nftId ?? '', buyerWallet: p.buyerWallet }))),
+        reader.observeSettlements(
+          purchases
+            .filter((p) => p.settlementTxId && p.nftId)
+            .map((p) => ({ purchaseId: p.id, txId: p.settlementTxId ?? '', nftId: p.nftId ?? '', buyerWallet: p.buyerWallet })),
+        ),
         reader.treasuryOutflows(),
       ]);
       chainBalances.set(rail, balance);
-      findings.push(...checkSettlements({ rail, treasuryWallet, normaliseWallet: (w) => reader.normaliseWallet(w), purchases, payments, observations }));
+      findings.push(
+        ...checkSettlements({ rail, treasuryWallet, normaliseWallet: (w) => reader.normaliseWallet(w), purchases, payments, observations }),
+      );
       const wallets = checkWalletTotals({ rail, normaliseWallet: (w) => reader.normaliseWallet(w), payments, transfers });
       findings.push(...wallets.findings);
       counts.settlementsVerified += [...observations.values()].filter((o) => o.status === 'ok').length;
@@ -81,7 +118,11 @@ export async function runAudit(deps: AuditDeps): Promise<AuditReport> {
       counts.treasuryTransfersScanned += transfers.length;
       railsChecked.push(rail);
     } catch (err) {
-      findings.push({ code: FindingCode.ChainUnreachable, rail, message: `could not read the ${rail} chain: ${err instanceof Error ? err.message : String(err)}` });
+      findings.push({
+        code: FindingCode.ChainUnreachable,
+        rail,
+        message: `could not read the ${rail} chain: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
   findings.push(...checkTreasuryBalances(ledger, chainBalances));
@@ -110,6 +151,8 @@ export function formatAuditReport(report: AuditReport): string {
     `checked: ${c.purchasesChecked} purchases, ${c.settlementsVerified} settlements verified on chain, ${c.walletsChecked} wallets, ` +
       `${c.treasuryTransfersScanned} treasury transfers, ${c.journalsChecked} journals, ${c.holdsChecked} holds, ${c.webhookEventsChecked} Stripe events`,
   );
-  lines.push(`rails proven against the chain: ${report.railsChecked.join(', ') || 'none'}; Temporal runs ${report.runsChecked ? 'checked' : 'not checked'}`);
+  lines.push(
+    `rails proven against the chain: ${report.railsChecked.join(', ') || 'none'}; Temporal runs ${report.runsChecked ? 'checked' : 'not checked'}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -30,7 +30,14 @@ export interface PendingAlert {
 export async function queueAlerts(db: Db | Prisma.TransactionClient, alerts: readonly QueuedAlert[]): Promise<number> {
   if (alerts.length === 0) return 0;
   const res = await db.alertOutbox.createMany({
-    data: alerts.map((a) => ({ id: newId('alert'), dedupeKey: a.dedupeKey, severity: a.severity, kind: a.kind, message: a.message, payload: a.payload ?? {} })),
+    data: alerts.map((a) => ({
+      id: newId('alert'),
+      dedupeKey: a.dedupeKey,
+      severity: a.severity,
+      kind: a.kind,
+      message: a.message,
+      payload: a.payload ?? {},
+    })),
     skipDuplicates: true,
   });
   return res.count;

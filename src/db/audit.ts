@@ -9,10 +9,16 @@ const REFUND_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'];
 
 /** The purchase a refund or dispute names: metadata.purchase_id, else its PaymentIntent. */
 function refundTarget(payload: unknown): { purchaseId?: string; paymentIntentId?: string } {
-  const obj = (payload as { data?: { object?: { metadata?: { purchase_id?: unknown } | null; payment_intent?: unknown } } } | null)?.data?.object;
+  const obj = (payload as { data?: { object?: { metadata?: { purchase_id?: unknown } | null; payment_intent?: unknown } } } | null)?.data
+    ?.object;
   const claimed = obj?.metadata?.purchase_id;
   const pi = obj?.payment_intent;
-  const piId = typeof pi === 'string' ? pi : pi && typeof pi === 'object' && typeof (pi as { id?: unknown }).id === 'string' ? (pi as { id: string }).id : undefined;
+  const piId =
+    typeof pi === 'string'
+      ? pi
+      : pi && typeof pi === 'object' && typeof (pi as { id?: unknown }).id === 'string'
+        ? (pi as { id: string }).id
+        : undefined;
   return { ...(typeof claimed === 'string' ? { purchaseId: claimed } : {}), ...(piId ? { paymentIntentId: piId } : {}) };
 }
 
@@ -23,8 +29,19 @@ export async function readAuditSnapshot(db: Db): Promise<AuditSnapshot> {
       const [{ now }] = await tx.$queryRaw<[{ now: Date }]>`SELECT now() AS now`;
       const purchases = await tx.purchase.findMany({
         select: {
-          id: true, rail: true, status: true, buyerWallet: true, grossCents: true, stripeFeeCents: true, netCents: true, platformFeeCents: true,
-          creatorPoolMicroUsdc: true, paymentIntentId: true, settlementTxId: true, nftId: true, updatedAt: true,
+          id: true,
+          rail: true,
+          status: true,
+          buyerWallet: true,
+          grossCents: true,
+          stripeFeeCents: true,
+          netCents: true,
+          platformFeeCents: true,
+          creatorPoolMicroUsdc: true,
+          paymentIntentId: true,
+          settlementTxId: true,
+          nftId: true,
+          updatedAt: true,
         },
         orderBy: { createdAt: 'asc' },
       });
@@ -32,11 +49,18 @@ export async function readAuditSnapshot(db: Db): Promise<AuditSnapshot> {
         select: { purchaseId: true, position: true, wallet: true, amountMicroUsdc: true, rail: true, txId: true },
         orderBy: [{ purchaseId: 'asc' }, { position: 'asc' }],
       });
-      const journals = await tx.journalTransaction.findMany({ select: { id: true, kind: true, purchaseId: true }, orderBy: { createdAt: 'asc' } });
+      const journals = await tx.journalTransaction.findMany({
+        select: { id: true, kind: true, purchaseId: true },
+        orderBy: { createdAt: 'asc' },
+      });
       const entries = await tx.journalEntry.findMany({ select: { transactionId: true, accountCode: true, amountMicro: true } });
       const accounts = await tx.ledgerAccount.findMany({ select: { code: true, balanceMicro: true } });
-      const holds = await tx.treasuryHold.findMany({ select: { id: true, purchaseId: true, account: true, amountMicro: true, status: true, expiresAt: true } });
-      const events = await tx.webhookEvent.findMany({ select: { id: true, type: true, receivedAt: true, processedAt: true, outcome: true } });
+      const holds = await tx.treasuryHold.findMany({
+        select: { id: true, purchaseId: true, account: true, amountMicro: true, status: true, expiresAt: true },
+      });
+      const events = await tx.webhookEvent.findMany({
+        select: { id: true, type: true, receivedAt: true, processedAt: true, outcome: true },
+      });
       const refunds = await tx.webhookEvent.findMany({ where: { type: { in: REFUND_EVENT_TYPES } }, select: { id: true, payload: true } });
 
       const byPaymentIntent = new Map(purchases.filter((p) => p.paymentIntentId).map((p) => [p.paymentIntentId ?? '', p.id]));
@@ -44,7 +68,8 @@ export async function readAuditSnapshot(db: Db): Promise<AuditSnapshot> {
       const targetOf = new Map<string, string>();
       for (const r of refunds) {
         const t = refundTarget(r.payload);
-        const id = t.purchaseId && known.has(t.purchaseId) ? t.purchaseId : t.paymentIntentId ? byPaymentIntent.get(t.paymentIntentId) : undefined;
+        const id =
+          t.purchaseId && known.has(t.purchaseId) ? t.purchaseId : t.paymentIntentId ? byPaymentIntent.get(t.paymentIntentId) : undefined;
         if (id) targetOf.set(r.id, id);
       }
       const entriesOf = new Map<string, { accountCode: string; amountMicro: bigint }[]>();

@@ -29,11 +29,20 @@ function hourMarks(since: Date, now: Date): Date[] {
 }
 
 /** Balance and available (balance − open holds) of one treasury account at the end of each hour since `since`. */
-export async function treasurySeries(db: Db, rail: Parameters<typeof Account.treasury>[0], since: Date, now: Date): Promise<TreasuryPoint[]> {
+export async function treasurySeries(
+  db: Db,
+  rail: Parameters<typeof Account.treasury>[0],
+  since: Date,
+  now: Date,
+): Promise<TreasuryPoint[]> {
   const account = Account.treasury(rail);
   const [before, entries, holds] = await Promise.all([
     db.journalEntry.aggregate({ where: { accountCode: account, createdAt: { lt: since } }, _sum: { amountMicro: true } }),
-    db.journalEntry.findMany({ where: { accountCode: account, createdAt: { gte: since, lte: now } }, orderBy: { createdAt: 'asc' }, select: { amountMicro: true, createdAt: true } }),
+    db.journalEntry.findMany({
+      where: { accountCode: account, createdAt: { gte: since, lte: now } },
+      orderBy: { createdAt: 'asc' },
+      select: { amountMicro: true, createdAt: true },
+    }),
     // Holds open at some point of the window: still pending, or closed after it started.
     db.treasuryHold.findMany({
       where: { account, createdAt: { lte: now }, OR: [{ status: HoldStatus.Pending }, { updatedAt: { gte: since } }] },

@@ -73,7 +73,8 @@ interface ClawbackRow {
 }
 
 function tooMany(count: number): void {
-  if (count > MAX_EARNING_LINES) throw new DomainError(ErrorType.ValidationFailed, `more than ${MAX_EARNING_LINES} earning lines in this period; ask for a shorter one`);
+  if (count > MAX_EARNING_LINES)
+    throw new DomainError(ErrorType.ValidationFailed, `more than ${MAX_EARNING_LINES} earning lines in this period; ask for a shorter one`);
 }
 
 /** Earnings of `wallet` in [from, to): payouts recorded, shares pending, clawbacks booked. */
@@ -100,12 +101,15 @@ export async function creatorEarnings(db: Db, wallet: string, from: Date, to: Da
   tooMany(payments.length);
   tooMany(clawbacks.length);
   const productIds = [...new Set(shares.map((s) => s.productId))];
-  const pending = productIds.length === 0 ? [] : await db.purchase.findMany({
-    where: { productId: { in: productIds }, status: { in: [...PENDING_EARNING_STATUSES] }, createdAt: { gte: from, lt: to } },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    take: MAX_EARNING_LINES + 1,
-    include: { product: { select: { title: true, collaborators: { orderBy: { position: 'asc' } } } } },
-  });
+  const pending =
+    productIds.length === 0
+      ? []
+      : await db.purchase.findMany({
+          where: { productId: { in: productIds }, status: { in: [...PENDING_EARNING_STATUSES] }, createdAt: { gte: from, lt: to } },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+          take: MAX_EARNING_LINES + 1,
+          include: { product: { select: { title: true, collaborators: { orderBy: { position: 'asc' } } } } },
+        });
   tooMany(pending.length);
 
   const lines: EarningLine[] = payments.map((p) => ({
@@ -130,11 +134,35 @@ export async function creatorEarnings(db: Db, wallet: string, from: Date, to: Da
       if (c.wallet !== wallet) return;
       const amount = parts?.[i] ?? null;
       if (amount !== null) pendingMicro += amount;
-      lines.push({ kind: 'pending', purchaseId: p.id, productId: p.productId, productTitle: p.product.title, role: c.role, shareBps: c.shareBps, amountMicroUsdc: amount, purchaseStatus: p.status, rail: p.rail, txId: null, at: p.createdAt });
+      lines.push({
+        kind: 'pending',
+        purchaseId: p.id,
+        productId: p.productId,
+        productTitle: p.product.title,
+        role: c.role,
+        shareBps: c.shareBps,
+        amountMicroUsdc: amount,
+        purchaseStatus: p.status,
+        rail: p.rail,
+        txId: null,
+        at: p.createdAt,
+      });
     });
   }
   for (const c of clawbacks) {
-    lines.push({ kind: 'clawback', purchaseId: c.purchaseId, productId: c.productId, productTitle: c.productTitle, role: c.role, shareBps: Number(c.shareBps), amountMicroUsdc: BigInt(c.amountMicroUsdc), purchaseStatus: c.status, rail: c.rail, txId: c.txId, at: c.bookedAt });
+    lines.push({
+      kind: 'clawback',
+      purchaseId: c.purchaseId,
+      productId: c.productId,
+      productTitle: c.productTitle,
+      role: c.role,
+      shareBps: Number(c.shareBps),
+      amountMicroUsdc: BigInt(c.amountMicroUsdc),
+      purchaseStatus: c.status,
+      rail: c.rail,
+      txId: c.txId,
+      at: c.bookedAt,
+    });
   }
   const settledMicro = payments.reduce((s, p) => s + p.amountMicroUsdc, 0n);
   const clawbackMicro = clawbacks.reduce((s, c) => s + BigInt(c.amountMicroUsdc), 0n);

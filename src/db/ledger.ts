@@ -78,7 +78,9 @@ export async function postJournal(tx: Tx, input: JournalInput): Promise<{ transa
   await tx.journalTransaction.create({
     data: { id, idempotencyKey: input.idempotencyKey, kind: input.kind, purchaseId: input.purchaseId, memo: input.memo },
   });
-  await tx.journalEntry.createMany({ data: input.lines.map((l) => ({ transactionId: id, accountCode: l.account, amountMicro: l.amountMicro })) });
+  await tx.journalEntry.createMany({
+    data: input.lines.map((l) => ({ transactionId: id, accountCode: l.account, amountMicro: l.amountMicro })),
+  });
   for (const line of input.lines) {
     await tx.ledgerAccount.update({ where: { code: line.account }, data: { balanceMicro: { increment: line.amountMicro } } });
   }
@@ -146,12 +148,25 @@ export async function reserveTreasuryHold(
           data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt, reservedAt: now, riskReason },
         })
       : await tx.treasuryHold.create({
-          data: { id: newId('hold'), purchaseId: input.purchaseId, account, amountMicro: input.amountMicro, status: HoldStatus.Pending, expiresAt: input.expiresAt, reservedAt: now, riskReason },
+          data: {
+            id: newId('hold'),
+            purchaseId: input.purchaseId,
+            account,
+            amountMicro: input.amountMicro,
+            status: HoldStatus.Pending,
+            expiresAt: input.expiresAt,
+            reservedAt: now,
+            riskReason,
+          },
         });
     return {
       outcome: 'reserved',
       holdId: hold.id,
-      position: { ...position, openHoldsMicro: position.openHoldsMicro + input.amountMicro, availableMicro: position.availableMicro - input.amountMicro },
+      position: {
+        ...position,
+        openHoldsMicro: position.openHoldsMicro + input.amountMicro,
+        availableMicro: position.availableMicro - input.amountMicro,
+      },
       riskReason,
     };
   });
@@ -164,7 +179,10 @@ export async function voidTreasuryHold(db: Db, purchaseId: string): Promise<'voi
   const hold = await db.treasuryHold.findUnique({ where: { purchaseId } });
   if (!hold) return 'none';
   if (hold.status === HoldStatus.Posted) return 'posted';
-  await db.treasuryHold.updateMany({ where: { purchaseId, status: { in: [HoldStatus.Pending, HoldStatus.Expired] } }, data: { status: HoldStatus.Voided } });
+  await db.treasuryHold.updateMany({
+    where: { purchaseId, status: { in: [HoldStatus.Pending, HoldStatus.Expired] } },
+    data: { status: HoldStatus.Voided },
+  });
   return 'voided';
 }
 
@@ -199,7 +217,10 @@ export async function expireOrphanedHolds(db: Db, now: Date): Promise<number> {
   const stale = await db.treasuryHold.findMany({ where: staleHoldWhere(now), select: { purchaseId: true } });
   if (stale.length === 0) return 0;
   const ended = await db.purchase.findMany({
-    where: { id: { in: stale.map((h) => h.purchaseId) }, status: { in: [PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed] } },
+    where: {
+      id: { in: stale.map((h) => h.purchaseId) },
+      status: { in: [PurchaseStatus.Failed, PurchaseStatus.Refunded, PurchaseStatus.Disputed] },
+    },
     select: { id: true },
   });
   if (ended.length === 0) return 0;
@@ -232,11 +253,21 @@ export interface BookedStripeFee {
 /** The Stripe fees of the settled purchases (whenever booked) paid by these charges. */
 export async function bookedStripeFeesOfCharges(db: Db, chargeIds: readonly string[]): Promise<BookedStripeFee[]> {
   if (chargeIds.length === 0) return [];
-  const rows = await db.purchase.findMany({ where: { chargeId: { in: [...chargeIds] }, stripeFeeCents: { not: null } }, select: { id: true, chargeId: true, stripeFeeCents: true } });
+  const rows = await db.purchase.findMany({
+    where: { chargeId: { in: [...chargeIds] }, stripeFeeCents: { not: null } },
+    select: { id: true, chargeId: true, stripeFeeCents: true },
+  });
   const settled = new Set(
-    (await db.journalTransaction.findMany({ where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } }, select: { purchaseId: true } })).map((t) => t.purchaseId),
+    (
+      await db.journalTransaction.findMany({
+        where: { kind: 'purchase_settled', purchaseId: { in: rows.map((r) => r.id) } },
+        select: { purchaseId: true },
+      })
+    ).map((t) => t.purchaseId),
   );
-  return rows.flatMap((r) => (r.chargeId && settled.has(r.id) ? [{ purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n }] : []));
+  return rows.flatMap((r) =>
+    r.chargeId && settled.has(r.id) ? [{ purchaseId: r.id, chargeId: r.chargeId, stripeFeeCents: r.stripeFeeCents ?? 0n }] : [],
+  );
 }
 
 export async function postTreasuryHold(tx: Tx, purchaseId: string): Promise<void> {
@@ -268,7 +299,12 @@ export async function recordTreasuryFunding(
  * Lines for a settled purchase. gross = stripeFee + platformFee + creatorPool, so the platform's
  * margin is what remains of revenue:sales after the fee and payout expenses.
  */
-export function settlementJournalLines(input: { rail: Rail; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint }): JournalLine[] {
+export function settlementJournalLines(input: {
+  rail: Rail;
+  grossCents: bigint;
+  stripeFeeCents: bigint;
+  creatorPoolMicroUsdc: bigint;
+}): JournalLine[] {
   const net = centsToMicro(input.grossCents - input.stripeFeeCents);
   return [
     { account: Account.stripeReceivable, amountMicro: net },

@@ -28,7 +28,12 @@ export interface PayoutNotificationInput extends Omit<PayoutSettledData, 'settle
 /** The stable id of a payout's event: the same on every endpoint, for receivers to deduplicate on. */
 export const payoutEventId = (purchaseId: string, position: number): string => `evt_payout_${purchaseId}_${position}`;
 
-export async function queuePayoutNotifications(tx: Prisma.TransactionClient, endpoints: readonly string[], payouts: readonly PayoutNotificationInput[], settledAt: Date): Promise<number> {
+export async function queuePayoutNotifications(
+  tx: Prisma.TransactionClient,
+  endpoints: readonly string[],
+  payouts: readonly PayoutNotificationInput[],
+  settledAt: Date,
+): Promise<number> {
   if (endpoints.length === 0 || payouts.length === 0) return 0;
   const rows = payouts.flatMap(({ position, ...p }) => {
     const eventId = payoutEventId(p.purchaseId, position);

@@ -37,7 +37,13 @@ export async function createProduct(db: Db, input: ProductInput) {
       nftSymbol: input.nftSymbol ?? 'RCPT',
       nftUri: input.nftUri ?? '',
       collaborators: {
-        create: input.collaborators.map((c, position) => ({ id: newId('collab'), position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
+        create: input.collaborators.map((c, position) => ({
+          id: newId('collab'),
+          position,
+          wallet: c.wallet,
+          role: c.role,
+          shareBps: c.shareBps,
+        })),
       },
     },
     include: { collaborators: { orderBy: { position: 'asc' } } },
@@ -50,7 +56,10 @@ export const listProducts = (db: Db) =>
 export const findProduct = (db: Db, id: string) =>
   db.product.findUnique({ where: { id }, include: { collaborators: { orderBy: { position: 'asc' } } } });
 
-export async function createPendingPurchase(db: Db, input: { id: string; productId: string; buyerWallet: string; rail: Rail; grossCents: bigint; checkoutSessionId: string }) {
+export async function createPendingPurchase(
+  db: Db,
+  input: { id: string; productId: string; buyerWallet: string; rail: Rail; grossCents: bigint; checkoutSessionId: string },
+) {
   return db.purchase.create({
     data: {
       id: input.id,
@@ -114,7 +123,16 @@ export interface PayoutRecord {
  */
 export async function recordSettlement(
   db: Db,
-  input: { purchaseId: string; rail: Rail; txId: string; nftId: string; grossCents: bigint; stripeFeeCents: bigint; creatorPoolMicroUsdc: bigint; payouts: readonly PayoutRecord[] },
+  input: {
+    purchaseId: string;
+    rail: Rail;
+    txId: string;
+    nftId: string;
+    grossCents: bigint;
+    stripeFeeCents: bigint;
+    creatorPoolMicroUsdc: bigint;
+    payouts: readonly PayoutRecord[];
+  },
   /** creator webhook endpoints: a `payout.settled` notification per payout and endpoint, in the same transaction */
   notifyEndpoints: readonly string[] = [],
 ): Promise<void> {
@@ -124,7 +142,17 @@ export async function recordSettlement(
       await queuePayoutNotifications(
         tx,
         notifyEndpoints,
-        input.payouts.map((p) => ({ purchaseId: input.purchaseId, productId: purchase.productId, position: p.position, wallet: p.wallet, role: p.role, shareBps: p.shareBps, amountMicroUsdc: p.amountMicroUsdc.toString(), rail: input.rail, txId: input.txId })),
+        input.payouts.map((p) => ({
+          purchaseId: input.purchaseId,
+          productId: purchase.productId,
+          position: p.position,
+          wallet: p.wallet,
+          role: p.role,
+          shareBps: p.shareBps,
+          amountMicroUsdc: p.amountMicroUsdc.toString(),
+          rail: input.rail,
+          txId: input.txId,
+        })),
         new Date(),
       );
     }
@@ -157,7 +185,10 @@ export async function recordSettlement(
   });
 }
 
-export async function recordClawback(db: Db, input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: bigint; creatorPoolMicroUsdc: bigint }) {
+export async function recordClawback(
+  db: Db,
+  input: { purchaseId: string; reason: 'refunded' | 'disputed'; grossCents: bigint; creatorPoolMicroUsdc: bigint },
+) {
   await db.$transaction(async (tx) => {
     await postJournal(tx, {
       idempotencyKey: `purchase:${input.purchaseId}:clawback`,
@@ -233,9 +264,15 @@ export async function purchaseView(db: Db, purchaseId: string) {
  * Why each of these purchases waits for approval, in order: the risk limit its treasury hold went
  * over, else the approval threshold; null for a purchase not in `awaiting_approval`.
  */
-export async function findApprovalReasons(db: Db, purchases: readonly { id: string; status: string }[]): Promise<(ApprovalReason | null)[]> {
+export async function findApprovalReasons(
+  db: Db,
+  purchases: readonly { id: string; status: string }[],
+): Promise<(ApprovalReason | null)[]> {
   const waiting = purchases.filter((p) => p.status === PurchaseStatus.AwaitingApproval).map((p) => p.id);
-  const holds = waiting.length === 0 ? [] : await db.treasuryHold.findMany({ where: { purchaseId: { in: waiting } }, select: { purchaseId: true, riskReason: true } });
+  const holds =
+    waiting.length === 0
+      ? []
+      : await db.treasuryHold.findMany({ where: { purchaseId: { in: waiting } }, select: { purchaseId: true, riskReason: true } });
   const risk = new Map(holds.map((h) => [h.purchaseId, h.riskReason]));
   return purchases.map((p) => {
     if (p.status !== PurchaseStatus.AwaitingApproval) return null;
@@ -286,13 +323,19 @@ export const findPaymentRefs = (db: Db, purchaseId: string): Promise<PaymentRefs
 
 /** Gross and creator pool of a purchase settled on chain; null before the settlement is recorded. */
 export async function findSettledAmounts(db: Db, purchaseId: string): Promise<{ grossCents: bigint; creatorPoolMicroUsdc: bigint } | null> {
-  const p = await db.purchase.findUnique({ where: { id: purchaseId }, select: { settlementTxId: true, grossCents: true, creatorPoolMicroUsdc: true } });
+  const p = await db.purchase.findUnique({
+    where: { id: purchaseId },
+    select: { settlementTxId: true, grossCents: true, creatorPoolMicroUsdc: true },
+  });
   if (!p || !p.settlementTxId || p.grossCents === null || p.creatorPoolMicroUsdc === null) return null;
   return { grossCents: p.grossCents, creatorPoolMicroUsdc: p.creatorPoolMicroUsdc };
 }
 
 /** Charge and platform fee of each of these purchases (for period statistics). */
-export const listPurchaseFees = (db: Db, purchaseIds: readonly string[]): Promise<{ id: string; chargeId: string | null; platformFeeCents: bigint | null }[]> =>
+export const listPurchaseFees = (
+  db: Db,
+  purchaseIds: readonly string[],
+): Promise<{ id: string; chargeId: string | null; platformFeeCents: bigint | null }[]> =>
   purchaseIds.length === 0
     ? Promise.resolve([])
     : db.purchase.findMany({ where: { id: { in: [...purchaseIds] } }, select: { id: true, chargeId: true, platformFeeCents: true } });
@@ -307,7 +350,11 @@ export interface PurchaseSummary {
 
 /** The newest purchases, for the /admin page. */
 export const listRecentPurchases = (db: Db, limit: number): Promise<PurchaseSummary[]> =>
-  db.purchase.findMany({ orderBy: { createdAt: 'desc' }, take: limit, select: { id: true, status: true, grossCents: true, rail: true, updatedAt: true } });
+  db.purchase.findMany({
+    orderBy: { createdAt: 'desc' },
+    take: limit,
+    select: { id: true, status: true, grossCents: true, rail: true, updatedAt: true },
+  });
 
 export async function countPurchasesByStatus(db: Db): Promise<{ status: string; count: number }[]> {
   const rows = await db.purchase.groupBy({ by: ['status'], _count: { _all: true } });
@@ -316,4 +363,7 @@ export async function countPurchasesByStatus(db: Db): Promise<{ status: string; 
 
 /** When each purchase that settled in (after, until] was created and settled. */
 export const listSettledBetween = (db: Db, after: Date, until: Date): Promise<{ createdAt: Date; updatedAt: Date }[]> =>
-  db.purchase.findMany({ where: { status: PurchaseStatus.Settled, updatedAt: { gt: after, lte: until } }, select: { createdAt: true, updatedAt: true } });
+  db.purchase.findMany({
+    where: { status: PurchaseStatus.Settled, updatedAt: { gt: after, lte: until } },
+    select: { createdAt: true, updatedAt: true },
+  });

@@ -46,12 +46,30 @@ export interface SavedReconciliation {
  */
 export async function saveTreasuryReconciliation(
   db: Db,
-  input: { periodStart: Date; periodEnd: Date; figures: ReconciliationFigures; discrepancies: readonly Discrepancy[]; alerts: readonly QueuedAlert[] },
+  input: {
+    periodStart: Date;
+    periodEnd: Date;
+    figures: ReconciliationFigures;
+    discrepancies: readonly Discrepancy[];
+    alerts: readonly QueuedAlert[];
+  },
 ): Promise<SavedReconciliation> {
   const { periodStart, periodEnd } = input;
-  const values = { ...input.figures, staleHolds: input.figures.staleHolds.map((h): Prisma.InputJsonObject => ({ holdId: h.holdId, purchaseId: h.purchaseId, account: h.account, amountMicroUsdc: h.amountMicroUsdc, expiresAt: h.expiresAt })) };
+  const values = {
+    ...input.figures,
+    staleHolds: input.figures.staleHolds.map((h): Prisma.InputJsonObject => ({
+      holdId: h.holdId,
+      purchaseId: h.purchaseId,
+      account: h.account,
+      amountMicroUsdc: h.amountMicroUsdc,
+      expiresAt: h.expiresAt,
+    })),
+  };
   return db.$transaction(async (tx) => {
-    const existing = await tx.treasuryReconciliation.findUnique({ where: { periodStart_periodEnd: { periodStart, periodEnd } }, select: { id: true } });
+    const existing = await tx.treasuryReconciliation.findUnique({
+      where: { periodStart_periodEnd: { periodStart, periodEnd } },
+      select: { id: true },
+    });
     const row = await tx.treasuryReconciliation.upsert({
       where: { periodStart_periodEnd: { periodStart, periodEnd } },
       create: { id: newId('recon'), periodStart, periodEnd, ...values },
@@ -60,11 +78,21 @@ export async function saveTreasuryReconciliation(
     await tx.reconciliationDiscrepancy.deleteMany({ where: { reconciliationId: row.id } });
     if (input.discrepancies.length) {
       await tx.reconciliationDiscrepancy.createMany({
-        data: input.discrepancies.map((d) => ({ id: newId('disc'), reconciliationId: row.id, kind: d.kind, reference: d.reference, expected: d.expected, actual: d.actual })),
+        data: input.discrepancies.map((d) => ({
+          id: newId('disc'),
+          reconciliationId: row.id,
+          kind: d.kind,
+          reference: d.reference,
+          expected: d.expected,
+          actual: d.actual,
+        })),
         skipDuplicates: true,
       });
     }
-    const raised = await queueAlerts(tx, input.alerts.map((a) => ({ ...a, payload: { ...a.payload, reconciliationId: row.id } })));
+    const raised = await queueAlerts(
+      tx,
+      input.alerts.map((a) => ({ ...a, payload: { ...a.payload, reconciliationId: row.id } })),
+    );
     return { reconciliationId: row.id, created: existing === null, alertsRaised: raised };
   });
 }

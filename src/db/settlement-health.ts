@@ -31,7 +31,12 @@ export interface SettlementHealthFigures {
   oldestPendingSince: Date | null;
 }
 
-export async function settlementHealthFigures(db: Db, now: Date, windowMs: number, maxPendingAgeMs: number): Promise<SettlementHealthFigures> {
+export async function settlementHealthFigures(
+  db: Db,
+  now: Date,
+  windowMs: number,
+  maxPendingAgeMs: number,
+): Promise<SettlementHealthFigures> {
   const windowStart = new Date(now.getTime() - windowMs);
   const ageLimit = new Date(now.getTime() - maxPendingAgeMs);
   const pendingWhere = { status: { in: [...HEALTH_PENDING_STATUSES] } };
@@ -58,7 +63,11 @@ export const resolvedKind = (kind: string): string => `${kind}_resolved`;
 export async function healthAlertState(db: Db, kind: string): Promise<HealthAlertState> {
   const [episodes, newest] = await Promise.all([
     db.alertOutbox.count({ where: { kind } }),
-    db.alertOutbox.findFirst({ where: { kind: { in: [kind, resolvedKind(kind)] } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { kind: true } }),
+    db.alertOutbox.findFirst({
+      where: { kind: { in: [kind, resolvedKind(kind)] } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: { kind: true },
+    }),
   ]);
   return { episodes, firing: newest?.kind === kind };
 }

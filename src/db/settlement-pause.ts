@@ -19,7 +19,9 @@ export interface SettlementPauseState {
 }
 
 const stateOf = (row: { paused: boolean; reason: string | null; actor: string | null; changedAt: Date } | null): SettlementPauseState =>
-  row ? { paused: row.paused, reason: row.reason, actor: row.actor, changedAt: row.changedAt } : { paused: false, reason: null, actor: null, changedAt: null };
+  row
+    ? { paused: row.paused, reason: row.reason, actor: row.actor, changedAt: row.changedAt }
+    : { paused: false, reason: null, actor: null, changedAt: null };
 
 const ensureRow = (tx: Prisma.TransactionClient) =>
   tx.$executeRaw`INSERT INTO "SettlementControl" ("id", "paused") VALUES (${CONTROL_ID}, false) ON CONFLICT DO NOTHING`;
@@ -37,15 +39,25 @@ export interface PauseChange {
 }
 
 /** Turn the pause on or off. Repeating the current position changes nothing and keeps its reason. */
-export async function setSettlementPaused(db: Db, input: { paused: boolean; actor: string; reason: string | null; now?: Date }): Promise<PauseChange> {
+export async function setSettlementPaused(
+  db: Db,
+  input: { paused: boolean; actor: string; reason: string | null; now?: Date },
+): Promise<PauseChange> {
   return db.$transaction(async (tx) => {
     await ensureRow(tx);
     const rows = await tx.$queryRaw<{ paused: boolean }[]>`SELECT "paused" FROM "SettlementControl" WHERE "id" = ${CONTROL_ID} FOR UPDATE`;
     const changed = rows[0]?.paused !== input.paused;
     const row = changed
-      ? await tx.settlementControl.update({ where: { id: CONTROL_ID }, data: { paused: input.paused, actor: input.actor, reason: input.reason, changedAt: input.now ?? new Date() } })
+      ? await tx.settlementControl.update({
+          where: { id: CONTROL_ID },
+          data: { paused: input.paused, actor: input.actor, reason: input.reason, changedAt: input.now ?? new Date() },
+        })
       : await tx.settlementControl.findUniqueOrThrow({ where: { id: CONTROL_ID } });
-    const settling = await tx.purchase.findMany({ where: { status: PurchaseStatus.Settling }, select: { id: true }, orderBy: { updatedAt: 'asc' } });
+    const settling = await tx.purchase.findMany({
+      where: { status: PurchaseStatus.Settling },
+      select: { id: true },
+      orderBy: { updatedAt: 'asc' },
+    });
     return { changed, state: stateOf(row), settling: settling.map((p) => p.id) };
   });
 }
@@ -70,6 +82,11 @@ export async function enterSettlement(db: Db, purchaseId: string): Promise<{ ent
 
 /** Purchases waiting on the pause, oldest first: the runs a resume wakes. */
 export async function listPausedPurchaseIds(db: Db, limit: number): Promise<string[]> {
-  const rows = await db.purchase.findMany({ where: { status: PurchaseStatus.Paused }, select: { id: true }, orderBy: { updatedAt: 'asc' }, take: limit });
+  const rows = await db.purchase.findMany({
+    where: { status: PurchaseStatus.Paused },
+    select: { id: true },
+    orderBy: { updatedAt: 'asc' },
+    take: limit,
+  });
   return rows.map((r) => r.id);
 }

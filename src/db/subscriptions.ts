@@ -26,8 +26,17 @@ export interface MirroredSubscription extends MirrorFields {
 }
 
 const mirrorSelect = {
-  id: true, customerId: true, status: true, priceId: true, trialStart: true, trialEnd: true, currentPeriodEnd: true,
-  hasPaymentMethod: true, cancelAtPeriodEnd: true, reminderSentAt: true, stripeUpdatedAt: true,
+  id: true,
+  customerId: true,
+  status: true,
+  priceId: true,
+  trialStart: true,
+  trialEnd: true,
+  currentPeriodEnd: true,
+  hasPaymentMethod: true,
+  cancelAtPeriodEnd: true,
+  reminderSentAt: true,
+  stripeUpdatedAt: true,
 } as const;
 
 const same = (a: Date | null, b: Date | null) => (a?.getTime() ?? null) === (b?.getTime() ?? null);
@@ -79,7 +88,11 @@ export async function applySubscriptionSnapshot(
     if (opts.createOnly || row.stripeUpdatedAt.getTime() > observedAt.getTime()) return 'stale';
     const changed = diffMirror(row, fields);
     if (changed.length === 0) {
-      if (row.stripeUpdatedAt.getTime() < observedAt.getTime()) await db.subscription.updateMany({ where: { id: subscriptionId, stripeUpdatedAt: row.stripeUpdatedAt }, data: { stripeUpdatedAt: observedAt } });
+      if (row.stripeUpdatedAt.getTime() < observedAt.getTime())
+        await db.subscription.updateMany({
+          where: { id: subscriptionId, stripeUpdatedAt: row.stripeUpdatedAt },
+          data: { stripeUpdatedAt: observedAt },
+        });
       return 'unchanged';
     }
     // Compare-and-set on stripeUpdatedAt: a newer event applied meanwhile wins, and we re-read.
@@ -93,7 +106,13 @@ export async function applySubscriptionSnapshot(
 }
 
 /** Local status change (invoice events, trial policy) guarded by the same ordering rule. */
-export async function setMirrorStatus(db: Db, subscriptionId: string, from: readonly string[], status: string, observedAt: Date): Promise<boolean> {
+export async function setMirrorStatus(
+  db: Db,
+  subscriptionId: string,
+  from: readonly string[],
+  status: string,
+  observedAt: Date,
+): Promise<boolean> {
   const res = await db.subscription.updateMany({
     where: { id: subscriptionId, status: { in: [...from] }, stripeUpdatedAt: { lte: observedAt } },
     data: { status, stripeUpdatedAt: observedAt },
@@ -122,15 +141,25 @@ export const listTrialsEndingBetween = (db: Db, after: Date, until: Date, limit:
 
 /** Trialing subscriptions without a payment method whose trial ended at or before `at`. */
 export const listEndedTrialsWithoutPaymentMethod = (db: Db, at: Date, limit: number): Promise<MirroredSubscription[]> =>
-  db.subscription.findMany({ where: { status: 'trialing', hasPaymentMethod: false, trialEnd: { lte: at } }, take: limit, select: mirrorSelect });
+  db.subscription.findMany({
+    where: { status: 'trialing', hasPaymentMethod: false, trialEnd: { lte: at } },
+    take: limit,
+    select: mirrorSelect,
+  });
 
 /**
  * Claim the reminder of one trial end and queue its notice in the outbox, in one transaction. False
  * when the reminder was already claimed or the trial end moved meanwhile.
  */
-export async function claimTrialReminder(db: Db, input: { subscriptionId: string; trialEnd: Date; at: Date; notice: QueuedAlert }): Promise<boolean> {
+export async function claimTrialReminder(
+  db: Db,
+  input: { subscriptionId: string; trialEnd: Date; at: Date; notice: QueuedAlert },
+): Promise<boolean> {
   return db.$transaction(async (tx) => {
-    const res = await tx.subscription.updateMany({ where: { id: input.subscriptionId, reminderSentAt: null, trialEnd: input.trialEnd }, data: { reminderSentAt: input.at } });
+    const res = await tx.subscription.updateMany({
+      where: { id: input.subscriptionId, reminderSentAt: null, trialEnd: input.trialEnd },
+      data: { reminderSentAt: input.at },
+    });
     if (res.count === 0) return false;
     await queueAlerts(tx, [input.notice]);
     return true;

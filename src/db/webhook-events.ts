@@ -29,7 +29,10 @@ export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[numbe
  * Refunds and disputes stored as `unknown_purchase` for this PaymentIntent: they arrived before the
  * payment event that ties the PaymentIntent to its purchase (Stripe does not order deliveries).
  */
-export async function unmatchedChargeReversals(db: Db, paymentIntentId: string): Promise<Array<{ id: string; type: ChargeReversalEventType }>> {
+export async function unmatchedChargeReversals(
+  db: Db,
+  paymentIntentId: string,
+): Promise<Array<{ id: string; type: ChargeReversalEventType }>> {
   const rows = await db.webhookEvent.findMany({
     where: {
       outcome: 'unknown_purchase',

@@ -45,8 +45,18 @@ export function activityObservability(logger?: Logger): ActivityInterceptorsFact
           const type = errorTypeOf(err);
           activityFailures.inc({ activity: ctx.info.activityType, type });
           // Also through the SDK's meter, so a worker in its own process exports it on WORKER_METRICS_PORT.
-          ctx.metricMeter.createCounter('settlement_activity_failures', 'attempts', 'Activity attempts that failed, by activity and error type').add(1, { activity: ctx.info.activityType, type });
-          logger?.warn({ activity: ctx.info.activityType, attempt: ctx.info.attempt, errorType: type, err: err instanceof Error ? err.message : String(err) }, 'activity attempt failed');
+          ctx.metricMeter
+            .createCounter('settlement_activity_failures', 'attempts', 'Activity attempts that failed, by activity and error type')
+            .add(1, { activity: ctx.info.activityType, type });
+          logger?.warn(
+            {
+              activity: ctx.info.activityType,
+              attempt: ctx.info.attempt,
+              errorType: type,
+              err: err instanceof Error ? err.message : String(err),
+            },
+            'activity attempt failed',
+          );
           throw err;
         }
       },

@@ -11,7 +11,13 @@ import { getTreasuryOverview, type TreasuryOverviewDeps } from '../services/trea
 import { HEALTH_CHECKS, healthAlertKind, successRatePct, type HealthThresholds } from '../shared/engine-health';
 import { RAILS } from '../shared/status';
 
-export function createScrapeCollector(db: Db, metrics: Metrics, thresholds: TreasuryOverviewDeps['thresholds'], now: () => Date = () => new Date(), health?: HealthThresholds) {
+export function createScrapeCollector(
+  db: Db,
+  metrics: Metrics,
+  thresholds: TreasuryOverviewDeps['thresholds'],
+  now: () => Date = () => new Date(),
+  health?: HealthThresholds,
+) {
   // Only purchases settled after this process started are observed, each exactly once.
   let since = now();
   return async function collect(): Promise<void> {

@@ -5,7 +5,11 @@
  */
 import type { WorkerInterceptors } from '@temporalio/worker';
 
-export const OTEL_PACKAGES = ['@temporalio/interceptors-opentelemetry', '@opentelemetry/sdk-node', '@opentelemetry/exporter-trace-otlp-http'] as const;
+export const OTEL_PACKAGES = [
+  '@temporalio/interceptors-opentelemetry',
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/exporter-trace-otlp-http',
+] as const;
 
 export class OtelUnavailableError extends Error {
   constructor(missing: string) {
@@ -24,7 +28,10 @@ type OtelModule = {
  * Worker interceptors for tracing, or undefined when OTEL_ENABLED is off. Workflow spans need the
  * package's workflow interceptor module in the bundle: pass `workflowModules` to bundleWorkflowCode.
  */
-export function otelWorkerInterceptors(enabled: boolean, load: (name: string) => unknown = require): { interceptors: WorkerInterceptors; workflowModules: string[] } | undefined {
+export function otelWorkerInterceptors(
+  enabled: boolean,
+  load: (name: string) => unknown = require,
+): { interceptors: WorkerInterceptors; workflowModules: string[] } | undefined {
   if (!enabled) return undefined;
   let mod: OtelModule;
   try {
@@ -37,7 +44,9 @@ export function otelWorkerInterceptors(enabled: boolean, load: (name: string) =>
       activity: [
         (ctx) => ({
           inbound: new mod.OpenTelemetryActivityInboundInterceptor(ctx) as never,
-          ...(mod.OpenTelemetryActivityOutboundInterceptor ? { outbound: new mod.OpenTelemetryActivityOutboundInterceptor(ctx) as never } : {}),
+          ...(mod.OpenTelemetryActivityOutboundInterceptor
+            ? { outbound: new mod.OpenTelemetryActivityOutboundInterceptor(ctx) as never }
+            : {}),
         }),
       ],
     },

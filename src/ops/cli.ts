@@ -31,7 +31,8 @@ const USAGE = `usage: npm run ops -- <command> [options]
   audit [--action <a|prefix*>] [--target <t>] [--limit <n>]
 `;
 
-const toWorkflowId = (idOrPurchase: string) => (idOrPurchase.includes('-') && !idOrPurchase.startsWith('pur_') ? idOrPurchase : purchaseWorkflowId(idOrPurchase));
+const toWorkflowId = (idOrPurchase: string) =>
+  idOrPurchase.includes('-') && !idOrPurchase.startsWith('pur_') ? idOrPurchase : purchaseWorkflowId(idOrPurchase);
 const toPurchaseId = (id: string) => purchaseIdFromWorkflowId(id) ?? id;
 
 function parseTo(v: string | undefined): ResetTarget {
@@ -47,8 +48,11 @@ function printRows(rows: WorkflowRow[]): void {
   }
   for (const r of rows) {
     const p = r.purchase;
-    process.stdout.write(`${r.workflowId}  run=${r.runId}  ${r.executionStatus}/${r.purchaseStatus ?? '?'}  gross=${p?.grossCents ?? '?'}c  rail=${p?.rail ?? '?'}\n`);
-    for (const a of r.pendingActivities) process.stdout.write(`    pending ${a.activityType} attempt ${a.attempt}${a.lastFailure ? `: ${a.lastFailure}` : ''}\n`);
+    process.stdout.write(
+      `${r.workflowId}  run=${r.runId}  ${r.executionStatus}/${r.purchaseStatus ?? '?'}  gross=${p?.grossCents ?? '?'}c  rail=${p?.rail ?? '?'}\n`,
+    );
+    for (const a of r.pendingActivities)
+      process.stdout.write(`    pending ${a.activityType} attempt ${a.attempt}${a.lastFailure ? `: ${a.lastFailure}` : ''}\n`);
     for (const s of r.stuckReasons) process.stdout.write(`    stuck: ${s}\n`);
     if (r.lastFailure && r.pendingActivities.length === 0) process.stdout.write(`    last failure: ${r.lastFailure}\n`);
     process.stdout.write(`    ${r.temporalUiUrl}\n`);
@@ -119,7 +123,10 @@ export async function main(argv: string[]): Promise<number> {
         for (const t of result.targets) process.stdout.write(`  ${t.workflowId}  run=${t.runId}  ${t.purchaseStatus ?? '?'}\n`);
         if (dryRun) process.stdout.write('nothing changed; run again with --yes to reset these runs\n');
         else {
-          for (const r of result.results) process.stdout.write(`  ${r.workflowId}: ${r.ok ? `reset → ${r.newRunId ?? '(unchanged)'}${r.alreadyApplied ? ' (already applied)' : ''}` : `FAILED ${r.error}`}\n`);
+          for (const r of result.results)
+            process.stdout.write(
+              `  ${r.workflowId}: ${r.ok ? `reset → ${r.newRunId ?? '(unchanged)'}${r.alreadyApplied ? ' (already applied)' : ''}` : `FAILED ${r.error}`}\n`,
+            );
           if (result.results.some((r) => !r.ok)) return 1;
         }
         break;

@@ -29,7 +29,16 @@ export async function createCheckoutSession(deps: CheckoutDeps, input: { product
     {
       mode: 'payment',
       client_reference_id: purchaseId,
-      line_items: [{ quantity: 1, price_data: { currency: product.currency, unit_amount: toStripeAmount(product.priceCents), product_data: { name: product.title } } }],
+      line_items: [
+        {
+          quantity: 1,
+          price_data: {
+            currency: product.currency,
+            unit_amount: toStripeAmount(product.priceCents),
+            product_data: { name: product.title },
+          },
+        },
+      ],
       metadata,
       payment_intent_data: { metadata },
       success_url: `${deps.config.publicBaseUrl}/purchases/${purchaseId}?checkout=success`,
@@ -37,6 +46,13 @@ export async function createCheckoutSession(deps: CheckoutDeps, input: { product
     },
     { idempotencyKey: idempotencyKey(purchaseId, 'checkout') },
   );
-  await createPendingPurchase(deps.db, { id: purchaseId, productId: product.id, buyerWallet: input.buyerWallet, rail, grossCents: product.priceCents, checkoutSessionId: session.id });
+  await createPendingPurchase(deps.db, {
+    id: purchaseId,
+    productId: product.id,
+    buyerWallet: input.buyerWallet,
+    rail,
+    grossCents: product.priceCents,
+    checkoutSessionId: session.id,
+  });
   return { purchaseId, checkoutSessionId: session.id, checkoutUrl: session.url ?? '' };
 }

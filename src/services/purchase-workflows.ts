@@ -9,11 +9,7 @@ import type { Config } from '../config';
 import { purchaseWorkflowId } from '../shared/ids';
 import { purchaseIdAttribute, purchaseStatusAttribute } from '../shared/search-attributes';
 import { PurchaseStatus } from '../shared/status';
-import {
-  disputedSignal,
-  paymentFailedSignal,
-  refundedSignal,
-} from '../workflows/definitions';
+import { disputedSignal, paymentFailedSignal, refundedSignal } from '../workflows/definitions';
 import { clawbackWorkflow, purchaseWorkflow } from '../workflows';
 import type { PurchasePolicy } from '../workflows/purchase';
 
@@ -64,10 +60,19 @@ export function createPurchaseWorkflows(client: Client, config: Readonly<Config>
      * A refund, dispute or failed payment: signal the run, starting it if no event has yet (the run then
      * aborts before moving money). If the run already completed, the clawback workflow records it.
      */
-    async abort(purchaseId: string, reason: 'refunded' | 'disputed' | 'payment_failed', eventId: string): Promise<'signalled' | 'clawback' | 'ignored'> {
+    async abort(
+      purchaseId: string,
+      reason: 'refunded' | 'disputed' | 'payment_failed',
+      eventId: string,
+    ): Promise<'signalled' | 'clawback' | 'ignored'> {
       const def = reason === 'refunded' ? refundedSignal : reason === 'disputed' ? disputedSignal : paymentFailedSignal;
       try {
-        await client.workflow.signalWithStart(purchaseWorkflow, { ...startOptions(purchaseId), args: [...startOptions(purchaseId).args], signal: def, signalArgs: [{ eventId }] });
+        await client.workflow.signalWithStart(purchaseWorkflow, {
+          ...startOptions(purchaseId),
+          args: [...startOptions(purchaseId).args],
+          signal: def,
+          signalArgs: [{ eventId }],
+        });
         return 'signalled';
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

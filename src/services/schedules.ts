@@ -2,7 +2,14 @@
  * Temporal Schedules: created or updated idempotently at worker start under fixed ids,
  * visible in the Temporal UI, and triggerable by hand from the admin API and the ops CLI.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
@@ -19,7 +26,10 @@ export const ScheduleId = {
 export type ScheduleId = (typeof ScheduleId)[keyof typeof ScheduleId];
 export const SCHEDULE_IDS: readonly string[] = Object.values(ScheduleId);
 
-export type ScheduleConfig = Pick<Config, 'RECONCILIATION_CRON' | 'TRIAL_CHECK_CRON' | 'HEALTH_CHECK_CRON' | 'SCHEDULE_CATCHUP_WINDOW' | 'TEMPORAL_TASK_QUEUE'>;
+export type ScheduleConfig = Pick<
+  Config,
+  'RECONCILIATION_CRON' | 'TRIAL_CHECK_CRON' | 'HEALTH_CHECK_CRON' | 'SCHEDULE_CATCHUP_WINDOW' | 'TEMPORAL_TASK_QUEUE'
+>;
 
 /** Workflow id of a reconciliation started by hand for one period (the schedule adds its own suffix). */
 export const reconciliationWorkflowId = (periodStart: string): string => `${ScheduleId.TreasuryReconciliation}-${periodStart}`;
@@ -32,19 +42,38 @@ export function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.T
     {
       scheduleId: ScheduleId.TreasuryReconciliation,
       spec: { cronExpressions: [config.RECONCILIATION_CRON], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: treasuryReconciliationWorkflow, taskQueue, workflowId: ScheduleId.TreasuryReconciliation, args: [{} satisfies ReconciliationInput] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: treasuryReconciliationWorkflow,
+        taskQueue,
+        workflowId: ScheduleId.TreasuryReconciliation,
+        args: [{} satisfies ReconciliationInput],
+      },
       policies,
     },
     {
       scheduleId: ScheduleId.SubscriptionTrialCheck,
       spec: { cronExpressions: [config.TRIAL_CHECK_CRON], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: subscriptionTrialCheckWorkflow, taskQueue, workflowId: ScheduleId.SubscriptionTrialCheck, args: [] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: subscriptionTrialCheckWorkflow,
+        taskQueue,
+        workflowId: ScheduleId.SubscriptionTrialCheck,
+        args: [],
+      },
       policies,
     },
     {
       scheduleId: ScheduleId.EngineHealthCheck,
       spec: { cronExpressions: [config.HEALTH_CHECK_CRON], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: engineHealthCheckWorkflow, taskQueue, workflowId: ScheduleId.EngineHealthCheck, args: [], workflowRunTimeout: '5 minutes' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: engineHealthCheckWorkflow,
+        taskQueue,
+        workflowId: ScheduleId.EngineHealthCheck,
+        args: [],
+        workflowRunTimeout: '5 minutes',
+      },
       // A missed minute is not worth catching up: the next run measures the present.
       policies: { ...policies, catchupWindow: 60_000 },
     },
@@ -55,7 +84,12 @@ export function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.T
  * Create each schedule, or bring an existing one in line with config (spec, action, policies), keeping
  * its paused state. Safe to run at every worker start, from several workers at once.
  */
-export async function ensureSchedules(client: Client, config: ScheduleConfig, logger?: Logger, taskQueue?: string): Promise<{ scheduleId: string; outcome: 'created' | 'updated' }[]> {
+export async function ensureSchedules(
+  client: Client,
+  config: ScheduleConfig,
+  logger?: Logger,
+  taskQueue?: string,
+): Promise<{ scheduleId: string; outcome: 'created' | 'updated' }[]> {
   const results: { scheduleId: string; outcome: 'created' | 'updated' }[] = [];
   for (const def of scheduleDefinitions(config, taskQueue)) {
     try {
@@ -63,7 +97,9 @@ export async function ensureSchedules(client: Client, config: ScheduleConfig, lo
       results.push({ scheduleId: def.scheduleId, outcome: 'created' });
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await client.schedule.getHandle(def.scheduleId).update((prev) => ({ ...prev, spec: def.spec, action: def.action, policies: { ...prev.policies, ...def.policies } }));
+      await client.schedule
+        .getHandle(def.scheduleId)
+        .update((prev) => ({ ...prev, spec: def.spec, action: def.action, policies: { ...prev.policies, ...def.policies } }));
       results.push({ scheduleId: def.scheduleId, outcome: 'updated' });
     }
     logger?.info({ scheduleId: def.scheduleId, cron: def.spec.cronExpressions }, 'schedule ensured');
@@ -80,7 +116,8 @@ export async function triggerSchedule(client: Client, id: string): Promise<{ sch
   try {
     await client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new DomainError(ErrorType.NotFound, `schedule ${id} does not exist yet (the worker creates it at start)`);
+    if (err instanceof ScheduleNotFoundError)
+      throw new DomainError(ErrorType.NotFound, `schedule ${id} does not exist yet (the worker creates it at start)`);
     throw err;
   }
   return { scheduleId: id, triggeredAt: new Date().toISOString() };
@@ -97,7 +134,11 @@ export async function describeSchedules(client: Client) {
           paused: d.state.paused,
           overlap: d.policies.overlap,
           nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
-          recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+          recentActions: d.info.recentActions.map((a) => ({
+            scheduledAt: a.scheduledAt.toISOString(),
+            takenAt: a.takenAt.toISOString(),
+            workflowId: a.action.workflow.workflowId,
+          })),
         };
       } catch (err) {
         if (err instanceof ScheduleNotFoundError) return { scheduleId: id, missing: true as const };

@@ -31,7 +31,10 @@ export interface StripeEventDeps {
 
 export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {
   /** Our purchase id travels as metadata.purchase_id (and client_reference_id); else match the PaymentIntent. */
-  async function purchaseIdFor(claimedId: string | null | undefined, paymentIntent: string | { id: string } | null | undefined): Promise<string | undefined> {
+  async function purchaseIdFor(
+    claimedId: string | null | undefined,
+    paymentIntent: string | { id: string } | null | undefined,
+  ): Promise<string | undefined> {
     if (claimedId) return findPurchaseId(db, claimedId);
     const pi = typeof paymentIntent === 'string' ? paymentIntent : paymentIntent?.id;
     if (!pi) return undefined;
@@ -62,7 +65,10 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
     for (const early of await unmatchedChargeReversals(db, paymentIntentId)) {
       const outcome = await reverse(purchaseId, early.type, early.id);
       await markWebhookEventProcessed(db, early.id, outcome, new Date());
-      logger.info({ eventId: early.id, eventType: early.type, purchaseId, outcome }, 'stripe event that arrived before its payment acted on');
+      logger.info(
+        { eventId: early.id, eventType: early.type, purchaseId, outcome },
+        'stripe event that arrived before its payment acted on',
+      );
     }
   }
 

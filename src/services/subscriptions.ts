@@ -19,15 +19,12 @@ import {
 import { subscriptionIsValid } from '../shared/subscription-rules';
 
 export type SubscriptionEventOutcome =
-  | 'subscription_applied'
-  | 'subscription_unchanged'
-  | 'subscription_stale'
-  | 'subscription_unknown'
-  | 'trial_refused'
-  | 'ignored';
+  'subscription_applied' | 'subscription_unchanged' | 'subscription_stale' | 'subscription_unknown' | 'trial_refused' | 'ignored';
 
-const at = (seconds: number | null | undefined): Date | null => (seconds === null || seconds === undefined ? null : new Date(seconds * 1000));
-const idOf = (v: string | { id: string } | null | undefined): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : v.id);
+const at = (seconds: number | null | undefined): Date | null =>
+  seconds === null || seconds === undefined ? null : new Date(seconds * 1000);
+const idOf = (v: string | { id: string } | null | undefined): string | null =>
+  v === null || v === undefined ? null : typeof v === 'string' ? v : v.id;
 
 /** The fields the mirror keeps, from a Stripe subscription (period end lives on items since 2025-03). */
 export function mirrorFields(sub: Stripe.Subscription): MirrorFields {
@@ -60,20 +57,32 @@ export interface SubscriptionServiceDeps {
  * trialing subscription for the same customer (two Checkouts opened in parallel) has its trial ended
  * at Stripe, idempotently.
  */
-async function enforceOneTrial(deps: SubscriptionServiceDeps, sub: Stripe.Subscription, f: MirrorFields): Promise<'claimed' | 'refused' | 'none'> {
+async function enforceOneTrial(
+  deps: SubscriptionServiceDeps,
+  sub: Stripe.Subscription,
+  f: MirrorFields,
+): Promise<'claimed' | 'refused' | 'none'> {
   if (!f.trialStart || !f.customerId) return 'none';
   const usage = await claimTrialUsage(deps.db, { customerId: f.customerId, subscriptionId: sub.id, startedAt: f.trialStart });
   if (!usage || usage.subscriptionId === sub.id) return 'claimed';
   if (sub.status !== 'trialing') return 'none';
-  await deps.stripe.subscriptions.update(sub.id, { trial_end: 'now', proration_behavior: 'none' }, { idempotencyKey: `subscription:${sub.id}:refuse-second-trial` });
-  deps.logger.warn({ subscriptionId: sub.id, customerId: f.customerId, firstTrial: usage.subscriptionId }, 'second trial refused: trial ended at Stripe');
+  await deps.stripe.subscriptions.update(
+    sub.id,
+    { trial_end: 'now', proration_behavior: 'none' },
+    { idempotencyKey: `subscription:${sub.id}:refuse-second-trial` },
+  );
+  deps.logger.warn(
+    { subscriptionId: sub.id, customerId: f.customerId, firstTrial: usage.subscriptionId },
+    'second trial refused: trial ended at Stripe',
+  );
   return 'refused';
 }
 
 function invoiceSubscriptionId(invoice: Stripe.Invoice): string | null {
   const fromParent = invoice.parent?.subscription_details?.subscription;
   const old = 'subscription' in invoice ? invoice.subscription : undefined;
-  const legacy = typeof old === 'string' ? old : typeof old === 'object' && old !== null && 'id' in old && typeof old.id === 'string' ? old.id : null;
+  const legacy =
+    typeof old === 'string' ? old : typeof old === 'object' && old !== null && 'id' in old && typeof old.id === 'string' ? old.id : null;
   return idOf(fromParent ?? legacy ?? null);
 }
 
@@ -88,7 +97,9 @@ export function createSubscriptionEventHandler(deps: SubscriptionServiceDeps) {
       case 'customer.subscription.trial_will_end': {
         const sub = event.data.object;
         const f = mirrorFields(sub);
-        const applied = await applySubscriptionSnapshot(deps.db, sub.id, f, observedAt, { createOnly: event.type === 'customer.subscription.created' });
+        const applied = await applySubscriptionSnapshot(deps.db, sub.id, f, observedAt, {
+          createOnly: event.type === 'customer.subscription.created',
+        });
         const trial = await enforceOneTrial(deps, sub, f);
         if (trial === 'refused') return 'trial_refused';
         return applied === 'applied' ? 'subscription_applied' : applied === 'unchanged' ? 'subscription_unchanged' : 'subscription_stale';
@@ -98,9 +109,10 @@ export function createSubscriptionEventHandler(deps: SubscriptionServiceDeps) {
         const id = invoiceSubscriptionId(event.data.object);
         if (!id) return 'ignored';
         if (!(await subscriptionExists(deps.db, id))) return 'subscription_unknown';
-        const changed = event.type === 'invoice.paid'
-          ? await setMirrorStatus(deps.db, id, ['past_due', 'unpaid', 'incomplete'], 'active', observedAt)
-          : await setMirrorStatus(deps.db, id, ['active', 'trialing'], 'past_due', observedAt);
+        const changed =
+          event.type === 'invoice.paid'
+            ? await setMirrorStatus(deps.db, id, ['past_due', 'unpaid', 'incomplete'], 'active', observedAt)
+            : await setMirrorStatus(deps.db, id, ['active', 'trialing'], 'past_due', observedAt);
         return changed ? 'subscription_applied' : 'subscription_unchanged';
       }
       default:
@@ -123,7 +135,12 @@ export async function createSubscriptionCheckout(deps: SubscriptionServiceDeps, 
     subscription_data: {
       metadata,
       ...(trialDays > 0
-        ? { trial_period_days: trialDays, trial_settings: { end_behavior: { missing_payment_method: deps.config.TRIAL_END_POLICY === 'cancel' ? 'cancel' : 'create_invoice' } } }
+        ? {
+            trial_period_days: trialDays,
+            trial_settings: {
+              end_behavior: { missing_payment_method: deps.config.TRIAL_END_POLICY === 'cancel' ? 'cancel' : 'create_invoice' },
+            },
+          }
         : {}),
     },
     metadata,

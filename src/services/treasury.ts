@@ -35,7 +35,10 @@ export interface PeriodStats {
 /** Purchases settled (ledger journal `purchase_settled`) in [start, end). */
 export async function periodStats(db: Db, start: Date, end: Date): Promise<PeriodStats> {
   const txs = await listSettlementJournals(db, start, end);
-  const purchases = await listPurchaseFees(db, txs.map((t) => t.purchaseId).filter((id): id is string => id !== null));
+  const purchases = await listPurchaseFees(
+    db,
+    txs.map((t) => t.purchaseId).filter((id): id is string => id !== null),
+  );
   const byId = new Map(purchases.map((p) => [p.id, p]));
   let fronted = 0n;
   let stripeFeesMicro = 0n;
@@ -71,11 +74,20 @@ export async function treasuryTotals(db: Db): Promise<TreasuryTotals> {
     TREASURY_RAILS.map(async (rail) => ({ rail, account: Account.treasury(rail), ...(await treasuryPosition(db, rail)) })),
   );
   const sum = (f: (a: (typeof accounts)[number]) => bigint) => accounts.reduce((s, a) => s + f(a), 0n);
-  return { balanceMicro: sum((a) => a.balanceMicro), openHoldsMicro: sum((a) => a.openHoldsMicro), availableMicro: sum((a) => a.availableMicro), accounts };
+  return {
+    balanceMicro: sum((a) => a.balanceMicro),
+    openHoldsMicro: sum((a) => a.openHoldsMicro),
+    availableMicro: sum((a) => a.availableMicro),
+    accounts,
+  };
 }
 
 /** Runway (capped) and health from the available balance and a week's fronting. */
-export function assessTreasury(availableMicro: bigint, frontedPerWeekMicro: bigint, thresholds: HealthThresholds): { runwayDays: bigint | null; health: TreasuryHealth } {
+export function assessTreasury(
+  availableMicro: bigint,
+  frontedPerWeekMicro: bigint,
+  thresholds: HealthThresholds,
+): { runwayDays: bigint | null; health: TreasuryHealth } {
   const raw = runwayDays(availableMicro, frontedPerWeekMicro);
   const runway = raw !== null && raw > RUNWAY_CAP_DAYS ? RUNWAY_CAP_DAYS : raw;
   return { runwayDays: runway, health: treasuryHealth({ availableMicro, runwayDays: runway }, thresholds) };
@@ -127,7 +139,13 @@ export async function getTreasuryOverview(deps: TreasuryOverviewDeps) {
     balanceMicroUsdc: str(totals.balanceMicro),
     openHoldsMicroUsdc: str(totals.openHoldsMicro),
     availableMicroUsdc: str(totals.availableMicro),
-    accounts: totals.accounts.map((a) => ({ rail: a.rail, account: a.account, balanceMicroUsdc: str(a.balanceMicro), openHoldsMicroUsdc: str(a.openHoldsMicro), availableMicroUsdc: str(a.availableMicro) })),
+    accounts: totals.accounts.map((a) => ({
+      rail: a.rail,
+      account: a.account,
+      balanceMicroUsdc: str(a.balanceMicro),
+      openHoldsMicroUsdc: str(a.openHoldsMicro),
+      availableMicroUsdc: str(a.availableMicro),
+    })),
     runwayDays: runway === null ? null : Number(runway),
     health,
     thresholds: { warningBalanceCents: str(deps.thresholds.warningBalanceCents), runwayWarningDays: deps.thresholds.runwayWarningDays },

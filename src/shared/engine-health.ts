@@ -57,9 +57,10 @@ export function evaluateHealth(f: HealthFigures, t: HealthThresholds): HealthChe
       healthy: f.settled + f.failed === 0 || f.settled * 100 >= t.minSuccessRatePct * (f.settled + f.failed),
       value: rate,
       threshold: t.minSuccessRatePct,
-      message: rate === null
-        ? `no settlement ended in the last ${minutes(t.windowMs)}`
-        : `settlement success rate ${rate.toFixed(1)}% over the last ${minutes(t.windowMs)} (${f.settled} settled, ${f.failed} failed; minimum ${t.minSuccessRatePct}%)`,
+      message:
+        rate === null
+          ? `no settlement ended in the last ${minutes(t.windowMs)}`
+          : `settlement success rate ${rate.toFixed(1)}% over the last ${minutes(t.windowMs)} (${f.settled} settled, ${f.failed} failed; minimum ${t.minSuccessRatePct}%)`,
     },
     {
       check: HealthCheck.PendingCount,
@@ -73,9 +74,10 @@ export function evaluateHealth(f: HealthFigures, t: HealthThresholds): HealthChe
       healthy: f.oldestPendingAgeMs === null || f.oldestPendingAgeMs <= t.maxPendingAgeMs,
       value: f.oldestPendingAgeMs,
       threshold: t.maxPendingAgeMs,
-      message: f.oldestPendingAgeMs === null
-        ? 'no purchase is pending'
-        : `the oldest pending purchase has waited ${minutes(f.oldestPendingAgeMs)} in its status; ${f.pendingOverAge} waited longer than ${minutes(t.maxPendingAgeMs)}`,
+      message:
+        f.oldestPendingAgeMs === null
+          ? 'no purchase is pending'
+          : `the oldest pending purchase has waited ${minutes(f.oldestPendingAgeMs)} in its status; ${f.pendingOverAge} waited longer than ${minutes(t.maxPendingAgeMs)}`,
     },
   ];
 }

@@ -29,7 +29,13 @@ export const purchaseStatusAttribute = (status: PurchaseStatus): SearchAttribute
  * What a purchase run is about, once its purchase is loaded. The order is the order of the upsert
  * command in every recorded history, so it stays as it is.
  */
-export function purchaseDetailAttributes(p: { purchaseId: string; productId: string; rail: Rail; buyerWallet: string; grossCents: string }): SearchAttributePair[] {
+export function purchaseDetailAttributes(p: {
+  purchaseId: string;
+  productId: string;
+  rail: Rail;
+  buyerWallet: string;
+  grossCents: string;
+}): SearchAttributePair[] {
   return [
     purchaseIdAttribute(p.purchaseId),
     { key: SA.ProductId, value: p.productId },

@@ -59,4 +59,3 @@ export function treasuryHealth(input: { availableMicro: bigint; runwayDays: bigi
   if (lowBalance || shortRunway) return 'warning';
   return 'healthy';
 }
-

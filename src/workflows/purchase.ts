@@ -14,7 +14,6 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
-
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -149,7 +148,12 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
           const error = `${failure.type}: ${failure.message}`;
           state.compensations.push({ name: c.name, ok: false, error });
           log.error('compensation failed', { purchaseId, compensation: c.name, error });
-          await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:compensation:${c.name}`, severity: 'critical', kind: 'compensation_failed', message: `compensation ${c.name} failed for ${purchaseId}` });
+          await db.raiseAlert({
+            dedupeKey: `purchase:${purchaseId}:compensation:${c.name}`,
+            severity: 'critical',
+            kind: 'compensation_failed',
+            message: `compensation ${c.name} failed for ${purchaseId}`,
+          });
         }
       }
     });
@@ -195,7 +199,15 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   try {
     // 1. Load and validate.
     plan = await db.loadPurchase(purchaseId);
-    upsertSearchAttributes(purchaseDetailAttributes({ purchaseId, productId: plan.productId, rail: plan.rail, buyerWallet: plan.buyerWallet, grossCents: plan.expectedGrossCents }));
+    upsertSearchAttributes(
+      purchaseDetailAttributes({
+        purchaseId,
+        productId: plan.productId,
+        rail: plan.rail,
+        buyerWallet: plan.buyerWallet,
+        grossCents: plan.expectedGrossCents,
+      }),
+    );
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
     await setStatus(PurchaseStatus.Paid);
     if (policy.autoRefundOnFailure) {
@@ -212,7 +224,12 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
         if (!isRetryExhausted(err, ErrorType.FeeNotYetAvailable)) throw err;
         state.waitingFor = 'payment_fee';
         state.lastError = failureOf(err);
-        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:fee-unavailable`, severity: 'warning', kind: 'fee_unavailable', message: `Stripe fee for ${purchaseId} is still unavailable` });
+        await db.raiseAlert({
+          dedupeKey: `purchase:${purchaseId}:fee-unavailable`,
+          severity: 'warning',
+          kind: 'fee_unavailable',
+          message: `Stripe fee for ${purchaseId} is still unavailable`,
+        });
         if (!(await waitForWakeup('1 hour'))) return await endBeforePivot(abortStatus(), abortFailure());
       }
     }
@@ -262,13 +279,19 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     await setStatus(PurchaseStatus.TreasuryReserved);
 
     // Over a risk limit (decided with the hold) or above the threshold: an admin decides.
-    const approvalReason = riskReason ?? (fees.grossCents > BigInt(policy.approvalThresholdCents) ? ApprovalReason.AboveThreshold : undefined);
+    const approvalReason =
+      riskReason ?? (fees.grossCents > BigInt(policy.approvalThresholdCents) ? ApprovalReason.AboveThreshold : undefined);
     if (approvalReason) {
       state.approvalReason = approvalReason;
       await setStatus(PurchaseStatus.AwaitingApproval);
       state.waitingFor = 'approval';
       if (riskReason) {
-        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:${riskReason}`, severity: 'warning', kind: riskReason, message: `${purchaseId} went over a risk limit (${riskReason}) and waits for approval` });
+        await db.raiseAlert({
+          dedupeKey: `purchase:${purchaseId}:${riskReason}`,
+          severity: 'warning',
+          kind: riskReason,
+          message: `${purchaseId} went over a risk limit (${riskReason}) and waits for approval`,
+        });
       }
       const decided = await condition(() => inbox.decision !== null || inbox.abort !== null, policy.approvalTimeout);
       state.waitingFor = null;
@@ -276,7 +299,9 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
       const decision = inbox.decision;
       if (!decided || !decision?.approved) {
-        const message = decision ? `rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}` : `no approval within ${String(policy.approvalTimeout)}`;
+        const message = decision
+          ? `rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}`
+          : `no approval within ${String(policy.approvalTimeout)}`;
         return await endBeforePivot(PurchaseStatus.Failed, { type: ErrorType.ApprovalRejected, message });
       }
     }
@@ -292,13 +317,20 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     while (!settled) {
       try {
         // Not cancellable: a cancel arriving mid-send must not abandon a transaction that may land.
-        settled = await CancellationScope.nonCancellable(() => chain.settleOnChain({ purchaseId, rail: plan.rail, buyerWallet: plan.buyerWallet, nft: plan.nft, payouts }));
+        settled = await CancellationScope.nonCancellable(() =>
+          chain.settleOnChain({ purchaseId, rail: plan.rail, buyerWallet: plan.buyerWallet, nft: plan.nft, payouts }),
+        );
       } catch (err) {
         // The ledger said yes but the chain says the treasury is short: nothing moved; wait for funds.
         if (failureType(err) !== ErrorType.InsufficientTreasury) throw err;
         state.lastError = failureOf(err);
         state.waitingFor = 'treasury';
-        await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:chain-treasury-short`, severity: 'critical', kind: 'treasury_mismatch', message: `on-chain treasury could not cover ${purchaseId} although the ledger could` });
+        await db.raiseAlert({
+          dedupeKey: `purchase:${purchaseId}:chain-treasury-short`,
+          severity: 'critical',
+          kind: 'treasury_mismatch',
+          message: `on-chain treasury could not cover ${purchaseId} although the ledger could`,
+        });
         if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
       }
     }
@@ -308,7 +340,16 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
 
     // 6. Record: forward-only from here.
     await CancellationScope.nonCancellable(async () => {
-      await db.recordSettlement({ purchaseId, rail: plan.rail, txId: settled.txId, nftId: settled.nftId, grossCents: feeStrings.grossCents, stripeFeeCents: feeStrings.stripeFeeCents, creatorPoolMicroUsdc: feeStrings.creatorPoolMicroUsdc, payouts });
+      await db.recordSettlement({
+        purchaseId,
+        rail: plan.rail,
+        txId: settled.txId,
+        nftId: settled.nftId,
+        grossCents: feeStrings.grossCents,
+        stripeFeeCents: feeStrings.stripeFeeCents,
+        creatorPoolMicroUsdc: feeStrings.creatorPoolMicroUsdc,
+        payouts,
+      });
       state.status = PurchaseStatus.Settled;
       upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
       const late = inbox.abort;
@@ -331,7 +372,12 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     await db.recordClawback({ purchaseId, reason, grossCents, creatorPoolMicroUsdc });
     state.status = reason === 'refunded' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed;
     upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
-    await db.raiseAlert({ dedupeKey: `purchase:${purchaseId}:clawback`, severity: 'critical', kind: 'clawback', message: `${purchaseId} was ${reason} after settlement; clawback receivable recorded` });
+    await db.raiseAlert({
+      dedupeKey: `purchase:${purchaseId}:clawback`,
+      severity: 'critical',
+      kind: 'clawback',
+      message: `${purchaseId} was ${reason} after settlement; clawback receivable recorded`,
+    });
   }
 }
 
@@ -345,8 +391,18 @@ export async function clawbackWorkflow(input: { purchaseId: string; reason: 'ref
     log.warn('clawback for a purchase that never settled: nothing to record', { purchaseId: input.purchaseId });
     return;
   }
-  await db.recordClawback({ purchaseId: input.purchaseId, reason: input.reason, grossCents: view.grossCents, creatorPoolMicroUsdc: view.creatorPoolMicroUsdc });
-  await db.raiseAlert({ dedupeKey: `purchase:${input.purchaseId}:clawback`, severity: 'critical', kind: 'clawback', message: `${input.purchaseId} was ${input.reason} after settlement; clawback receivable recorded` });
+  await db.recordClawback({
+    purchaseId: input.purchaseId,
+    reason: input.reason,
+    grossCents: view.grossCents,
+    creatorPoolMicroUsdc: view.creatorPoolMicroUsdc,
+  });
+  await db.raiseAlert({
+    dedupeKey: `purchase:${input.purchaseId}:clawback`,
+    severity: 'critical',
+    kind: 'clawback',
+    message: `${input.purchaseId} was ${input.reason} after settlement; clawback receivable recorded`,
+  });
 }
 
 function failureType(err: unknown): string | undefined {
@@ -363,4 +419,3 @@ function failureOf(err: unknown): { type: string; message: string } {
 function isRetryExhausted(err: unknown, type: string): boolean {
   return err instanceof ActivityFailure && failureType(err) === type;
 }
-

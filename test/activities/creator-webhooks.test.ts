@@ -19,8 +19,13 @@ it('retries 30 s after the first failure, doubling, at most an hour apart', () =
 it('the success-rate check compares in integers: 94.99% is below 95%', () => {
   const t = { windowMs: 900_000, minSuccessRatePct: 95, maxPending: 100, maxPendingAgeMs: 180_000 };
   const base = { pending: 0, pendingOverAge: 0, oldestPendingAgeMs: null };
-  const rate = (settled: number, failed: number) => evaluateHealth({ ...base, settled, failed }, t).find((r) => r.check === 'success_rate')?.healthy;
+  const rate = (settled: number, failed: number) =>
+    evaluateHealth({ ...base, settled, failed }, t).find((r) => r.check === 'success_rate')?.healthy;
   expect([rate(1899, 101), rate(19, 1), rate(0, 0), rate(0, 1)]).toEqual([false, true, true, false]);
   const age = evaluateHealth({ ...base, settled: 0, failed: 0, pending: 101, pendingOverAge: 1, oldestPendingAgeMs: 180_001 }, t);
-  expect(age.map((r) => [r.check, r.healthy])).toEqual([['success_rate', true], ['pending_count', false], ['pending_age', false]]);
+  expect(age.map((r) => [r.check, r.healthy])).toEqual([
+    ['success_rate', true],
+    ['pending_count', false],
+    ['pending_age', false],
+  ]);
 });

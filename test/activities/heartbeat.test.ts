@@ -23,7 +23,14 @@ describe('withHeartbeat', () => {
   it('beats from the start and on every interval while the work runs, then stops', async () => {
     const env = new MockActivityEnvironment();
     const beats = recordedHeartbeats(env);
-    await expect(env.run(() => withHeartbeat(async () => { await sleep(330); return 'done'; }, 50))).resolves.toBe('done');
+    await expect(
+      env.run(() =>
+        withHeartbeat(async () => {
+          await sleep(330);
+          return 'done';
+        }, 50),
+      ),
+    ).resolves.toBe('done');
     expect(beats.length).toBeGreaterThanOrEqual(5);
     const after = beats.length;
     await sleep(200);
@@ -33,7 +40,14 @@ describe('withHeartbeat', () => {
   it('passes a failure through and stops beating', async () => {
     const env = new MockActivityEnvironment();
     const beats = recordedHeartbeats(env);
-    await expect(env.run(() => withHeartbeat(async () => { await sleep(120); throw new Error('rpc down'); }, 50))).rejects.toThrow('rpc down');
+    await expect(
+      env.run(() =>
+        withHeartbeat(async () => {
+          await sleep(120);
+          throw new Error('rpc down');
+        }, 50),
+      ),
+    ).rejects.toThrow('rpc down');
     const after = beats.length;
     expect(after).toBeGreaterThanOrEqual(2);
     await sleep(150);
@@ -66,7 +80,12 @@ describe('settleOnChain', () => {
         return { txId: `sig-${request.purchaseId}`, nftId: 'mint', alreadySettled: false };
       },
     };
-    const activities = createPurchaseActivities({ db, rails: { [Rail.Solana]: slowRail }, holdTtlMs: 60_000, logger: pino({ level: 'silent' }) });
+    const activities = createPurchaseActivities({
+      db,
+      rails: { [Rail.Solana]: slowRail },
+      holdTtlMs: 60_000,
+      logger: pino({ level: 'silent' }),
+    });
     const env = new MockActivityEnvironment({ activityType: 'settleOnChain' });
     const beats = recordedHeartbeats(env);
     const started = Date.now();

@@ -25,11 +25,25 @@ afterAll(async () => {
 });
 
 function fakeStripe(paymentIntent: Record<string, unknown>): Stripe {
-  return { paymentIntents: { retrieve: async () => paymentIntent }, checkout: { sessions: { retrieve: async () => ({ payment_intent: 'pi_fee_test' }) } } } as unknown as Stripe;
+  return {
+    paymentIntents: { retrieve: async () => paymentIntent },
+    checkout: { sessions: { retrieve: async () => ({ payment_intent: 'pi_fee_test' }) } },
+  } as unknown as Stripe;
 }
 
 async function purchase(id: string) {
-  await db.purchase.create({ data: { id, productId: 'prod_fee_test', buyerWallet: 'x', rail: 'solana', status: 'paid', grossCents: 2500n, checkoutSessionId: `cs_${id}`, paymentIntentId: `pi_${id}` } });
+  await db.purchase.create({
+    data: {
+      id,
+      productId: 'prod_fee_test',
+      buyerWallet: 'x',
+      rail: 'solana',
+      status: 'paid',
+      grossCents: 2500n,
+      checkoutSessionId: `cs_${id}`,
+      paymentIntentId: `pi_${id}`,
+    },
+  });
 }
 
 describe('captureStripeFee', () => {
@@ -38,7 +52,12 @@ describe('captureStripeFee', () => {
 
   it('throws a retryable fee_not_yet_available while the balance transaction is null', async () => {
     await purchase('pur_fee_pending_1');
-    const stripe = fakeStripe({ id: 'pi_1', status: 'succeeded', amount_received: 2500, latest_charge: { id: 'ch_1', balance_transaction: null } });
+    const stripe = fakeStripe({
+      id: 'pi_1',
+      status: 'succeeded',
+      amount_received: 2500,
+      latest_charge: { id: 'ch_1', balance_transaction: null },
+    });
     const err = await env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_pending_1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: 'fee_not_yet_available', nonRetryable: false });
@@ -47,22 +66,49 @@ describe('captureStripeFee', () => {
   it('sums only stripe_fee entries of the balance transaction, never an estimate', async () => {
     await purchase('pur_fee_ready_01');
     const stripe = fakeStripe({
-      id: 'pi_2', status: 'succeeded', amount_received: 2500,
-      latest_charge: { id: 'ch_2', balance_transaction: { fee_details: [{ type: 'stripe_fee', amount: 73 }, { type: 'stripe_fee', amount: 30 }, { type: 'tax', amount: 9 }] } },
+      id: 'pi_2',
+      status: 'succeeded',
+      amount_received: 2500,
+      latest_charge: {
+        id: 'ch_2',
+        balance_transaction: {
+          fee_details: [
+            { type: 'stripe_fee', amount: 73 },
+            { type: 'stripe_fee', amount: 30 },
+            { type: 'tax', amount: 9 },
+          ],
+        },
+      },
     });
-    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_ready_01')).resolves.toEqual({ grossCents: '2500', stripeFeeCents: '103', paymentIntentId: 'pi_2', chargeId: 'ch_2' });
+    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_ready_01')).resolves.toEqual({
+      grossCents: '2500',
+      stripeFeeCents: '103',
+      paymentIntentId: 'pi_2',
+      chargeId: 'ch_2',
+    });
   });
 
   it('refuses a payment whose amount differs from the price, for good', async () => {
     await purchase('pur_fee_mismatch');
-    const stripe = fakeStripe({ id: 'pi_3', status: 'succeeded', amount_received: 2400, latest_charge: { id: 'ch_3', balance_transaction: { fee_details: [] } } });
-    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_mismatch')).rejects.toMatchObject({ type: 'validation_failed', nonRetryable: true });
+    const stripe = fakeStripe({
+      id: 'pi_3',
+      status: 'succeeded',
+      amount_received: 2400,
+      latest_charge: { id: 'ch_3', balance_transaction: { fee_details: [] } },
+    });
+    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_mismatch')).rejects.toMatchObject({
+      type: 'validation_failed',
+      nonRetryable: true,
+    });
   });
 
   it('a canceled payment intent is final', async () => {
     await purchase('pur_fee_canceled');
     const stripe = fakeStripe({ id: 'pi_4', status: 'canceled', amount_received: 0, latest_charge: null });
-    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_canceled')).rejects.toMatchObject({ type: 'payment_not_succeeded', nonRetryable: true });
+    await expect(env.run(createStripeActivities({ db, stripe }).captureStripeFee, 'pur_fee_canceled')).rejects.toMatchObject({
+      type: 'payment_not_succeeded',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -88,7 +134,12 @@ describe('alert outbox', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
       const notify = createNotifyActivities({ db, logger: pino({ level: 'silent' }), alertWebhookUrl: url });
       const env = new MockActivityEnvironment();
-      const alert = { dedupeKey: 'test:treasury-low', severity: 'critical' as const, kind: 'treasury_low', message: 'treasury below $2,000' };
+      const alert = {
+        dedupeKey: 'test:treasury-low',
+        severity: 'critical' as const,
+        kind: 'treasury_low',
+        message: 'treasury below $2,000',
+      };
       expect(await env.run(notify.raiseAlert, alert)).toEqual({ created: true });
       expect(await env.run(notify.raiseAlert, alert)).toEqual({ created: false });
 

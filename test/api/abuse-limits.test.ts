@@ -19,7 +19,13 @@ let engine: Engine;
 let productId: string;
 
 beforeAll(async () => {
-  engine = await startEngine({ env: { CHECKOUT_RATE_LIMIT: String(CHECKOUT_LIMIT), ADMIN_AUTH_FAILURE_LIMIT: String(AUTH_FAILURE_LIMIT), RATE_LIMIT_WINDOW: '10 minutes' } });
+  engine = await startEngine({
+    env: {
+      CHECKOUT_RATE_LIMIT: String(CHECKOUT_LIMIT),
+      ADMIN_AUTH_FAILURE_LIMIT: String(AUTH_FAILURE_LIMIT),
+      RATE_LIMIT_WINDOW: '10 minutes',
+    },
+  });
   productId = (await engine.createProduct()).id;
 });
 afterAll(async () => {

@@ -46,10 +46,32 @@ afterAll(async () => {
 });
 
 type Json = Record<string, unknown> & { workflows?: Row[]; entries?: AuditRow[] };
-interface Row { workflowId: string; runId: string; purchaseStatus: string | null; stuckReasons: string[]; pendingActivities: { activityType: string; attempt: number; lastFailure: string | null }[]; purchase: { purchaseId: string; grossCents: string } | null; temporalUiUrl: string }
-interface AuditRow { actor: string; action: string; target: string; reason: string | null; result: string; flagged: boolean; createdAt: string; details: Record<string, unknown> | null }
+interface Row {
+  workflowId: string;
+  runId: string;
+  purchaseStatus: string | null;
+  stuckReasons: string[];
+  pendingActivities: { activityType: string; attempt: number; lastFailure: string | null }[];
+  purchase: { purchaseId: string; grossCents: string } | null;
+  temporalUiUrl: string;
+}
+interface AuditRow {
+  actor: string;
+  action: string;
+  target: string;
+  reason: string | null;
+  result: string;
+  flagged: boolean;
+  createdAt: string;
+  details: Record<string, unknown> | null;
+}
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = admin): Promise<{ status: number; json: Json }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = admin,
+): Promise<{ status: number; json: Json }> {
   const res = await engine.http(method, path, body, headers);
   const text = await res.text();
   return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
@@ -106,14 +128,23 @@ describe('awaiting approval', () => {
     expect(listed.status).toBe(200);
     const row = listed.json.workflows?.find((w) => w.workflowId === `purchase-${purchaseId}`);
     expect(row).toMatchObject({ purchaseStatus: 'awaiting_approval', purchase: { purchaseId, grossCents: '2500' } });
-    expect(row?.temporalUiUrl).toBe(`${engine.config.temporalUiUrl}/namespaces/default/workflows/purchase-${purchaseId}/${row?.runId}/history`);
+    expect(row?.temporalUiUrl).toBe(
+      `${engine.config.temporalUiUrl}/namespaces/default/workflows/purchase-${purchaseId}/${row?.runId}/history`,
+    );
 
     expect((await call('POST', `/admin/purchases/${purchaseId}/approve`, {}, {})).status).toBe(401);
     expect((await call('POST', `/admin/purchases/${purchaseId}/approve`, { reason: 'looks fine' })).status).toBe(202);
     await engine.waitForStatus(purchaseId, ['settled']);
     const rows = await audit(`action=purchase.approve&target=${purchaseId}`);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor: 'admin', action: 'purchase.approve', target: purchaseId, reason: 'looks fine', result: 'ok', flagged: false });
+    expect(rows[0]).toMatchObject({
+      actor: 'admin',
+      action: 'purchase.approve',
+      target: purchaseId,
+      reason: 'looks fine',
+      result: 'ok',
+      flagged: false,
+    });
     expect(Date.parse(rows[0]?.createdAt ?? '')).toBeGreaterThan(Date.now() - 120_000);
   });
 });
@@ -155,15 +186,28 @@ describe('stuck → reset → settles once', () => {
     expect(stuck.purchase).toMatchObject({ purchaseId });
 
     // "No progress for N minutes" also makes a run stuck, whatever the attempt count.
-    const later = createWorkflowOps({ client: engine.temporal.client, db: engine.db, config: { ...engine.config, STUCK_ATTEMPTS: 1000, STUCK_AFTER_MINUTES: 15 }, now: () => new Date(Date.now() + 16 * 60_000) });
+    const later = createWorkflowOps({
+      client: engine.temporal.client,
+      db: engine.db,
+      config: { ...engine.config, STUCK_ATTEMPTS: 1000, STUCK_AFTER_MINUTES: 15 },
+      now: () => new Date(Date.now() + 16 * 60_000),
+    });
     const byTime = (await later.list('stuck')).find((w) => w.workflowId === wf);
     expect(byTime?.stuckReasons.join(' ')).toMatch(/no progress since .* \(threshold 15 minutes\)/);
 
     // Dry run: lists the target, changes nothing.
     const auditBefore = await engine.db.auditLog.count();
-    const dry = await call('POST', '/admin/workflows/batch-reset', { query: `PurchaseId = '${purchaseId}'`, dryRun: true, reason: 'rpc fixed' });
+    const dry = await call('POST', '/admin/workflows/batch-reset', {
+      query: `PurchaseId = '${purchaseId}'`,
+      dryRun: true,
+      reason: 'rpc fixed',
+    });
     expect(dry.status).toBe(200);
-    expect(dry.json).toMatchObject({ dryRun: true, targets: [{ workflowId: wf, runId: stuck.runId, purchaseStatus: 'settling' }], results: [] });
+    expect(dry.json).toMatchObject({
+      dryRun: true,
+      targets: [{ workflowId: wf, runId: stuck.runId, purchaseStatus: 'settling' }],
+      results: [],
+    });
     const afterDry = await engine.temporal.client.workflow.getHandle(wf).describe();
     expect(afterDry.runId).toBe(stuck.runId);
     expect(afterDry.status.name).toBe('RUNNING');
@@ -252,13 +296,19 @@ describe('cancel and terminate', () => {
     expect((await engine.temporal.client.workflow.getHandle(wf).describe()).status.name).toBe('RUNNING');
     expect((await call('POST', `/admin/workflows/${wf}/terminate`, { reason: 'fraud review' })).status).toBe(202);
     expect((await engine.temporal.client.workflow.getHandle(wf).describe()).status.name).toBe('TERMINATED');
-    expect((await call('POST', `/admin/workflows/${wf}/terminate`, { reason: 'fraud review' })).json).toMatchObject({ alreadyApplied: true });
+    expect((await call('POST', `/admin/workflows/${wf}/terminate`, { reason: 'fraud review' })).json).toMatchObject({
+      alreadyApplied: true,
+    });
     const cancel = await call('POST', `/admin/workflows/${wf}/cancel`, {});
     expect(cancel.status).toBe(409);
     expect((cancel.json.error as { message: string }).message).toMatch(/terminated; only a running workflow can be cancelled/);
 
     const rows = await audit(`target=${wf}&action=workflow.terminate`);
-    expect(rows.map((r) => [r.result, r.flagged])).toEqual([['ok', true], ['ok', true], ['error:validation_failed', true]]);
+    expect(rows.map((r) => [r.result, r.flagged])).toEqual([
+      ['ok', true],
+      ['ok', true],
+      ['error:validation_failed', true],
+    ]);
     expect((await audit(`flagged=true&target=${wf}`)).length).toBe(3);
     expect((await audit(`target=${wf}&result=error*`)).map((r) => r.action).sort()).toEqual(['workflow.cancel', 'workflow.terminate']);
   });
@@ -272,7 +322,12 @@ describe('cancel and terminate', () => {
 describe('ops CLI (same service layer)', () => {
   async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const saved = { ...process.env };
-    Object.assign(process.env, { DATABASE_URL: engine.config.databaseUrl, TEMPORAL_ADDRESS: engine.config.temporalAddress, TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE, LOG_LEVEL: 'silent' });
+    Object.assign(process.env, {
+      DATABASE_URL: engine.config.databaseUrl,
+      TEMPORAL_ADDRESS: engine.config.temporalAddress,
+      TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE,
+      LOG_LEVEL: 'silent',
+    });
     const out: string[] = [];
     const err: string[] = [];
     const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
@@ -309,7 +364,11 @@ describe('ops CLI (same service layer)', () => {
     expect(reject.code).toBe(1);
     expect(reject.stderr).toMatch(/conflict: cannot reject a purchase that is settled/);
     const rows = await audit(`target=${purchaseId}`);
-    expect(rows.map((r) => [r.action, r.result])).toEqual([['purchase.reject', 'error:conflict'], ['purchase.approve', 'ok'], ['purchase.approve', 'ok']]);
+    expect(rows.map((r) => [r.action, r.result])).toEqual([
+      ['purchase.reject', 'error:conflict'],
+      ['purchase.approve', 'ok'],
+      ['purchase.approve', 'ok'],
+    ]);
     expect(rows[0]?.actor).toMatch(/^cli:/);
   });
 });

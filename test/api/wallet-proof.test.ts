@@ -10,7 +10,9 @@ import { createLogger } from '../../src/logger';
 
 const NOW = new Date('2026-12-01T12:00:00.000Z');
 const app = express();
-app.get('/api/creators/:wallet/earnings', requireWalletProof({ maxAgeMs: 5 * 60_000, now: () => NOW }), (req, res) => { res.json({ ok: req.params.wallet }); });
+app.get('/api/creators/:wallet/earnings', requireWalletProof({ maxAgeMs: 5 * 60_000, now: () => NOW }), (req, res) => {
+  res.json({ ok: req.params.wallet });
+});
 app.use(errorHandler(createLogger({ level: 'silent', name: 'test' })));
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -23,7 +25,10 @@ describe('EVM (EIP-191)', () => {
   it('accepts a fresh personal_sign of the message, whatever the address case', async () => {
     for (const shown of [address, address.toLowerCase()]) {
       const message = walletProofMessage(shown, route(shown), new Date(NOW.getTime() - 60_000));
-      const res = await request(app).get(route(shown)).set('x-wallet-message', b64(message)).set('x-wallet-signature', await wallet.signMessage(message));
+      const res = await request(app)
+        .get(route(shown))
+        .set('x-wallet-message', b64(message))
+        .set('x-wallet-signature', await wallet.signMessage(message));
       expect([shown, res.status]).toEqual([shown, 200]);
     }
   });
@@ -35,7 +40,10 @@ describe('EVM (EIP-191)', () => {
     ['with a malformed signature', async () => '0x1234', 0],
   ])('refuses a proof %s with 401', async (_name, sign, ageMs) => {
     const message = walletProofMessage(address, route(address), new Date(NOW.getTime() - ageMs));
-    const res = await request(app).get(route(address)).set('x-wallet-message', b64(message)).set('x-wallet-signature', await sign(message));
+    const res = await request(app)
+      .get(route(address))
+      .set('x-wallet-message', b64(message))
+      .set('x-wallet-signature', await sign(message));
     expect(res.status).toBe(401);
     expect(res.body.error.type).toBe('unauthorized');
   });
@@ -48,8 +56,12 @@ describe('Solana (ed25519)', () => {
 
   it('accepts a fresh signature and refuses one over a different message', async () => {
     const message = walletProofMessage(address, route(address), NOW);
-    expect((await request(app).get(route(address)).set('x-wallet-message', b64(message)).set('x-wallet-signature', sign(message))).status).toBe(200);
+    expect(
+      (await request(app).get(route(address)).set('x-wallet-message', b64(message)).set('x-wallet-signature', sign(message))).status,
+    ).toBe(200);
     const other = walletProofMessage(address, route(address), new Date(NOW.getTime() - 1000));
-    expect((await request(app).get(route(address)).set('x-wallet-message', b64(message)).set('x-wallet-signature', sign(other))).status).toBe(401);
+    expect(
+      (await request(app).get(route(address)).set('x-wallet-message', b64(message)).set('x-wallet-signature', sign(other))).status,
+    ).toBe(401);
   });
 });

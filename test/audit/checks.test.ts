@@ -3,11 +3,25 @@
  * purchase, wallet or journal it is about, and stays silent on books that agree.
  */
 import {
-  checkHolds, checkJournals, checkPurchaseMoney, checkPurchaseStatuses, checkSettlements, checkStripeEvents, checkTreasuryBalances,
-  checkWalletTotals, compareStripeFees,
+  checkHolds,
+  checkJournals,
+  checkPurchaseMoney,
+  checkPurchaseStatuses,
+  checkSettlements,
+  checkStripeEvents,
+  checkTreasuryBalances,
+  checkWalletTotals,
+  compareStripeFees,
 } from '../../src/audit/checks';
 import { runAudit } from '../../src/audit/run';
-import type { AuditJournal, AuditPayment, AuditPurchase, AuditSnapshot, ChainAuditReader, SettlementObservation } from '../../src/audit/types';
+import type {
+  AuditJournal,
+  AuditPayment,
+  AuditPurchase,
+  AuditSnapshot,
+  ChainAuditReader,
+  SettlementObservation,
+} from '../../src/audit/types';
 import { settlementJournalLines } from '../../src/db/ledger';
 import { Rail } from '../../src/shared/status';
 
@@ -16,17 +30,40 @@ const TREASURY = 'Treasury1111';
 
 function purchase(id: string, over: Partial<AuditPurchase> = {}): AuditPurchase {
   return {
-    id, rail: 'solana', status: 'settled', buyerWallet: `buyer-${id}`, grossCents: 2500n, stripeFeeCents: 103n, netCents: 2397n, platformFeeCents: 239n,
-    creatorPoolMicroUsdc: 21_580_000n, paymentIntentId: `pi_${id}`, settlementTxId: `tx-${id}`, nftId: `nft-${id}`, updatedAt: NOW, ...over,
+    id,
+    rail: 'solana',
+    status: 'settled',
+    buyerWallet: `buyer-${id}`,
+    grossCents: 2500n,
+    stripeFeeCents: 103n,
+    netCents: 2397n,
+    platformFeeCents: 239n,
+    creatorPoolMicroUsdc: 21_580_000n,
+    paymentIntentId: `pi_${id}`,
+    settlementTxId: `tx-${id}`,
+    nftId: `nft-${id}`,
+    updatedAt: NOW,
+    ...over,
   };
 }
 
 const payments = (p: AuditPurchase, wallets = ['a', 'b', 'c']): AuditPayment[] =>
-  [12_948_000n, 6_474_000n, 2_158_000n].map((amountMicroUsdc, position) => ({ purchaseId: p.id, position, wallet: wallets[position] ?? '', amountMicroUsdc, rail: p.rail, txId: p.settlementTxId ?? '' }));
+  [12_948_000n, 6_474_000n, 2_158_000n].map((amountMicroUsdc, position) => ({
+    purchaseId: p.id,
+    position,
+    wallet: wallets[position] ?? '',
+    amountMicroUsdc,
+    rail: p.rail,
+    txId: p.settlementTxId ?? '',
+  }));
 
 const settledJournal = (p: AuditPurchase): AuditJournal => ({
-  id: `jtx-${p.id}`, kind: 'purchase_settled', purchaseId: p.id,
-  entries: settlementJournalLines({ rail: Rail.Solana, grossCents: 2500n, stripeFeeCents: 103n, creatorPoolMicroUsdc: 21_580_000n }).map((l) => ({ accountCode: l.account, amountMicro: l.amountMicro })),
+  id: `jtx-${p.id}`,
+  kind: 'purchase_settled',
+  purchaseId: p.id,
+  entries: settlementJournalLines({ rail: Rail.Solana, grossCents: 2500n, stripeFeeCents: 103n, creatorPoolMicroUsdc: 21_580_000n }).map(
+    (l) => ({ accountCode: l.account, amountMicro: l.amountMicro }),
+  ),
 });
 
 function observed(rows: AuditPayment[], over: Partial<SettlementObservation['nft']> = {}): SettlementObservation {
@@ -84,7 +121,11 @@ describe('journals and money', () => {
     const rows = purchase('rows');
     const noJournal = purchase('nojournal');
     const pays = [...payments(ok), ...payments(split), ...payments(rows).slice(0, 2), ...payments(noJournal)];
-    const findings = checkPurchaseMoney([ok, split, rows, noJournal], pays, [settledJournal(ok), settledJournal(split), settledJournal(rows)]);
+    const findings = checkPurchaseMoney([ok, split, rows, noJournal], pays, [
+      settledJournal(ok),
+      settledJournal(split),
+      settledJournal(rows),
+    ]);
     expect(findings.map((f) => [f.code, f.purchaseId])).toEqual([
       ['fee_split_mismatch', 'split'],
       ['payout_sum_mismatch', 'rows'],
@@ -100,7 +141,11 @@ describe('holds, refunds and Stripe events', () => {
       { id: 'h2', purchaseId: 'live', account: 'treasury:evm', amountMicro: 6n, status: 'pending', expiresAt: NOW },
       { id: 'h3', purchaseId: 'settled', account: 'treasury:solana', amountMicro: 7n, status: 'posted', expiresAt: NOW },
     ];
-    const ps = [purchase('failed', { status: 'failed' }), purchase('live', { status: 'awaiting_treasury', rail: 'evm' }), purchase('settled')];
+    const ps = [
+      purchase('failed', { status: 'failed' }),
+      purchase('live', { status: 'awaiting_treasury', rail: 'evm' }),
+      purchase('settled'),
+    ];
     expect(checkHolds(holds, ps).map((f) => [f.code, f.purchaseId])).toEqual([['leaked_hold', 'failed']]);
     expect(checkHolds(holds, ps, { openRuns: new Set() }).map((f) => [f.code, f.purchaseId, f.rail])).toEqual([
       ['leaked_hold', 'failed', 'solana'],
@@ -112,12 +157,22 @@ describe('holds, refunds and Stripe events', () => {
     const clawed = purchase('clawed', { status: 'refunded' });
     const unclawed = purchase('unclawed', { status: 'settled' });
     const early = purchase('early', { status: 'refunded', settlementTxId: null, nftId: null });
-    const journals = [settledJournal(clawed), { id: 'jc', kind: 'purchase_clawback', purchaseId: 'clawed', entries: [] }, settledJournal(unclawed)];
+    const journals = [
+      settledJournal(clawed),
+      { id: 'jc', kind: 'purchase_clawback', purchaseId: 'clawed', entries: [] },
+      settledJournal(unclawed),
+    ];
     const holds = [{ id: 'h', purchaseId: 'early', account: 'treasury:solana', amountMicro: 1n, status: 'pending', expiresAt: NOW }];
     const events = [
       { id: 'evt_1', type: 'charge.refunded', receivedAt: NOW, processedAt: NOW, outcome: 'clawback', purchaseId: 'unclawed' },
       { id: 'evt_2', type: 'charge.refunded', receivedAt: NOW, processedAt: NOW, outcome: 'clawback', purchaseId: 'clawed' },
-      { id: 'evt_3', type: 'checkout.session.completed', receivedAt: new Date(NOW.getTime() - 3_600_000), processedAt: null, outcome: null },
+      {
+        id: 'evt_3',
+        type: 'checkout.session.completed',
+        receivedAt: new Date(NOW.getTime() - 3_600_000),
+        processedAt: null,
+        outcome: null,
+      },
     ];
     const findings = checkStripeEvents(events, [clawed, unclawed, early], journals, holds, { now: NOW, stalledAfterMs: 15 * 60_000 });
     expect(findings.map((f) => [f.code, f.purchaseId ?? f.reference])).toEqual([
@@ -129,7 +184,7 @@ describe('holds, refunds and Stripe events', () => {
 });
 
 describe('chain checks', () => {
-  it('settlement movements must equal the payout rows, and the NFT must be the buyer\'s', () => {
+  it("settlement movements must equal the payout rows, and the NFT must be the buyer's", () => {
     const ok = purchase('ok');
     const off = purchase('off');
     const nft = purchase('nft');
@@ -138,12 +193,19 @@ describe('chain checks', () => {
     const offObs = observed(payments(off));
     offObs.usdcDeltas.set('b', 6_474_001n);
     const findings = checkSettlements({
-      rail: 'solana', treasuryWallet: TREASURY, normaliseWallet: (w) => w, purchases: [ok, off, nft, gone], payments: pays,
+      rail: 'solana',
+      treasuryWallet: TREASURY,
+      normaliseWallet: (w) => w,
+      purchases: [ok, off, nft, gone],
+      payments: pays,
       observations: new Map([
         ['ok', observed(payments(ok))],
         ['off', offObs],
         ['nft', observed(payments(nft), { buyerBalance: 0n })],
-        ['gone', { status: 'not_found', usdcDeltas: new Map(), nft: { exists: false, supply: 0n, buyerBalance: 0n, mintedToBuyerInTx: false } }],
+        [
+          'gone',
+          { status: 'not_found', usdcDeltas: new Map(), nft: { exists: false, supply: 0n, buyerBalance: 0n, mintedToBuyerInTx: false } },
+        ],
       ]),
     });
     expect(findings.map((f) => [f.code, f.purchaseId, f.wallet])).toEqual([
@@ -172,14 +234,35 @@ describe('chain checks', () => {
     expect(findings[1]?.purchaseId).toBe('p1');
   });
 
-  it('treasury balances and Stripe fees compare in the reconciliation\'s terms', () => {
-    expect(checkTreasuryBalances(new Map([['solana', 10n], ['evm', 5n]]), new Map([['solana', 10n], ['evm', 4n]]))).toEqual([
+  it("treasury balances and Stripe fees compare in the reconciliation's terms", () => {
+    expect(
+      checkTreasuryBalances(
+        new Map([
+          ['solana', 10n],
+          ['evm', 5n],
+        ]),
+        new Map([
+          ['solana', 10n],
+          ['evm', 4n],
+        ]),
+      ),
+    ).toEqual([
       expect.objectContaining({ code: 'treasury_balance_mismatch', rail: 'evm', reference: 'treasury:evm', expected: '5', actual: '4' }),
     ]);
     const findings = compareStripeFees(
-      new Map([['ch_b', 103n], ['ch_a', 50n], ['ch_c', 7n]]),
-      new Map([['ch_a', { purchaseId: 'pa', chargeId: 'ch_a', stripeFeeCents: 49n }], ['ch_c', { purchaseId: 'pc', chargeId: 'ch_c', stripeFeeCents: 7n }]]),
-      [{ purchaseId: 'pc', chargeId: 'ch_c', stripeFeeCents: 7n }, { purchaseId: 'pd', chargeId: null, stripeFeeCents: 3n }],
+      new Map([
+        ['ch_b', 103n],
+        ['ch_a', 50n],
+        ['ch_c', 7n],
+      ]),
+      new Map([
+        ['ch_a', { purchaseId: 'pa', chargeId: 'ch_a', stripeFeeCents: 49n }],
+        ['ch_c', { purchaseId: 'pc', chargeId: 'ch_c', stripeFeeCents: 7n }],
+      ]),
+      [
+        { purchaseId: 'pc', chargeId: 'ch_c', stripeFeeCents: 7n },
+        { purchaseId: 'pd', chargeId: null, stripeFeeCents: 3n },
+      ],
     );
     expect(findings.map((f) => [f.code, f.reference, f.expected, f.actual])).toEqual([
       ['stripe_fee_mismatch', 'ch_a', '50', '49'],
@@ -192,8 +275,13 @@ describe('chain checks', () => {
 describe('runAudit', () => {
   const p = purchase('p1');
   const snapshot = (): AuditSnapshot => ({
-    takenAt: NOW, purchases: [p], payments: payments(p), journals: [settledJournal(p)],
-    accounts: settledJournal(p).entries.map((e) => ({ code: e.accountCode, balanceMicro: e.amountMicro })), holds: [], webhookEvents: [],
+    takenAt: NOW,
+    purchases: [p],
+    payments: payments(p),
+    journals: [settledJournal(p)],
+    accounts: settledJournal(p).entries.map((e) => ({ code: e.accountCode, balanceMicro: e.amountMicro })),
+    holds: [],
+    webhookEvents: [],
   });
   const reader = (over: Partial<ChainAuditReader> = {}): ChainAuditReader => ({
     rail: 'solana',
@@ -208,14 +296,26 @@ describe('runAudit', () => {
   it('agreeing books and chain are clean, with counts', async () => {
     const report = await runAudit({ books: { snapshot: async () => snapshot() }, chains: { solana: reader() }, now: () => NOW });
     expect(report).toMatchObject({ ok: true, findings: [], railsChecked: ['solana'], runsChecked: false });
-    expect(report.counts).toMatchObject({ purchasesChecked: 1, settlementsVerified: 1, walletsChecked: 3, journalsChecked: 1, treasuryTransfersScanned: 3 });
+    expect(report.counts).toMatchObject({
+      purchasesChecked: 1,
+      settlementsVerified: 1,
+      walletsChecked: 3,
+      journalsChecked: 1,
+      treasuryTransfersScanned: 3,
+    });
   });
 
   it('a rail the books use without a reader, or whose chain cannot be read, is a finding', async () => {
     const none = await runAudit({ books: { snapshot: async () => snapshot() }, chains: {}, now: () => NOW });
     expect(none.findings.map((f) => [f.code, f.rail])).toEqual([['chain_unreachable', 'solana']]);
-    const down = await runAudit({ books: { snapshot: async () => snapshot() }, chains: { solana: reader({ treasuryOutflows: () => Promise.reject(new Error('ECONNREFUSED')) }) }, now: () => NOW });
+    const down = await runAudit({
+      books: { snapshot: async () => snapshot() },
+      chains: { solana: reader({ treasuryOutflows: () => Promise.reject(new Error('ECONNREFUSED')) }) },
+      now: () => NOW,
+    });
     expect(down.ok).toBe(false);
-    expect(down.findings).toEqual([expect.objectContaining({ code: 'chain_unreachable', rail: 'solana', message: expect.stringContaining('ECONNREFUSED') })]);
+    expect(down.findings).toEqual([
+      expect.objectContaining({ code: 'chain_unreachable', rail: 'solana', message: expect.stringContaining('ECONNREFUSED') }),
+    ]);
   });
 });

@@ -56,7 +56,12 @@ describe('breakdownHistory', () => {
     expect(b.searchAttributeUpserts).toBe(1);
     expect(b.totalMs).toBe(401);
     expect(b.events).toBe(15);
-    expect(breakdownTotals(b)).toEqual({ activityScheduleToStartMs: 25, activityRunMs: 350, workflowTaskScheduleToStartMs: 14, workflowTaskRunMs: 11 });
+    expect(breakdownTotals(b)).toEqual({
+      activityScheduleToStartMs: 25,
+      activityRunMs: 350,
+      workflowTaskScheduleToStartMs: 14,
+      workflowTaskRunMs: 11,
+    });
   });
 });
 
@@ -70,8 +75,19 @@ describe('parseProcStat', () => {
 });
 
 const step = (rate: number, p99: number, isSaturated: boolean): SweepStep => ({
-  rate, seconds: 1, sent: rate, completed: rate, achievedPerSecond: rate, latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
-  non2xx: 0, errors: 0, timeouts: 0, statusCodes: { 200: rate }, saturated: isSaturated, eventLoopP99Ms: 3, eventLoopMaxMs: 5,
+  rate,
+  seconds: 1,
+  sent: rate,
+  completed: rate,
+  achievedPerSecond: rate,
+  latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
+  non2xx: 0,
+  errors: 0,
+  timeouts: 0,
+  statusCodes: { 200: rate },
+  saturated: isSaturated,
+  eventLoopP99Ms: 3,
+  eventLoopMaxMs: 5,
 });
 const batch = (perSecond: number) => ({ n: 10, completed: 10, perSecond, latencyMs: summarize([1]), cpuSecondsPerRun: { worker: 0.1 } });
 const run = (purchases: number, baseline: number): RunResult => ({
@@ -80,7 +96,12 @@ const run = (purchases: number, baseline: number): RunResult => ({
   single: { settleMs: summarize([900]), breakdown: null, baselineMs: summarize([300]), baselineBreakdown: null },
   baseline: batch(baseline),
   purchases: batch(purchases),
-  solana: { payouts: 3, rpc: { name: 'rpc', count: 10, seconds: 1, perSecond: 10, latencyMs: summarize([100]) }, inProcess: { name: 'svm', count: 40, seconds: 1, perSecond: 40, latencyMs: summarize([25]) }, ratio: 4 },
+  solana: {
+    payouts: 3,
+    rpc: { name: 'rpc', count: 10, seconds: 1, perSecond: 10, latencyMs: summarize([100]) },
+    inProcess: { name: 'svm', count: 40, seconds: 1, perSecond: 40, latencyMs: summarize([25]) },
+    ratio: 4,
+  },
 });
 
 describe('figures', () => {
@@ -99,9 +120,17 @@ describe('figures', () => {
 
   it('compares two result files figure by figure', () => {
     const results = (commit: string, r: RunResult): BenchResults => ({
-      version: 1, commit, dirty: false, startedAt: '', seconds: 0, mode: 'quick',
+      version: 1,
+      commit,
+      dirty: false,
+      startedAt: '',
+      seconds: 0,
+      mode: 'quick',
       machine: { cpus: 2, model: '', memoryMiB: 0, node: '', loadAvgStart: [0, 0, 0], loadAvgEnd: [0, 0, 0] },
-      options: {}, runs: [r], parked: null, figures: figures([r], null, { ackRate: 100, readRate: 1000 }),
+      options: {},
+      runs: [r],
+      parked: null,
+      figures: figures([r], null, { ackRate: 100, readRate: 1000 }),
     });
     const text = compareTable(results('aaa', run(2, 8)), results('bbb', run(4, 8)));
     expect(text).toMatch(/sustained purchases\/s\s+2\.0\s+4\.0\s+\/s\s+\+100%\s+better/);

@@ -1,5 +1,13 @@
 import type { Db } from '../../src/db/client';
-import { Account, expireOrphanedHolds, recordTreasuryFunding, reserveTreasuryHold, treasuryPosition, voidTreasuryHold, postJournal } from '../../src/db/ledger';
+import {
+  Account,
+  expireOrphanedHolds,
+  recordTreasuryFunding,
+  reserveTreasuryHold,
+  treasuryPosition,
+  voidTreasuryHold,
+  postJournal,
+} from '../../src/db/ledger';
 import { Rail } from '../../src/shared/status';
 import { freshDb } from '../helpers/db';
 
@@ -16,7 +24,9 @@ const inOneDay = () => new Date(Date.now() + 86_400_000);
 it('50 concurrent reservations against a treasury that covers 10 never overdraw it', async () => {
   await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 10_000_000n, reference: 'concurrency', source: 'owner' });
   const results = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => reserveTreasuryHold(db, { purchaseId: `pur_concurrent_${i}`, rail: Rail.Solana, amountMicro: 1_000_000n, expiresAt: inOneDay() })),
+    Array.from({ length: 50 }, (_, i) =>
+      reserveTreasuryHold(db, { purchaseId: `pur_concurrent_${i}`, rail: Rail.Solana, amountMicro: 1_000_000n, expiresAt: inOneDay() }),
+    ),
   );
   expect(results.filter((r) => r.outcome === 'reserved')).toHaveLength(10);
   const position = await treasuryPosition(db, Rail.Solana);
@@ -29,8 +39,18 @@ it('reserving twice for one purchase holds once; voiding frees it; voiding again
   const { db: d } = await freshDb();
   try {
     await recordTreasuryFunding(d, { rail: Rail.Evm, amountMicro: 5_000_000n, reference: 'x', source: 'owner' });
-    const a = await reserveTreasuryHold(d, { purchaseId: 'pur_twice_0001', rail: Rail.Evm, amountMicro: 3_000_000n, expiresAt: inOneDay() });
-    const b = await reserveTreasuryHold(d, { purchaseId: 'pur_twice_0001', rail: Rail.Evm, amountMicro: 3_000_000n, expiresAt: inOneDay() });
+    const a = await reserveTreasuryHold(d, {
+      purchaseId: 'pur_twice_0001',
+      rail: Rail.Evm,
+      amountMicro: 3_000_000n,
+      expiresAt: inOneDay(),
+    });
+    const b = await reserveTreasuryHold(d, {
+      purchaseId: 'pur_twice_0001',
+      rail: Rail.Evm,
+      amountMicro: 3_000_000n,
+      expiresAt: inOneDay(),
+    });
     expect(a.outcome).toBe('reserved');
     expect(b.outcome).toBe('reserved');
     expect((await treasuryPosition(d, Rail.Evm)).availableMicro).toBe(2_000_000n);
@@ -46,7 +66,9 @@ it('reserving twice for one purchase holds once; voiding frees it; voiding again
 it('refuses an unbalanced journal and writes nothing', async () => {
   const before = await db.journalTransaction.count();
   await expect(
-    db.$transaction((tx) => postJournal(tx, { idempotencyKey: 'bad', kind: 'test', lines: [{ account: Account.stripeFees, amountMicro: 1n }] })),
+    db.$transaction((tx) =>
+      postJournal(tx, { idempotencyKey: 'bad', kind: 'test', lines: [{ account: Account.stripeFees, amountMicro: 1n }] }),
+    ),
   ).rejects.toThrow(/does not balance/);
   expect(await db.journalTransaction.count()).toBe(before);
 });
@@ -67,7 +89,10 @@ it('expires stale holds only when their purchase has ended; a live run keeps its
   try {
     await recordTreasuryFunding(d, { rail: Rail.Solana, amountMicro: 10_000_000n, reference: 'ttl', source: 'owner' });
     await d.product.create({ data: { id: 'prod_ttl', title: 't', priceCents: 2500n, rail: 'solana' } });
-    for (const [id, status] of [['pur_ttl_terminated', 'failed'], ['pur_ttl_waiting', 'awaiting_approval']] as const) {
+    for (const [id, status] of [
+      ['pur_ttl_terminated', 'failed'],
+      ['pur_ttl_waiting', 'awaiting_approval'],
+    ] as const) {
       await d.purchase.create({ data: { id, productId: 'prod_ttl', buyerWallet: 'w', rail: 'solana', status } });
       await reserveTreasuryHold(d, { purchaseId: id, rail: Rail.Solana, amountMicro: 4_000_000n, expiresAt: new Date(Date.now() - 1_000) });
     }

@@ -12,7 +12,9 @@ async function catalog(url: string): Promise<string[]> {
   try {
     const cols = await c.query(`SELECT table_name, column_name, data_type, is_nullable, column_default
       FROM information_schema.columns WHERE table_schema='public' AND table_name <> '_prisma_migrations' ORDER BY 1,2`);
-    const idx = await c.query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname='public' AND tablename <> '_prisma_migrations' ORDER BY 1,2`);
+    const idx = await c.query(
+      `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname='public' AND tablename <> '_prisma_migrations' ORDER BY 1,2`,
+    );
     const cons = await c.query(`SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS d FROM pg_constraint
       WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT LIKE '%_prisma_migrations%' ORDER BY 1,2`);
     return [...cols.rows, ...idx.rows, ...cons.rows].map((r) => JSON.stringify(r));
@@ -32,7 +34,9 @@ it('a freshly migrated database matches schema.prisma (no drift)', async () => {
   await admin.end();
   const fromSchema = new URL(adminUrl());
   fromSchema.pathname = `/${name}`;
-  const sql = execFileSync(process.execPath, [path.join(root, 'scripts/migrate.mjs'), 'schema-sql', fromSchema.toString()], { encoding: 'utf8' });
+  const sql = execFileSync(process.execPath, [path.join(root, 'scripts/migrate.mjs'), 'schema-sql', fromSchema.toString()], {
+    encoding: 'utf8',
+  });
   const c = new Client({ connectionString: fromSchema.toString() });
   await c.connect();
   await c.query(sql);

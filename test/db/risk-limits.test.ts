@@ -18,7 +18,13 @@ beforeAll(async () => {
   ({ db } = await freshDb());
   await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 1_000_000_000_000n, reference: 'risk', source: 'owner' });
   await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: 1_000_000_000_000n, reference: 'risk-evm', source: 'owner' });
-  const product = await createProduct(db, { title: 'Risk', priceCents: 2500n, currency: 'usd', rail: Rail.Solana, collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }] });
+  const product = await createProduct(db, {
+    title: 'Risk',
+    priceCents: 2500n,
+    currency: 'usd',
+    rail: Rail.Solana,
+    collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }],
+  });
   productId = product.id;
 });
 afterAll(async () => {
@@ -30,7 +36,14 @@ const wallet = () => Keypair.generate().publicKey.toBase58();
 
 async function purchase(opts: { buyerWallet?: string; rail?: Rail; grossCents?: bigint } = {}): Promise<string> {
   const id = newId('pur');
-  await createPendingPurchase(db, { id, productId, buyerWallet: opts.buyerWallet ?? wallet(), rail: opts.rail ?? Rail.Solana, grossCents: opts.grossCents ?? 2500n, checkoutSessionId: `cs_${id}` });
+  await createPendingPurchase(db, {
+    id,
+    productId,
+    buyerWallet: opts.buyerWallet ?? wallet(),
+    rail: opts.rail ?? Rail.Solana,
+    grossCents: opts.grossCents ?? 2500n,
+    checkoutSessionId: `cs_${id}`,
+  });
   return id;
 }
 
@@ -82,19 +95,24 @@ it('the buyer velocity limit flags the reservations of one wallet beyond the lim
   expect(results.filter((r) => riskOf(r) === 'risk_buyer_velocity')).toHaveLength(3);
   // Another wallet is not affected; the same wallet after the window is within the limit again.
   expect(riskOf(await reserve(await purchase(), limits, Rail.Solana, now))).toBeNull();
-  expect(riskOf(await reserve(await purchase({ buyerWallet: buyer }), limits, Rail.Solana, new Date(now.getTime() + 3_600_001)))).toBeNull();
+  expect(
+    riskOf(await reserve(await purchase({ buyerWallet: buyer }), limits, Rail.Solana, new Date(now.getTime() + 3_600_001))),
+  ).toBeNull();
 });
 
 it('the pause gate: the purchases a pause reports as settling are exactly the ones that entered before it', async () => {
   const ids = await Promise.all(Array.from({ length: 20 }, () => purchase()));
   const gates = ids.map((id, i) => new Promise<void>((r) => setTimeout(r, i * 5)).then(() => enterSettlement(db, id)));
-  const pause = new Promise<void>((r) => setTimeout(r, 40)).then(() => setSettlementPaused(db, { paused: true, actor: 'test', reason: 'incident' }));
+  const pause = new Promise<void>((r) => setTimeout(r, 40)).then(() =>
+    setSettlementPaused(db, { paused: true, actor: 'test', reason: 'incident' }),
+  );
   const [results, change] = await Promise.all([Promise.all(gates), pause]);
   const entered = ids.filter((_, i) => results[i]?.entered);
   expect(change.changed).toBe(true);
   expect([...change.settling].sort()).toEqual([...entered].sort());
   const rows = await db.purchase.findMany({ where: { id: { in: ids } }, select: { id: true, status: true } });
-  for (const r of rows) expect({ id: r.id, status: r.status }).toEqual({ id: r.id, status: entered.includes(r.id) ? 'settling' : 'paused' });
+  for (const r of rows)
+    expect({ id: r.id, status: r.status }).toEqual({ id: r.id, status: entered.includes(r.id) ? 'settling' : 'paused' });
   expect(entered.length).toBeLessThan(ids.length);
 
   // Durable, idempotent, and lifted by resume: the gate lets the paused ones through.

@@ -18,7 +18,12 @@ const dir = path.join(process.env.TEST_TMP_DIR ?? '/tmp', `dev-stripe-webhooks-$
 const verifier = new Stripe('sk_test_123');
 const FAST = { initialDelayMs: 100, factor: 2, maxDelayMs: 800, maxAttempts: 6, timeoutMs: 2_000 };
 
-interface Received { at: number; eventId: string; type: string; status: number }
+interface Received {
+  at: number;
+  eventId: string;
+  type: string;
+  status: number;
+}
 
 /** A webhook endpoint that answers `answer()` to every correctly signed delivery and 400 to the rest. */
 async function startEndpoint(port = 0, answer: (n: number) => number = () => 200) {
@@ -43,10 +48,11 @@ async function startEndpoint(port = 0, answer: (n: number) => number = () => 200
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`,
     received,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -77,7 +83,10 @@ afterEach(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function devStripeWith(webhooks: Parameters<typeof startDevStripe>[0]['webhooks'], stateFile?: string): Promise<{ devStripe: DevStripe; client: DevStripeClient }> {
+async function devStripeWith(
+  webhooks: Parameters<typeof startDevStripe>[0]['webhooks'],
+  stateFile?: string,
+): Promise<{ devStripe: DevStripe; client: DevStripeClient }> {
   const devStripe = await startDevStripe({ upstream, stateFile, webhooks });
   running.push(devStripe);
   return { devStripe, client: createDevStripeClient(devStripe.url) };
@@ -90,7 +99,12 @@ it('retries with growing waits while the endpoint answers 500, then delivers eve
   const { devStripe, client } = await devStripeWith({ url: endpoint.url, secret: SECRET, retry: FAST });
   const paid = await client.pay(await openSession(devStripe));
   const ids = paid.events.map((e) => e.id);
-  expect(paid.events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'checkout.session.completed']);
+  expect(paid.events.map((e) => e.type)).toEqual([
+    'payment_intent.created',
+    'charge.succeeded',
+    'payment_intent.succeeded',
+    'checkout.session.completed',
+  ]);
   const first = () => endpoint.received.filter((r) => r.eventId === ids[0]);
   // The endpoint recovers after the first event's fourth failed attempt.
   await until('four failed attempts', () => (first().length >= 4 ? true : undefined));
@@ -100,7 +114,9 @@ it('retries with growing waits while the endpoint answers 500, then delivers eve
   expect(first().map((r) => r.status)).toEqual([500, 500, 500, 500, 200]);
   expect((await client.delivery(ids[0] ?? '')).attempts).toBe(5);
   // Waits of 100, 200, 400, 800 ms between the attempts (each at least its schedule, less timer slack).
-  const gaps = first().slice(1).map((r, i) => r.at - (first()[i]?.at ?? 0));
+  const gaps = first()
+    .slice(1)
+    .map((r, i) => r.at - (first()[i]?.at ?? 0));
   [100, 200, 400, 800].forEach((min, i) => expect(gaps[i]).toBeGreaterThanOrEqual(min - 20));
   // Every event was refused at least once and accepted exactly once.
   for (const id of ids) {

@@ -11,10 +11,20 @@ import { createDevStripeClient, DevStripeError, eventOf } from '../../dev/dev-st
 import { cardFeeCents, startDevStripe, type DevStripe } from '../../dev/dev-stripe/server';
 
 type Schema = {
-  $ref?: string; type?: string; nullable?: boolean; anyOf?: Schema[]; properties?: Record<string, Schema>;
-  required?: string[]; items?: Schema; enum?: unknown[]; additionalProperties?: boolean | Schema;
+  $ref?: string;
+  type?: string;
+  nullable?: boolean;
+  anyOf?: Schema[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  enum?: unknown[];
+  additionalProperties?: boolean | Schema;
 };
-const specPath = path.join(execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim(), 'github.com/stripe/stripe-mock@v0.197.0/embedded/openapi/spec3.json');
+const specPath = path.join(
+  execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim(),
+  'github.com/stripe/stripe-mock@v0.197.0/embedded/openapi/spec3.json',
+);
 const spec = JSON.parse(fs.readFileSync(specPath, 'utf8')) as { components: { schemas: Record<string, Schema> } };
 
 /** Every violation of `schema` in `value` (OpenAPI 3.0's subset that Stripe's spec uses). */
@@ -27,11 +37,18 @@ function violations(value: unknown, schema: Schema, at: string, depth = 0): stri
   }
   if (schema.enum && !schema.enum.includes(value)) return [`${at}: ${JSON.stringify(value)} not in enum`];
   switch (schema.type) {
-    case 'string': return typeof value === 'string' ? [] : [`${at}: not a string`];
-    case 'integer': return Number.isInteger(value) ? [] : [`${at}: not an integer`];
-    case 'number': return typeof value === 'number' ? [] : [`${at}: not a number`];
-    case 'boolean': return typeof value === 'boolean' ? [] : [`${at}: not a boolean`];
-    case 'array': return Array.isArray(value) ? value.flatMap((v, i) => violations(v, schema.items ?? {}, `${at}[${i}]`, depth + 1)) : [`${at}: not an array`];
+    case 'string':
+      return typeof value === 'string' ? [] : [`${at}: not a string`];
+    case 'integer':
+      return Number.isInteger(value) ? [] : [`${at}: not an integer`];
+    case 'number':
+      return typeof value === 'number' ? [] : [`${at}: not a number`];
+    case 'boolean':
+      return typeof value === 'boolean' ? [] : [`${at}: not a boolean`];
+    case 'array':
+      return Array.isArray(value)
+        ? value.flatMap((v, i) => violations(v, schema.items ?? {}, `${at}[${i}]`, depth + 1))
+        : [`${at}: not an array`];
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) return [`${at}: not an object`];
       const obj = value as Record<string, unknown>;
@@ -43,7 +60,8 @@ function violations(value: unknown, schema: Schema, at: string, depth = 0): stri
       }
       return out;
     }
-    default: return [];
+    default:
+      return [];
   }
 }
 const shapeOf = (value: unknown, type: string) => violations(value, { $ref: `#/components/schemas/${type}` }, type);
@@ -83,12 +101,17 @@ it('charges 2.9% + 30¢, the percentage rounded half-up to a cent', () => {
   expect([50n, 500n, 1500n, 1999n, 2500n, 9900n, 499999n].map(cardFeeCents)).toEqual([31n, 45n, 74n, 88n, 103n, 317n, 14530n]);
 });
 
-it('a paid session: every object and event has Stripe\'s OpenAPI shape, ids link up, the fee is in the balance transaction', async () => {
+it("a paid session: every object and event has Stripe's OpenAPI shape, ids link up, the fee is in the balance transaction", async () => {
   const s = await session(1999);
   expect(s).toMatchObject({ amount_total: 1999, payment_status: 'unpaid', status: 'open', payment_intent: null });
   expect(s.url).toBe(`${devStripe.url}/checkout/${s.id}`);
   const paid = await client.pay(s.id);
-  expect(paid.events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'checkout.session.completed']);
+  expect(paid.events.map((e) => e.type)).toEqual([
+    'payment_intent.created',
+    'charge.succeeded',
+    'payment_intent.succeeded',
+    'checkout.session.completed',
+  ]);
   expect(paid.feeCents).toBe(88n);
 
   const pi = await stripe.paymentIntents.retrieve(paid.paymentIntentId, { expand: ['latest_charge.balance_transaction'] });
@@ -96,11 +119,22 @@ it('a paid session: every object and event has Stripe\'s OpenAPI shape, ids link
   const bt = charge.balance_transaction as Stripe.BalanceTransaction;
   expect(pi).toMatchObject({ status: 'succeeded', amount: 1999, amount_received: 1999, metadata: { purchase_id: 'pur_dev_stripe_test' } });
   expect(charge).toMatchObject({ id: paid.chargeId, payment_intent: pi.id, amount: 1999, paid: true, status: 'succeeded' });
-  expect(bt).toMatchObject({ amount: 1999, fee: 88, net: 1911, type: 'charge', source: charge.id, fee_details: [{ amount: 88, type: 'stripe_fee', currency: 'usd' }] });
+  expect(bt).toMatchObject({
+    amount: 1999,
+    fee: 88,
+    net: 1911,
+    type: 'charge',
+    source: charge.id,
+    fee_details: [{ amount: 88, type: 'stripe_fee', currency: 'usd' }],
+  });
   const completed = await stripe.checkout.sessions.retrieve(s.id);
   expect(completed).toMatchObject({ payment_intent: pi.id, payment_status: 'paid', status: 'complete' });
 
-  const refund = await stripe.refunds.create({ payment_intent: pi.id, reason: 'requested_by_customer', metadata: { purchase_id: 'pur_dev_stripe_test' } });
+  const refund = await stripe.refunds.create({
+    payment_intent: pi.id,
+    reason: 'requested_by_customer',
+    metadata: { purchase_id: 'pur_dev_stripe_test' },
+  });
   const dispute = await client.dispute(paid.chargeId);
   const objects: [unknown, string][] = [
     [completed, 'checkout.session'],
@@ -117,12 +151,16 @@ it('a paid session: every object and event has Stripe\'s OpenAPI shape, ids link
   for (const [obj, type] of objects) expect(shapeOf(obj, type)).toEqual([]);
 });
 
-it('refunds: the engine\'s idempotent refund is one refund; a second one is refused as Stripe does; refund and dispute move the balance', async () => {
+it("refunds: the engine's idempotent refund is one refund; a second one is refused as Stripe does; refund and dispute move the balance", async () => {
   const paid = await client.pay((await session(2500)).id);
   const first = await stripe.refunds.create({ payment_intent: paid.paymentIntentId }, { idempotencyKey: `refund:${paid.paymentIntentId}` });
   const again = await stripe.refunds.create({ payment_intent: paid.paymentIntentId }, { idempotencyKey: `refund:${paid.paymentIntentId}` });
   expect(again.id).toBe(first.id);
-  await expect(stripe.refunds.create({ payment_intent: paid.paymentIntentId })).rejects.toMatchObject({ type: 'StripeInvalidRequestError', code: 'charge_already_refunded', statusCode: 400 });
+  await expect(stripe.refunds.create({ payment_intent: paid.paymentIntentId })).rejects.toMatchObject({
+    type: 'StripeInvalidRequestError',
+    code: 'charge_already_refunded',
+    statusCode: 400,
+  });
   expect(await stripe.charges.retrieve(paid.chargeId)).toMatchObject({ amount_refunded: 2500, refunded: true });
   const txns = await stripe.balanceTransactions.list({ limit: 100 });
   expect(txns.data.find((t) => t.source === first.id)).toMatchObject({ type: 'refund', amount: -2500, fee: 0 });
@@ -133,7 +171,12 @@ it('refunds: the engine\'s idempotent refund is one refund; a second one is refu
   for (const e of r.events) expect(shapeOf(e.data.object, (e.data.object as { object: string }).object)).toEqual([]);
   expect(eventOf(r.events, 'charge.refunded').data.object).toMatchObject({ amount_refunded: 900, refunded: false });
   const d = await client.dispute(partial.chargeId);
-  expect(eventOf(d.events, 'charge.dispute.created').data.object).toMatchObject({ charge: partial.chargeId, payment_intent: partial.paymentIntentId, amount: 9900, status: 'needs_response' });
+  expect(eventOf(d.events, 'charge.dispute.created').data.object).toMatchObject({
+    charge: partial.chargeId,
+    payment_intent: partial.paymentIntentId,
+    amount: 9900,
+    status: 'needs_response',
+  });
   await expect(client.dispute(partial.chargeId)).rejects.toMatchObject({ status: 400, code: 'charge_disputed' });
 });
 
@@ -141,7 +184,10 @@ it('a declined card leaves the session open; paying it afterwards reuses the Pay
   const s = await session(1000);
   const declined = await client.decline(s.id);
   expect(declined.events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.failed', 'payment_intent.payment_failed']);
-  expect(await stripe.paymentIntents.retrieve(declined.paymentIntentId)).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'card_declined' } });
+  expect(await stripe.paymentIntents.retrieve(declined.paymentIntentId)).toMatchObject({
+    status: 'requires_payment_method',
+    last_payment_error: { code: 'card_declined' },
+  });
   for (const e of declined.events) expect(shapeOf(e.data.object, (e.data.object as { object: string }).object)).toEqual([]);
   const paid = await client.pay(s.id);
   expect(paid.paymentIntentId).toBe(declined.paymentIntentId);
@@ -159,7 +205,8 @@ it('idempotency keys replay the first answer and refuse different parameters', a
 it('lists balance transactions newest first, filtered by created, across pages', async () => {
   const base = Date.UTC(2025, 0, 10) / 1000;
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push((await client.pay((await session(1000 + i)).id, { created: new Date((base + i * 60) * 1000) })).balanceTransactionId);
+  for (let i = 0; i < 5; i++)
+    ids.push((await client.pay((await session(1000 + i)).id, { created: new Date((base + i * 60) * 1000) })).balanceTransactionId);
   const listed: string[] = [];
   for await (const t of stripe.balanceTransactions.list({ created: { gte: base, lt: base + 4 * 60 }, limit: 2 })) listed.push(t.id);
   expect(listed).toEqual(ids.slice(0, 4).reverse());

@@ -58,7 +58,9 @@ beforeAll(async () => {
     SOLANA_FAULT_INJECTION: 'true',
     LOG_LEVEL: 'warn',
   };
-  ports = ['PORT', 'PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'STRIPE_MOCK_PORT', 'SOLANA_RPC_PORT', 'EVM_RPC_PORT'].map((k) => Number(env[k]));
+  ports = ['PORT', 'PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'STRIPE_MOCK_PORT', 'SOLANA_RPC_PORT', 'EVM_RPC_PORT'].map((k) =>
+    Number(env[k]),
+  );
 });
 
 let current: Stack | undefined;
@@ -96,7 +98,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 /** Every process whose command line mentions the stack's DATA_DIR or its ports. */
 function stackProcesses(): string[] {
   const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n');
-  return ps.filter((l) => l.includes(dataDir) || ports.some((port) => l.includes(`:${port}`) || l.includes(` ${port} `) || l.endsWith(` ${port}`)));
+  return ps.filter(
+    (l) => l.includes(dataDir) || ports.some((port) => l.includes(`:${port}`) || l.includes(` ${port} `) || l.endsWith(` ${port}`)),
+  );
 }
 
 function listening(): number[] {
@@ -116,15 +120,23 @@ async function stopWithSigint(stack: Stack): Promise<number> {
 }
 
 async function postJson(p: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(api(p), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(api(p), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 
 /** SIGKILL the stack's worker (a child of this stack's supervisor, so never another stack's); its pid. */
 function killWorker(stack: Stack): number {
-  const rows = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
-  const worker = rows.find(([, ppid, ...args]) => Number(ppid) === stack.proc.pid && args.some((a) => a.endsWith(path.join('dist', 'worker.js'))));
+  const rows = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/));
+  const worker = rows.find(
+    ([, ppid, ...args]) => Number(ppid) === stack.proc.pid && args.some((a) => a.endsWith(path.join('dist', 'worker.js'))),
+  );
   if (!worker) throw new Error(`no worker process under the stack (pid ${stack.proc.pid})`);
   const pid = Number(worker[0]);
   process.kill(pid, 'SIGKILL');
@@ -134,14 +146,19 @@ function killWorker(stack: Stack): number {
 /** Milliseconds from now until a worker other than `killedPid` long-polls the workflow task queue. */
 async function untilWorkerPolls(connection: TemporalConnection, killedPid: number, stack: Stack): Promise<number> {
   const started = Date.now();
-  await until('a new worker polling', async () => {
-    const { pollers } = await connection.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: 'settlement' },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    return pollers.some((p) => !p.identity?.startsWith(`${killedPid}@`)) ? true : undefined;
-  }, 60_000, stack);
+  await until(
+    'a new worker polling',
+    async () => {
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: 'settlement' },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      return pollers.some((p) => !p.identity?.startsWith(`${killedPid}@`)) ? true : undefined;
+    },
+    60_000,
+    stack,
+  );
   const ms = Date.now() - started;
   process.stdout.write(`stack: worker SIGKILLed, polling again after ${ms} ms\n`);
   return ms;
@@ -152,13 +169,23 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
   await until('readyz 200', async () => ((await fetch(api('/readyz'))).status === 200 ? true : undefined), 180_000, stack);
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
 
-  const product = (await (await postJson('/admin/products', {
-    title: 'Stack test', priceCents: '2500', rail: 'solana',
-    collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }],
-  }, admin)).json()) as { id: string };
+  const product = (await (
+    await postJson(
+      '/admin/products',
+      {
+        title: 'Stack test',
+        priceCents: '2500',
+        rail: 'solana',
+        collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }],
+      },
+      admin,
+    )
+  ).json()) as { id: string };
   const stripe = new Stripe('sk_test_123');
   const buy = async () => {
-    const c = (await (await postJson('/api/checkout/sessions', { productId: product.id, buyerWallet: Keypair.generate().publicKey.toBase58() })).json()) as { purchaseId: string; checkoutSessionId: string };
+    const c = (await (
+      await postJson('/api/checkout/sessions', { productId: product.id, buyerWallet: Keypair.generate().publicKey.toBase58() })
+    ).json()) as { purchaseId: string; checkoutSessionId: string };
     const paid = await createDevStripeClient(`http://127.0.0.1:${env.STRIPE_MOCK_PORT}`).pay(c.checkoutSessionId);
     const { body, signature } = signedDelivery(stripe, 'whsec_dev_settlement_engine', eventOf(paid.events, 'checkout.session.completed'));
     expect((await postJson('/webhooks/stripe', body, { 'stripe-signature': signature })).status).toBe(200);
@@ -171,7 +198,12 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
 
   // The treasury now holds 8.42 USDC: the second purchase waits on its re-check timer.
   const second = await buy();
-  await until('second purchase awaiting_treasury', async () => ((await statusOf(second)) === 'awaiting_treasury' ? true : undefined), 60_000, stack);
+  await until(
+    'second purchase awaiting_treasury',
+    async () => ((await statusOf(second)) === 'awaiting_treasury' ? true : undefined),
+    60_000,
+    stack,
+  );
   const temporalConnection = await TemporalConnection.connect({ address: `127.0.0.1:${env.TEMPORAL_PORT}` });
   const killedWorker = killWorker(stack);
   const pollsAgainMs = await untilWorkerPolls(temporalConnection, killedWorker, stack);
@@ -190,7 +222,12 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
   const db = createDb(`postgresql://postgres:postgres@127.0.0.1:${env.PG_PORT}/settlement`);
   try {
     await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 50_000_000n, reference: 'stack-test-topup', source: 'owner' });
-    await until('second purchase settled after the worker restart', async () => ((await statusOf(second)) === 'settled' ? true : undefined), 60_000, stack);
+    await until(
+      'second purchase settled after the worker restart',
+      async () => ((await statusOf(second)) === 'settled' ? true : undefined),
+      60_000,
+      stack,
+    );
     expect(await db.collaboratorPayment.count({ where: { purchaseId: second } })).toBe(1);
     expect(await db.journalTransaction.count({ where: { purchaseId: second, kind: 'purchase_settled' } })).toBe(1);
 
@@ -199,7 +236,8 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
     // activity to the restarted worker within seconds (not after its start-to-close timeout), and
     // the retry finds the journaled signature instead of paying again.
     const fault = await fetch(`http://127.0.0.1:${env.SOLANA_RPC_PORT}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'dev_injectFault', params: [{ kind: 'delayConfirmation', ms: 10_000 }] }),
     });
     expect(((await fault.json()) as { result?: { ok: boolean } }).result?.ok).toBe(true);
@@ -208,7 +246,12 @@ it('starts, settles, survives kill -9 of the worker during a timer, stops cleanl
     await until('settlement executed on chain', async () => ((await connection.getAccountInfo(nftMint)) ? true : undefined), 60_000, stack);
     const killedAt = Date.now();
     killWorker(stack);
-    await until('third purchase settled after a kill mid-settlement', async () => ((await statusOf(third)) === 'settled' ? true : undefined), 120_000, stack);
+    await until(
+      'third purchase settled after a kill mid-settlement',
+      async () => ((await statusOf(third)) === 'settled' ? true : undefined),
+      120_000,
+      stack,
+    );
     const settledAfterMs = Date.now() - killedAt;
     process.stdout.write(`stack: killed mid-settlement, settled ${settledAfterMs} ms later\n`);
     // Before heartbeats the lost attempt waited out a 3-minute start-to-close timeout.

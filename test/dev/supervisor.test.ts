@@ -27,7 +27,8 @@ setTimeout(() => process.exit(3), Number(plan[Math.min(run, plan.length - 1)]));
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const startsOf = (file: string): number[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+const startsOf = (file: string): number[] =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : [];
 
 async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -69,7 +70,12 @@ it('computes an exponential delay capped at the maximum', () => {
 });
 
 it('backs off exponentially while a child keeps crashing', async () => {
-  const { lines, starts } = await supervise('loop', [0], { initialDelayMs: 40, maxDelayMs: 320, healthyAfterMs: 60_000, startupMs: 60_000 }, 6);
+  const { lines, starts } = await supervise(
+    'loop',
+    [0],
+    { initialDelayMs: 40, maxDelayMs: 320, healthyAfterMs: 60_000, startupMs: 60_000 },
+    6,
+  );
   expect(announcedDelays(lines, 'loop').slice(0, 5)).toEqual([40, 80, 160, 320, 320]);
   // The real gaps between starts are at least the announced delays.
   const gaps = starts.slice(1, 6).map((t, i) => t - (starts[i] ?? t));
@@ -78,7 +84,12 @@ it('backs off exponentially while a child keeps crashing', async () => {
 
 it('starts a new streak when the child had been healthy: the next crash restarts at the initial delay', async () => {
   // Runs 0-3 crash at once (40, 80, 160, 320 ms), run 4 stays up 700 ms (> healthyAfterMs), then crashes.
-  const { lines, starts, managed } = await supervise('streak', [0, 0, 0, 0, 700, 0], { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 500, startupMs: 60_000 }, 6);
+  const { lines, starts, managed } = await supervise(
+    'streak',
+    [0, 0, 0, 0, 700, 0],
+    { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 500, startupMs: 60_000 },
+    6,
+  );
   const delays = announcedDelays(lines, 'streak');
   expect(delays.slice(0, 5)).toEqual([40, 80, 160, 320, 40]);
   // Without the reset the fifth restart would have waited 640 ms.
@@ -88,7 +99,12 @@ it('starts a new streak when the child had been healthy: the next crash restarts
 
 it('a child that got past its start-up restarts at the initial delay, however often it died before', async () => {
   // Runs 0-2 crash during start-up (40, 80, 160 ms); runs 3-5 each work 2.5 s (> startupMs) and die.
-  const { lines } = await supervise('working', [0, 0, 0, 2_500, 2_500, 2_500], { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 60_000, startupMs: 2_000 }, 6);
+  const { lines } = await supervise(
+    'working',
+    [0, 0, 0, 2_500, 2_500, 2_500],
+    { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 60_000, startupMs: 2_000 },
+    6,
+  );
   // Without the start-up rule the delays would go on doubling: 320, 640.
   expect(announcedDelays(lines, 'working').slice(0, 5)).toEqual([40, 80, 160, 40, 40]);
 });
@@ -96,7 +112,12 @@ it('a child that got past its start-up restarts at the initial delay, however of
 it('a start-up failure after many kills of a working child waits the initial delay, not a grown one', async () => {
   // Runs 0-3 each work 2.5 s (> startupMs) and die, as under repeated kill -9; run 4 fails during
   // start-up (its database was restarting), run 5 too; then it works again.
-  const { lines } = await supervise('killed-then-broken', [2_500, 2_500, 2_500, 2_500, 0, 0, 2_500], { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 60_000, startupMs: 2_000 }, 7);
+  const { lines } = await supervise(
+    'killed-then-broken',
+    [2_500, 2_500, 2_500, 2_500, 0, 0, 2_500],
+    { initialDelayMs: 40, maxDelayMs: 5_000, healthyAfterMs: 60_000, startupMs: 2_000 },
+    7,
+  );
   // Counting the kills into the streak would have made the first start-up failure wait 640 ms.
   expect(announcedDelays(lines, 'killed-then-broken').slice(0, 6)).toEqual([40, 40, 40, 40, 40, 80]);
 });

@@ -9,19 +9,45 @@ import path from 'node:path';
 import { startEngine, type Engine } from '../helpers/engine';
 
 /** The few playwright-core calls used here (the package is optional: it may not be installed). */
-interface Locator { click(): Promise<void>; fill(v: string): Promise<void>; textContent(): Promise<string | null>; waitFor(o?: { timeout?: number }): Promise<void> }
+interface Locator {
+  click(): Promise<void>;
+  fill(v: string): Promise<void>;
+  textContent(): Promise<string | null>;
+  waitFor(o?: { timeout?: number }): Promise<void>;
+}
 interface Page {
-  goto(url: string): Promise<unknown>; locator(selector: string): Locator; title(): Promise<string>; on(event: 'dialog' | 'console', fn: (d: { accept(v?: string): Promise<void>; type(): string; text(): string }) => void): void;
-  setViewportSize(s: { width: number; height: number }): Promise<void>; screenshot(o: { path: string; fullPage?: boolean }): Promise<Buffer>;
+  goto(url: string): Promise<unknown>;
+  locator(selector: string): Locator;
+  title(): Promise<string>;
+  on(event: 'dialog' | 'console', fn: (d: { accept(v?: string): Promise<void>; type(): string; text(): string }) => void): void;
+  setViewportSize(s: { width: number; height: number }): Promise<void>;
+  screenshot(o: { path: string; fullPage?: boolean }): Promise<Buffer>;
   evaluate<T>(fn: () => T): Promise<T>;
 }
-interface Context { newPage(): Promise<Page>; close(): Promise<void> }
-interface Chromium { launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[] }): Promise<Context> }
+interface Context {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Chromium {
+  launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[] }): Promise<Context>;
+}
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')])];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')]),
+  ];
   return candidates.find((c): c is string => !!c && fs.existsSync(c));
 }
 const PLAYWRIGHT = 'playwright-core';
@@ -35,7 +61,11 @@ function hasPlaywright(): boolean {
 }
 
 const executablePath = findChromium();
-const missing = !executablePath ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)' : !hasPlaywright() ? 'playwright-core is not installed (npm install --save-dev playwright-core)' : undefined;
+const missing = !executablePath
+  ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)'
+  : !hasPlaywright()
+    ? 'playwright-core is not installed (npm install --save-dev playwright-core)'
+    : undefined;
 if (missing) {
   console.warn(`SKIPPED admin page e2e test: ${missing}`);
 }
@@ -52,7 +82,11 @@ suite('admin page in headless Chromium', () => {
     const { chromium } = (await import(PLAYWRIGHT)) as { chromium: Chromium };
     // A fresh profile: playwright passes it to Chromium as --user-data-dir.
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'admin-page-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: executablePath as string, headless: true, args: CHROMIUM_FLAGS });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: executablePath as string,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
   });
   afterAll(async () => {
     await context?.close();
@@ -68,7 +102,9 @@ suite('admin page in headless Chromium', () => {
 
     const page = await (context as Context).newPage();
     const cspViolations: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
     await page.goto(`${engine.url}/admin`);
     expect(await page.title()).toBe('Settlement admin');
     await page.locator('#token').fill(engine.config.ADMIN_TOKEN);
@@ -96,10 +132,23 @@ suite('admin page in headless Chromium', () => {
     const weekMs = 7 * 86_400_000;
     await engine.db.treasuryReconciliation.create({
       data: {
-        id: 'recon_page_test', periodStart: new Date(Date.now() - 2 * weekMs), periodEnd: new Date(Date.now() - weekMs), purchaseCount: 3,
-        frontedMicroUsdc: 64_740_000n, platformFeesCents: 719n, stripeFeesCents: 309n, netToReplenishCents: 6474n,
-        ledgerTreasuryMicroUsdc: 999_935_260_000n, chainTreasuryMicroUsdc: 999_935_260_000n, openHoldsMicroUsdc: 0n, runwayDays: 36_500, health: 'healthy', staleHolds: [],
-        discrepancies: { create: [{ id: 'disc_page_test', kind: 'stripe_fee_mismatch', reference: 'ch_page_test', expected: '103', actual: '104' }] },
+        id: 'recon_page_test',
+        periodStart: new Date(Date.now() - 2 * weekMs),
+        periodEnd: new Date(Date.now() - weekMs),
+        purchaseCount: 3,
+        frontedMicroUsdc: 64_740_000n,
+        platformFeesCents: 719n,
+        stripeFeesCents: 309n,
+        netToReplenishCents: 6474n,
+        ledgerTreasuryMicroUsdc: 999_935_260_000n,
+        chainTreasuryMicroUsdc: 999_935_260_000n,
+        openHoldsMicroUsdc: 0n,
+        runwayDays: 36_500,
+        health: 'healthy',
+        staleHolds: [],
+        discrepancies: {
+          create: [{ id: 'disc_page_test', kind: 'stripe_fee_mismatch', reference: 'ch_page_test', expected: '103', actual: '104' }],
+        },
       },
     });
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -15,7 +15,14 @@ afterAll(async () => {
 /** Row counts of every table a bad request could touch. */
 async function snapshot() {
   const d = engine.db;
-  return Promise.all([d.product.count(), d.purchase.count(), d.webhookEvent.count(), d.journalTransaction.count(), d.treasuryHold.count(), d.collaboratorPayment.count()]);
+  return Promise.all([
+    d.product.count(),
+    d.purchase.count(),
+    d.webhookEvent.count(),
+    d.journalTransaction.count(),
+    d.treasuryHold.count(),
+    d.collaboratorPayment.count(),
+  ]);
 }
 
 const wallet = () => Keypair.generate().publicKey.toBase58();
@@ -61,7 +68,12 @@ describe('public API', () => {
     ['malformed JSON', '{"productId": ', 400, 'validation_failed'],
     ['an unknown product', { productId: 'prod_doesnotexist', buyerWallet: wallet() }, 404, 'not_found'],
     ['an invalid wallet', () => ({ productId, buyerWallet: 'not-a-wallet' }), 400, 'invalid_wallet'],
-    ['an EVM address on a Solana product', () => ({ productId, buyerWallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }), 400, 'invalid_wallet'],
+    [
+      'an EVM address on a Solana product',
+      () => ({ productId, buyerWallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
+      400,
+      'invalid_wallet',
+    ],
     ['an unexpected field', () => ({ productId, buyerWallet: wallet(), priceCents: '1' }), 400, 'validation_failed'],
   ])('checkout with %s is refused with a typed 4xx and changes nothing', async (_name, body, status, type) => {
     const before = await snapshot();
@@ -98,12 +110,30 @@ describe('admin products', () => {
     ['a zero price', { priceCents: '0' }, 'validation_failed'],
     ['an unknown rail', { rail: 'bitcoin' }, 'validation_failed'],
     ['a rail this deployment has not configured (no SETTLEMENT_PROGRAM_ID)', { rail: 'solana-anchor' }, 'validation_failed'],
-    ['more collaborators than one Solana transaction carries', { collaborators: collaborators([...Array(12).fill(800), 400]) }, 'invalid_splits'],
+    [
+      'more collaborators than one Solana transaction carries',
+      { collaborators: collaborators([...Array(12).fill(800), 400]) },
+      'invalid_splits',
+    ],
     ['an invalid collaborator wallet', { collaborators: [{ wallet: 'nope', role: 'artist', shareBps: 10_000 }] }, 'invalid_wallet'],
-    ['a fractional share', { collaborators: [{ wallet: wallet(), role: 'a', shareBps: 5000.5 }, { wallet: wallet(), role: 'b', shareBps: 4999.5 }] }, 'validation_failed'],
+    [
+      'a fractional share',
+      {
+        collaborators: [
+          { wallet: wallet(), role: 'a', shareBps: 5000.5 },
+          { wallet: wallet(), role: 'b', shareBps: 4999.5 },
+        ],
+      },
+      'validation_failed',
+    ],
   ])('a product with %s is refused with a typed 400 and nothing is created', async (_name, override, type) => {
     const before = await snapshot();
-    const res = await engine.http('POST', '/admin/products', { title: 'Bad', priceCents: '2500', rail: 'solana', collaborators: collaborators([10_000]), ...override }, engine.adminHeaders);
+    const res = await engine.http(
+      'POST',
+      '/admin/products',
+      { title: 'Bad', priceCents: '2500', rail: 'solana', collaborators: collaborators([10_000]), ...override },
+      engine.adminHeaders,
+    );
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe(type);
     expect(await snapshot()).toEqual(before);
@@ -121,19 +151,32 @@ describe('creator earnings', () => {
     ['an invalid wallet', '/admin/creators/not-a-wallet/earnings', 400, 'invalid_wallet'],
     ['a malformed `from`', `/admin/creators/${w}/earnings?from=yesterday`, 400, 'validation_failed'],
     ['`from` after `to`', `/admin/creators/${w}/earnings?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`, 400, 'validation_failed'],
-    ['a period over 366 days', `/admin/creators/${w}/earnings.csv?from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, 400, 'validation_failed'],
+    [
+      'a period over 366 days',
+      `/admin/creators/${w}/earnings.csv?from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`,
+      400,
+      'validation_failed',
+    ],
     ['an unknown query parameter', `/admin/creators/${w}/earnings?page=2`, 400, 'validation_failed'],
     ['no token on the admin route', `/admin/creators/${w}/earnings`, 401, 'unauthorized'],
     ['an invalid wallet on the public route', '/api/creators/not-a-wallet/earnings', 400, 'invalid_wallet'],
     ['no ownership proof', `/api/creators/${w}/earnings`, 401, 'unauthorized'],
   ])('%s gets a typed 4xx', async (name, path, status, type) => {
-    const res = await engine.http('GET', path, undefined, name.startsWith('no token') || path.startsWith('/api/') ? {} : engine.adminHeaders);
+    const res = await engine.http(
+      'GET',
+      path,
+      undefined,
+      name.startsWith('no token') || path.startsWith('/api/') ? {} : engine.adminHeaders,
+    );
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe(type);
   });
 
   it('a garbled ownership proof gets 401', async () => {
-    const res = await engine.http('GET', `/api/creators/${w}/earnings`, undefined, { 'x-wallet-message': 'bm90IGEgcHJvb2Y=', 'x-wallet-signature': 'AAAA' });
+    const res = await engine.http('GET', `/api/creators/${w}/earnings`, undefined, {
+      'x-wallet-message': 'bm90IGEgcHJvb2Y=',
+      'x-wallet-signature': 'AAAA',
+    });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { type: string; message: string } }).error.message).toMatch(/format/);
   });

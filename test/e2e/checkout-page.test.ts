@@ -16,10 +16,22 @@ import { startEngine, type Engine } from '../helpers/engine';
 
 jest.setTimeout(180_000);
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')])];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')]),
+  ];
   return candidates.find((c): c is string => !!c && fs.existsSync(c));
 }
 const PLAYWRIGHT = 'playwright-core';
@@ -33,7 +45,11 @@ function hasPlaywright(): boolean {
 }
 
 const executablePath = findChromium();
-const missing = !executablePath ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)' : !hasPlaywright() ? 'playwright-core is not installed (npm install --save-dev playwright-core)' : undefined;
+const missing = !executablePath
+  ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)'
+  : !hasPlaywright()
+    ? 'playwright-core is not installed (npm install --save-dev playwright-core)'
+    : undefined;
 if (missing) console.warn(`SKIPPED checkout page e2e test: ${missing}`);
 const suite = missing ? describe.skip : describe;
 
@@ -51,7 +67,9 @@ suite('dev Stripe Checkout page in headless Chromium', () => {
   beforeAll(async () => {
     const devStripePort = await freePort();
     frontendPort = await freePort();
-    engine = await startEngine({ env: { STRIPE_API_BASE: `http://127.0.0.1:${devStripePort}`, PUBLIC_BASE_URL: `http://127.0.0.1:${frontendPort}` } });
+    engine = await startEngine({
+      env: { STRIPE_API_BASE: `http://127.0.0.1:${devStripePort}`, PUBLIC_BASE_URL: `http://127.0.0.1:${frontendPort}` },
+    });
     // A dev Stripe of this file's own, delivering to this engine (the shared one delivers nothing).
     devStripe = await startDevStripe({
       port: devStripePort,
@@ -61,12 +79,18 @@ suite('dev Stripe Checkout page in headless Chromium', () => {
     });
     client = createDevStripeClient(devStripe.url);
     frontend = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>Purchase</title><h1 id="landing">${(req.url ?? '').replace(/[^\w/?=&-]/g, '')}</h1>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Purchase</title><h1 id="landing">${(req.url ?? '').replace(/[^\w/?=&-]/g, '')}</h1>`);
     });
     await new Promise<void>((resolve) => frontend.listen(frontendPort, '127.0.0.1', () => resolve()));
     const { chromium } = await import(PLAYWRIGHT);
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'checkout-page-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: executablePath as string, headless: true, args: CHROMIUM_FLAGS });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: executablePath as string,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
   });
   afterAll(async () => {
     await context?.close();
@@ -82,9 +106,16 @@ suite('dev Stripe Checkout page in headless Chromium', () => {
 
   async function openCheckout(): Promise<{ purchaseId: string; checkoutSessionId: string; page: Page }> {
     const product = await engine.createProduct();
-    const res = await engine.http('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet: (await import('@solana/web3.js')).Keypair.generate().publicKey.toBase58() });
+    const res = await engine.http('POST', '/api/checkout/sessions', {
+      productId: product.id,
+      buyerWallet: (await import('@solana/web3.js')).Keypair.generate().publicKey.toBase58(),
+    });
     expect(res.status).toBe(201);
-    const { purchaseId, checkoutSessionId, checkoutUrl } = (await res.json()) as { purchaseId: string; checkoutSessionId: string; checkoutUrl: string };
+    const { purchaseId, checkoutSessionId, checkoutUrl } = (await res.json()) as {
+      purchaseId: string;
+      checkoutSessionId: string;
+      checkoutUrl: string;
+    };
     expect(checkoutUrl).toBe(`${devStripe.url}/checkout/${checkoutSessionId}`);
     const page = await (context as BrowserContext).newPage();
     page.on('console', (m) => {
@@ -102,13 +133,16 @@ suite('dev Stripe Checkout page in headless Chromium', () => {
   /** The dev Stripe's events about one session's PaymentIntent, in the order it made them. */
   function eventsFor(checkoutSessionId: string): { id: string; type: string }[] {
     const pi = devStripe.store.get('checkout.session', checkoutSessionId)?.payment_intent;
-    return devStripe.store.all('event').filter((e) => {
-      const obj = (e.data as { object: { id: string; payment_intent?: unknown } }).object;
-      return obj.id === pi || obj.id === checkoutSessionId || obj.payment_intent === pi;
-    }).map((e) => ({ id: e.id, type: String(e.type) }));
+    return devStripe.store
+      .all('event')
+      .filter((e) => {
+        const obj = (e.data as { object: { id: string; payment_intent?: unknown } }).object;
+        return obj.id === pi || obj.id === checkoutSessionId || obj.payment_intent === pi;
+      })
+      .map((e) => ({ id: e.id, type: String(e.type) }));
   }
 
-  it('Pay: redirects to the success_url and the purchase settles through the dev Stripe\'s own webhooks', async () => {
+  it("Pay: redirects to the success_url and the purchase settles through the dev Stripe's own webhooks", async () => {
     const { purchaseId, checkoutSessionId, page } = await openCheckout();
     await page.locator('#pay').click();
     await page.waitForURL(`http://127.0.0.1:${frontendPort}/purchases/${purchaseId}?checkout=success`);
@@ -116,7 +150,12 @@ suite('dev Stripe Checkout page in headless Chromium', () => {
     const view = await engine.waitForStatus(purchaseId, ['settled', 'failed'], 120_000);
     expect(view).toMatchObject({ status: 'settled', grossCents: '2500', stripeFeeCents: '103', netCents: '2397' });
     const events = eventsFor(checkoutSessionId);
-    expect(events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'checkout.session.completed']);
+    expect(events.map((e) => e.type)).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'checkout.session.completed',
+    ]);
     for (const e of events) expect((await client.delivered(e.id)).lastStatus).toBe(200);
     // Each one reached the engine's webhook route, was verified and stored.
     const stored = await engine.db.webhookEvent.findMany({ where: { id: { in: events.map((e) => e.id) } } });

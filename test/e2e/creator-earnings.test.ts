@@ -33,7 +33,10 @@ function faultyRail(real: SettlementRail): SettlementRail {
   };
 }
 
-interface Received { headers: http.IncomingHttpHeaders; body: string }
+interface Received {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 const received: Received[] = [];
 let receiver: http.Server;
 let engine: Engine;
@@ -44,7 +47,9 @@ const sharedWallet = shared.publicKey.toBase58();
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString('utf8');
+    });
     req.on('end', () => {
       received.push({ headers: req.headers, body });
       res.writeHead(204).end();
@@ -89,7 +94,14 @@ async function runHealthCheck(): Promise<void> {
 }
 
 interface EarningsBody {
-  totals: { settledSales: number; settledMicroUsdc: string; pendingSales: number; pendingMicroUsdc: string; clawbackMicroUsdc: string; netMicroUsdc: string };
+  totals: {
+    settledSales: number;
+    settledMicroUsdc: string;
+    pendingSales: number;
+    pendingMicroUsdc: string;
+    clawbackMicroUsdc: string;
+    netMicroUsdc: string;
+  };
   lines: { kind: string; purchaseId: string; amountMicroUsdc: string | null; txId: string | null; role: string }[];
 }
 
@@ -99,10 +111,24 @@ describe('creator earnings and payout notifications', () => {
   const route = `/api/creators/${sharedWallet}/earnings`;
 
   beforeAll(async () => {
-    const a = await engine.createProduct({ collaborators: [{ wallet: sharedWallet, role: 'artist', shareBps: 6000 }, { wallet: wallet(), role: 'producer', shareBps: 4000 }] });
-    const b = await engine.createProduct({ priceCents: '1999', collaborators: [{ wallet: wallet(), role: 'singer', shareBps: 7500 }, { wallet: sharedWallet, role: 'mixer', shareBps: 2500 }] });
+    const a = await engine.createProduct({
+      collaborators: [
+        { wallet: sharedWallet, role: 'artist', shareBps: 6000 },
+        { wallet: wallet(), role: 'producer', shareBps: 4000 },
+      ],
+    });
+    const b = await engine.createProduct({
+      priceCents: '1999',
+      collaborators: [
+        { wallet: wallet(), role: 'singer', shareBps: 7500 },
+        { wallet: sharedWallet, role: 'mixer', shareBps: 2500 },
+      ],
+    });
     settled = [await settle(a.id), await settle(b.id)];
-    expected = settled.flatMap((p) => p.payouts).filter((p) => p.wallet === sharedWallet).reduce((s, p) => s + BigInt(p.amountMicroUsdc ?? '0'), 0n);
+    expected = settled
+      .flatMap((p) => p.payouts)
+      .filter((p) => p.wallet === sharedWallet)
+      .reduce((s, p) => s + BigInt(p.amountMicroUsdc ?? '0'), 0n);
   });
 
   it("gives the shared collaborator's exact totals, one line per purchase with its transaction", async () => {
@@ -110,7 +136,14 @@ describe('creator earnings and payout notifications', () => {
     const res = await engine.http('GET', route, undefined, proof(shared, sharedWallet, route));
     expect(res.status).toBe(200);
     const body = (await res.json()) as EarningsBody;
-    expect(body.totals).toEqual({ settledSales: 2, settledMicroUsdc: expected.toString(), pendingSales: 0, pendingMicroUsdc: '0', clawbackMicroUsdc: '0', netMicroUsdc: expected.toString() });
+    expect(body.totals).toEqual({
+      settledSales: 2,
+      settledMicroUsdc: expected.toString(),
+      pendingSales: 0,
+      pendingMicroUsdc: '0',
+      clawbackMicroUsdc: '0',
+      netMicroUsdc: expected.toString(),
+    });
     expect(body.lines.map((l) => [l.kind, l.purchaseId, l.txId, l.role]).sort()).toEqual(
       settled.map((p) => ['settled', p.purchaseId, p.settlement.txId, p.payouts.find((x) => x.wallet === sharedWallet)?.role]).sort(),
     );
@@ -149,16 +182,28 @@ describe('creator earnings and payout notifications', () => {
 
   it('announces every settled payout to the endpoint, signed, once per payout', async () => {
     await runHealthCheck();
-    const payouts = settled.flatMap((p) => p.payouts.map((x) => ({ purchaseId: p.purchaseId, wallet: x.wallet, amountMicroUsdc: x.amountMicroUsdc, txId: p.settlement.txId })));
+    const payouts = settled.flatMap((p) =>
+      p.payouts.map((x) => ({ purchaseId: p.purchaseId, wallet: x.wallet, amountMicroUsdc: x.amountMicroUsdc, txId: p.settlement.txId })),
+    );
     expect(received).toHaveLength(payouts.length);
     for (const r of received) {
       expect(verifyCreatorWebhookSignature(SECRET, String(r.headers['settlement-signature']), r.body)).toBe(true);
       expect(verifyCreatorWebhookSignature('another-secret-entirely', String(r.headers['settlement-signature']), r.body)).toBe(false);
     }
-    const events = received.map((r) => JSON.parse(r.body) as { id: string; type: string; data: { purchaseId: string; wallet: string; amountMicroUsdc: string; txId: string } });
+    const events = received.map(
+      (r) =>
+        JSON.parse(r.body) as {
+          id: string;
+          type: string;
+          data: { purchaseId: string; wallet: string; amountMicroUsdc: string; txId: string };
+        },
+    );
     expect(new Set(events.map((e) => e.id)).size).toBe(payouts.length);
-    expect(events.map((e) => ({ purchaseId: e.data.purchaseId, wallet: e.data.wallet, amountMicroUsdc: e.data.amountMicroUsdc, txId: e.data.txId })).sort((x, y) => (x.wallet < y.wallet ? -1 : 1)))
-      .toEqual(payouts.sort((x, y) => (x.wallet < y.wallet ? -1 : 1)));
+    expect(
+      events
+        .map((e) => ({ purchaseId: e.data.purchaseId, wallet: e.data.wallet, amountMicroUsdc: e.data.amountMicroUsdc, txId: e.data.txId }))
+        .sort((x, y) => (x.wallet < y.wallet ? -1 : 1)),
+    ).toEqual(payouts.sort((x, y) => (x.wallet < y.wallet ? -1 : 1)));
     expect(events.every((e) => e.type === 'payout.settled')).toBe(true);
     // Delivered rows are not sent again.
     await runHealthCheck();
@@ -170,7 +215,12 @@ describe('clawbacks in the earnings', () => {
   it('a refund after settlement shows as a clawback line and lowers the net', async () => {
     const route = `/api/creators/${sharedWallet}/earnings`;
     const before = ((await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody).totals;
-    const product = await engine.createProduct({ collaborators: [{ wallet: sharedWallet, role: 'artist', shareBps: 5000 }, { wallet: wallet(), role: 'producer', shareBps: 5000 }] });
+    const product = await engine.createProduct({
+      collaborators: [
+        { wallet: sharedWallet, role: 'artist', shareBps: 5000 },
+        { wallet: wallet(), role: 'producer', shareBps: 5000 },
+      ],
+    });
     const refs = await engine.checkout(product.id);
     expect((await engine.pay(refs)).status).toBe(200);
     const view = await engine.waitForStatus(refs.purchaseId, ['settled']);
@@ -181,8 +231,18 @@ describe('clawbacks in the earnings', () => {
 
     const body = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
     const settledTotal = BigInt(before.settledMicroUsdc) + mine;
-    expect(body.totals).toMatchObject({ settledSales: before.settledSales + 1, settledMicroUsdc: settledTotal.toString(), clawbackMicroUsdc: mine.toString(), netMicroUsdc: (settledTotal - mine).toString() });
-    expect(body.lines.filter((l) => l.purchaseId === refs.purchaseId).map((l) => [l.kind, l.amountMicroUsdc, l.txId]).sort()).toEqual([
+    expect(body.totals).toMatchObject({
+      settledSales: before.settledSales + 1,
+      settledMicroUsdc: settledTotal.toString(),
+      clawbackMicroUsdc: mine.toString(),
+      netMicroUsdc: (settledTotal - mine).toString(),
+    });
+    expect(
+      body.lines
+        .filter((l) => l.purchaseId === refs.purchaseId)
+        .map((l) => [l.kind, l.amountMicroUsdc, l.txId])
+        .sort(),
+    ).toEqual([
       ['clawback', mine.toString(), view.settlement.txId],
       ['settled', mine.toString(), view.settlement.txId],
     ]);
@@ -190,10 +250,16 @@ describe('clawbacks in the earnings', () => {
 });
 
 describe('pending earnings', () => {
-  it("a paid purchase waiting for approval counts as pending with the share its split will pay", async () => {
+  it('a paid purchase waiting for approval counts as pending with the share its split will pay', async () => {
     const route = `/api/creators/${sharedWallet}/earnings`;
     // Above APPROVAL_THRESHOLD_CENTS ($1,000.00 by default): it waits, fee captured, pool known.
-    const product = await engine.createProduct({ priceCents: '150000', collaborators: [{ wallet: wallet(), role: 'artist', shareBps: 6667 }, { wallet: sharedWallet, role: 'editor', shareBps: 3333 }] });
+    const product = await engine.createProduct({
+      priceCents: '150000',
+      collaborators: [
+        { wallet: wallet(), role: 'artist', shareBps: 6667 },
+        { wallet: sharedWallet, role: 'editor', shareBps: 3333 },
+      ],
+    });
     const refs = await engine.checkout(product.id);
     expect((await engine.pay(refs)).status).toBe(200);
     const view = await engine.waitForStatus(refs.purchaseId, ['awaiting_approval']);
@@ -201,9 +267,13 @@ describe('pending earnings', () => {
     expect(share).toBeGreaterThan(0n);
     const body = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
     expect(body.totals).toMatchObject({ pendingSales: 1, pendingMicroUsdc: share.toString() });
-    expect(body.lines.filter((l) => l.kind === 'pending')).toEqual([expect.objectContaining({ purchaseId: refs.purchaseId, amountMicroUsdc: share.toString(), txId: null, role: 'editor' })]);
+    expect(body.lines.filter((l) => l.kind === 'pending')).toEqual([
+      expect.objectContaining({ purchaseId: refs.purchaseId, amountMicroUsdc: share.toString(), txId: null, role: 'editor' }),
+    ]);
     // Rejected, it is pending no more.
-    expect((await engine.http('POST', `/admin/purchases/${refs.purchaseId}/reject`, { reason: 'test' }, engine.adminHeaders)).status).toBe(202);
+    expect((await engine.http('POST', `/admin/purchases/${refs.purchaseId}/reject`, { reason: 'test' }, engine.adminHeaders)).status).toBe(
+      202,
+    );
     await engine.waitForStatus(refs.purchaseId, ['failed', 'refunded']);
     const after = (await (await engine.http('GET', route, undefined, proof(shared, sharedWallet, route))).json()) as EarningsBody;
     expect(after.totals).toMatchObject({ pendingSales: 0, pendingMicroUsdc: '0' });
@@ -211,7 +281,8 @@ describe('pending earnings', () => {
 });
 
 describe('health alerts', () => {
-  const alerts = () => engine.db.alertOutbox.findMany({ where: { kind: { startsWith: 'health_success_rate' } }, orderBy: { createdAt: 'asc' } });
+  const alerts = () =>
+    engine.db.alertOutbox.findMany({ where: { kind: { startsWith: 'health_success_rate' } }, orderBy: { createdAt: 'asc' } });
   const metric = async (name: string) => {
     const text = await (await engine.http('GET', '/metrics')).text();
     return text.split('\n').find((l) => l.startsWith(name));
@@ -229,7 +300,9 @@ describe('health alerts', () => {
     await runHealthCheck();
     await runHealthCheck();
     const fired = await alerts();
-    expect(fired.map((a) => [a.kind, a.severity, a.dedupeKey])).toEqual([['health_success_rate', 'critical', 'health:success_rate:1:fired']]);
+    expect(fired.map((a) => [a.kind, a.severity, a.dedupeKey])).toEqual([
+      ['health_success_rate', 'critical', 'health:success_rate:1:fired'],
+    ]);
     expect(fired[0]?.message).toMatch(/success rate/);
     expect(await metric('settlement_health_alert_firing{check="success_rate"}')).toMatch(/ 1$/);
     expect(Number((await metric('settlement_success_ratio '))?.split(' ')[1])).toBeLessThan(0.95);

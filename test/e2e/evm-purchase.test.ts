@@ -141,7 +141,10 @@ it('a paid checkout on an EVM product settles once: exact ERC-20 payouts and the
 it('an EVM product refuses a Solana buyer wallet at checkout with 400 invalid_wallet', async () => {
   const product = await engine.createProduct({ rail: Rail.Evm });
   const purchasesBefore = await engine.db.purchase.count();
-  const res = await engine.http('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet: Keypair.generate().publicKey.toBase58() });
+  const res = await engine.http('POST', '/api/checkout/sessions', {
+    productId: product.id,
+    buyerWallet: Keypair.generate().publicKey.toBase58(),
+  });
   expect(res.status).toBe(400);
   expect(await res.json()).toMatchObject({ error: { type: 'invalid_wallet' } });
   expect(await engine.db.purchase.count()).toBe(purchasesBefore);

@@ -16,7 +16,15 @@ import { startEngine, type Engine } from '../helpers/engine';
 
 const root = path.resolve(__dirname, '../..');
 const SCHEMATHESIS = path.join(root, '.tools/schemathesis/bin/schemathesis');
-const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_headers_conformance', 'response_schema_conformance', 'negative_data_rejection', 'unsupported_method'];
+const CHECKS = [
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_headers_conformance',
+  'response_schema_conformance',
+  'negative_data_rejection',
+  'unsupported_method',
+];
 
 let engine: Engine;
 let purchaseId: string;
@@ -70,17 +78,28 @@ it('schemathesis finds no disagreement between openapi.yaml and the server', asy
   if (!fs.existsSync(SCHEMATHESIS)) throw new Error(`${SCHEMATHESIS} is missing: run npm run setup`);
   const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'schemathesis-'));
   const args = [
-    'run', path.join(root, 'openapi.yaml'),
-    '--url', engine.url,
-    '--header', `Authorization: Bearer ${engine.config.ADMIN_TOKEN}`,
-    '--checks', CHECKS.join(','),
-    '--exclude-path', '/webhooks/stripe',
-    '--max-examples', process.env.FUZZ_MAX_EXAMPLES ?? '60',
-    '--seed', process.env.FUZZ_SEED ?? '20260101',
-    '--workers', '2',
-    '--suppress-health-check', 'all',
-    '--report', 'ndjson',
-    '--report-dir', reportDir,
+    'run',
+    path.join(root, 'openapi.yaml'),
+    '--url',
+    engine.url,
+    '--header',
+    `Authorization: Bearer ${engine.config.ADMIN_TOKEN}`,
+    '--checks',
+    CHECKS.join(','),
+    '--exclude-path',
+    '/webhooks/stripe',
+    '--max-examples',
+    process.env.FUZZ_MAX_EXAMPLES ?? '60',
+    '--seed',
+    process.env.FUZZ_SEED ?? '20260101',
+    '--workers',
+    '2',
+    '--suppress-health-check',
+    'all',
+    '--report',
+    'ndjson',
+    '--report-dir',
+    reportDir,
     '--no-color',
   ];
   const started = Date.now();
@@ -92,7 +111,11 @@ it('schemathesis finds no disagreement between openapi.yaml and the server', asy
     child.on('error', reject);
     child.on('close', (c) => resolve({ code: c, output: text }));
   });
-  const summary = output.split('\n').filter((l) => /test cases|generated|passed|failed|Failures|errors?\b/i.test(l)).slice(-12).join('\n');
+  const summary = output
+    .split('\n')
+    .filter((l) => /test cases|generated|passed|failed|Failures|errors?\b/i.test(l))
+    .slice(-12)
+    .join('\n');
   process.stdout.write(`schemathesis: exit ${code} in ${((Date.now() - started) / 1000).toFixed(0)} s\n${summary}\n`);
   if (code !== 0) process.stdout.write(output.slice(-20_000));
   expect(code).toBe(0);

@@ -30,7 +30,9 @@ describe('the daily volume limit, set to one purchase ($25.00 on solana)', () =>
     const refs = await Promise.all(Array.from({ length: 10 }, () => engine.checkout(product.id)));
     const acks = await Promise.all(refs.map((r) => engine.pay(r)));
     expect(acks.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 200));
-    const views = await Promise.all(refs.map((r) => engine.waitForStatus(r.purchaseId, ['settled', 'awaiting_approval', 'failed'], 120_000)));
+    const views = await Promise.all(
+      refs.map((r) => engine.waitForStatus(r.purchaseId, ['settled', 'awaiting_approval', 'failed'], 120_000)),
+    );
 
     const settled = views.filter((v) => v.status === 'settled');
     const parked = views.filter((v) => v.status === 'awaiting_approval');
@@ -39,7 +41,11 @@ describe('the daily volume limit, set to one purchase ($25.00 on solana)', () =>
     for (const p of parked) expect(await reasonOf(engine, p.purchaseId)).toBe('risk_daily_volume');
     expect(await reasonOf(engine, settled[0]?.purchaseId ?? '')).toBeNull();
     // Parked, not failed: each holds its treasury reservation and has moved nothing on chain.
-    expect(await engine.db.treasuryHold.count({ where: { purchaseId: { in: parked.map((p) => p.purchaseId) }, status: 'pending', riskReason: 'risk_daily_volume' } })).toBe(9);
+    expect(
+      await engine.db.treasuryHold.count({
+        where: { purchaseId: { in: parked.map((p) => p.purchaseId) }, status: 'pending', riskReason: 'risk_daily_volume' },
+      }),
+    ).toBe(9);
     expect(parked.every((p) => p.settlement.txId === null)).toBe(true);
     const artist = new PublicKey(product.collaborators[0]?.wallet ?? '');
     expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, artist)).toBe(ARTIST_SHARE_OF_25_USD);
@@ -66,7 +72,9 @@ describe('the daily volume limit, set to one purchase ($25.00 on solana)', () =>
     expect(approved.payouts.map((p) => p.amountMicroUsdc)).toEqual(['12948000', '6474000', '2158000']);
     expect(await reasonOf(engine, first)).toBeNull();
     const second = parked[1]?.purchaseId ?? '';
-    expect((await engine.http('POST', `/admin/purchases/${second}/reject`, { reason: 'over the daily limit' }, engine.adminHeaders)).status).toBe(202);
+    expect(
+      (await engine.http('POST', `/admin/purchases/${second}/reject`, { reason: 'over the daily limit' }, engine.adminHeaders)).status,
+    ).toBe(202);
     expect((await engine.waitForStatus(second, ['failed'])).failure).toMatchObject({ type: 'approval_rejected' });
     expect((await engine.db.treasuryHold.findUniqueOrThrow({ where: { purchaseId: second } })).status).toBe('voided');
     expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, artist)).toBe(2n * ARTIST_SHARE_OF_25_USD);

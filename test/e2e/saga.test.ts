@@ -42,7 +42,8 @@ it('a refund that arrives before the pivot aborts the purchase and moves nothing
   const view = await engine.waitForStatus(refs.purchaseId, ['refunded', 'settled', 'failed']);
   expect(view.status).toBe('refunded');
   expect(view.settlement.txId).toBeNull();
-  for (const c of product.collaborators) expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(c.wallet))).toBe(0n);
+  for (const c of product.collaborators)
+    expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(c.wallet))).toBe(0n);
   expect(await engine.db.treasuryHold.count({ where: { purchaseId: refs.purchaseId, status: 'pending' } })).toBe(0);
   expect(await engine.db.collaboratorPayment.count({ where: { purchaseId: refs.purchaseId } })).toBe(0);
 });
@@ -60,7 +61,8 @@ it('a dispute delivered before the payment events (it carries no purchase id) st
   const view = await engine.waitForStatus(refs.purchaseId, ['disputed', 'settled', 'failed']);
   expect(view.status).toBe('disputed');
   expect(view.settlement.txId).toBeNull();
-  for (const c of product.collaborators) expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(c.wallet))).toBe(0n);
+  for (const c of product.collaborators)
+    expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(c.wallet))).toBe(0n);
   expect((await engine.db.webhookEvent.findUniqueOrThrow({ where: { id: early.id } })).outcome).toBe('signalled');
 });
 
@@ -76,9 +78,14 @@ it('a refund after the pivot records a clawback receivable and never touches the
   const res = await engine.deliver(eventOf(refund.events, 'charge.refunded'));
   expect(await res.json()).toMatchObject({ outcome: 'clawback' });
   await engine.waitForStatus(refs.purchaseId, ['refunded']);
-  const clawback = await engine.db.journalTransaction.findFirstOrThrow({ where: { purchaseId: refs.purchaseId, kind: 'purchase_clawback' }, include: { entries: true } });
+  const clawback = await engine.db.journalTransaction.findFirstOrThrow({
+    where: { purchaseId: refs.purchaseId, kind: 'purchase_clawback' },
+    include: { entries: true },
+  });
   expect(clawback.entries.reduce((a, e) => a + e.amountMicro, 0n)).toBe(0n);
-  expect(clawback.entries.find((e) => e.accountCode === 'clawback:receivable')?.amountMicro).toBe(BigInt(settled.creatorPoolMicroUsdc ?? 0));
+  expect(clawback.entries.find((e) => e.accountCode === 'clawback:receivable')?.amountMicro).toBe(
+    BigInt(settled.creatorPoolMicroUsdc ?? 0),
+  );
   expect(await usdcOf(engine.chain.connection, engine.chain.usdcMint, new PublicKey(product.collaborators[0]!.wallet))).toBe(paid);
   // A dispute on the same purchase later changes nothing more.
   const dispute = await engine.devStripe.dispute(refs.chargeId);
@@ -96,8 +103,20 @@ it('a short treasury parks the purchase in awaiting_treasury; replenishment sett
   expect(await engine.db.alertOutbox.count({ where: { kind: 'treasury_insufficient', dedupeKey: { contains: refs.purchaseId } } })).toBe(1);
 
   // Stripe pays out; USDC lands in the treasury; ops books it. (Mint on the local chain as the payout.)
-  await mintTo(engine.chain.connection, engine.chain.treasuryKeypair, engine.chain.usdcMint, getAssociatedTokenAddressSync(engine.chain.usdcMint, engine.chain.treasury), engine.chain.treasuryKeypair, 50_000_000n);
-  const res = await engine.http('POST', '/admin/treasury/replenished', { rail: 'solana', amountMicroUsdc: '50000000', reference: 'po_test_1' }, engine.adminHeaders);
+  await mintTo(
+    engine.chain.connection,
+    engine.chain.treasuryKeypair,
+    engine.chain.usdcMint,
+    getAssociatedTokenAddressSync(engine.chain.usdcMint, engine.chain.treasury),
+    engine.chain.treasuryKeypair,
+    50_000_000n,
+  );
+  const res = await engine.http(
+    'POST',
+    '/admin/treasury/replenished',
+    { rail: 'solana', amountMicroUsdc: '50000000', reference: 'po_test_1' },
+    engine.adminHeaders,
+  );
   expect(res.status).toBe(202);
   expect(await res.json()).toMatchObject({ recorded: true, signalled: 1 });
   const view = await engine.waitForStatus(refs.purchaseId, ['settled']);
@@ -129,7 +148,9 @@ describe('above the approval threshold ($20.00 here; the payment is $25.00)', ()
       await e.pay(refs2);
       await e.waitForStatus(refs2.purchaseId, ['awaiting_approval']);
       expect((await e.db.treasuryHold.findUniqueOrThrow({ where: { purchaseId: refs2.purchaseId } })).status).toBe('pending');
-      expect((await e.http('POST', `/admin/purchases/${refs2.purchaseId}/reject`, { reason: 'fraud check' }, e.adminHeaders)).status).toBe(202);
+      expect((await e.http('POST', `/admin/purchases/${refs2.purchaseId}/reject`, { reason: 'fraud check' }, e.adminHeaders)).status).toBe(
+        202,
+      );
       const rejected = await e.waitForStatus(refs2.purchaseId, ['failed']);
       expect(rejected.failure).toMatchObject({ type: 'approval_rejected' });
       expect((await e.db.treasuryHold.findUniqueOrThrow({ where: { purchaseId: refs2.purchaseId } })).status).toBe('voided');

@@ -43,7 +43,13 @@ afterAll(async () => {
   await engine?.close();
 });
 
-interface PauseAnswer { paused: boolean; alreadyApplied: boolean; settling: string[]; actor: string; reason: string }
+interface PauseAnswer {
+  paused: boolean;
+  alreadyApplied: boolean;
+  settling: string[];
+  actor: string;
+  reason: string;
+}
 
 const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
   const res = await engine.http(method, path, body, engine.adminHeaders);
@@ -53,7 +59,10 @@ const admin = async <T>(method: string, path: string, body?: unknown): Promise<T
 
 async function pausedInVisibility(): Promise<number> {
   let n = 0;
-  for await (const _ of engine.temporal.client.workflow.list({ query: "WorkflowType = 'purchaseWorkflow' AND ExecutionStatus = 'Running' AND PurchaseStatus = 'paused'" })) n += 1;
+  for await (const _ of engine.temporal.client.workflow.list({
+    query: "WorkflowType = 'purchaseWorkflow' AND ExecutionStatus = 'Running' AND PurchaseStatus = 'paused'",
+  }))
+    n += 1;
   return n;
 }
 
@@ -76,7 +85,10 @@ it('a pause during a burst of 20 purchases lands none on chain until resume; all
   const pause = await admin<PauseAnswer>('POST', '/admin/settlement/pause', { reason: 'incident 42: suspected key leak' });
   expect(pause).toMatchObject({ paused: true, alreadyApplied: false, actor: 'admin', reason: 'incident 42: suspected key leak' });
   // Sends already past the gate when the pause committed may finish; nothing else may land.
-  const alreadyPast = new Set([...pause.settling, ...(await engine.db.purchase.findMany({ where: { id: { in: ids }, status: 'settled' }, select: { id: true } })).map((p) => p.id)]);
+  const alreadyPast = new Set([
+    ...pause.settling,
+    ...(await engine.db.purchase.findMany({ where: { id: { in: ids }, status: 'settled' }, select: { id: true } })).map((p) => p.id),
+  ]);
   expect((await Promise.all(refs.slice(5).map((r) => engine.pay(r)))).map((a) => a.status)).toEqual(Array.from({ length: 15 }, () => 200));
   const held = ids.filter((id) => !alreadyPast.has(id));
   expect(held.length).toBeGreaterThanOrEqual(15);
@@ -84,9 +96,17 @@ it('a pause during a burst of 20 purchases lands none on chain until resume; all
   // Every run goes up to the pivot and waits there, visible in PostgreSQL and in Temporal.
   await Promise.all(held.map((id) => engine.waitForStatus(id, ['paused'], 120_000)));
   await until('the paused runs in visibility', async () => (await pausedInVisibility()) === held.length);
-  expect(await admin('GET', '/admin/settlement')).toMatchObject({ paused: true, actor: 'admin', reason: 'incident 42: suspected key leak', pausedPurchases: held.length });
+  expect(await admin('GET', '/admin/settlement')).toMatchObject({
+    paused: true,
+    actor: 'admin',
+    reason: 'incident 42: suspected key leak',
+    pausedPurchases: held.length,
+  });
   // A repeat pause changes nothing and keeps the first reason.
-  expect(await admin<PauseAnswer>('POST', '/admin/settlement/pause', { reason: 'again' })).toMatchObject({ alreadyApplied: true, reason: 'incident 42: suspected key leak' });
+  expect(await admin<PauseAnswer>('POST', '/admin/settlement/pause', { reason: 'again' })).toMatchObject({
+    alreadyApplied: true,
+    reason: 'incident 42: suspected key leak',
+  });
   // Still nothing sent for them a while later: no send started, no attempt journalled, no USDC moved.
   await new Promise((r) => setTimeout(r, 3_000));
   expect(sends.filter((id) => held.includes(id))).toEqual([]);
@@ -95,7 +115,9 @@ it('a pause during a burst of 20 purchases lands none on chain until resume; all
   expect((await engine.purchase(held[0] ?? '')).status).toBe('paused');
 
   // Resume signals every waiting run (oldest first); all 20 settle, each exactly once.
-  const resumed = await admin<{ paused: boolean; signalled: string[] }>('POST', '/admin/settlement/resume', { reason: 'incident 42 closed' });
+  const resumed = await admin<{ paused: boolean; signalled: string[] }>('POST', '/admin/settlement/resume', {
+    reason: 'incident 42 closed',
+  });
   expect(resumed.paused).toBe(false);
   expect([...resumed.signalled].sort()).toEqual([...held].sort());
   const views = await Promise.all(ids.map((id) => engine.waitForStatus(id, ['settled', 'failed'], 120_000)));
@@ -105,7 +127,10 @@ it('a pause during a burst of 20 purchases lands none on chain until resume; all
   expect(await engine.db.journalTransaction.count({ where: { purchaseId: { in: ids }, kind: 'purchase_settled' } })).toBe(20);
   expect(new Set(views.map((v) => v.settlement.txId)).size).toBe(20);
 
-  const audit = await engine.db.auditLog.findMany({ where: { action: { in: ['settlement.pause', 'settlement.resume'] } }, orderBy: { id: 'asc' } });
+  const audit = await engine.db.auditLog.findMany({
+    where: { action: { in: ['settlement.pause', 'settlement.resume'] } },
+    orderBy: { id: 'asc' },
+  });
   expect(audit.map((a) => [a.action, a.actor, a.reason, a.result])).toEqual([
     ['settlement.pause', 'admin', 'incident 42: suspected key leak', 'ok'],
     ['settlement.pause', 'admin', 'again', 'ok'],
@@ -150,7 +175,12 @@ it('pause needs a reason (400 validation_failed) and the admin token (401); an u
 it('the ops CLI pauses, shows and resumes through the same service, audited as the CLI user', async () => {
   async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const saved = { ...process.env };
-    Object.assign(process.env, { DATABASE_URL: engine.config.databaseUrl, TEMPORAL_ADDRESS: engine.config.temporalAddress, TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE, LOG_LEVEL: 'silent' });
+    Object.assign(process.env, {
+      DATABASE_URL: engine.config.databaseUrl,
+      TEMPORAL_ADDRESS: engine.config.temporalAddress,
+      TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE,
+      LOG_LEVEL: 'silent',
+    });
     const out: string[] = [];
     const err: string[] = [];
     const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
@@ -168,7 +198,12 @@ it('the ops CLI pauses, shows and resumes through the same service, audited as t
   expect(await ops('pause')).toMatchObject({ code: 1, stderr: expect.stringContaining('pause needs --reason') });
   const paused = await ops('pause', '--reason', 'cli drill');
   expect(paused.code).toBe(0);
-  expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, alreadyApplied: false, reason: 'cli drill', actor: expect.stringMatching(/^cli:/) });
+  expect(JSON.parse(paused.stdout)).toMatchObject({
+    paused: true,
+    alreadyApplied: false,
+    reason: 'cli drill',
+    actor: expect.stringMatching(/^cli:/),
+  });
   const product = await engine.createProduct();
   const refs = await engine.checkout(product.id);
   await engine.pay(refs);
@@ -178,6 +213,9 @@ it('the ops CLI pauses, shows and resumes through the same service, audited as t
   expect(JSON.parse(resumed.stdout)).toMatchObject({ paused: false, signalled: [refs.purchaseId] });
   await engine.waitForStatus(refs.purchaseId, ['settled']);
   const rows = await engine.db.auditLog.findMany({ where: { reason: { in: ['cli drill', 'drill over'] } }, orderBy: { id: 'asc' } });
-  expect(rows.map((r) => [r.action, r.result])).toEqual([['settlement.pause', 'ok'], ['settlement.resume', 'ok']]);
+  expect(rows.map((r) => [r.action, r.result])).toEqual([
+    ['settlement.pause', 'ok'],
+    ['settlement.resume', 'ok'],
+  ]);
   expect(rows.every((r) => r.actor.startsWith('cli:'))).toBe(true);
 });

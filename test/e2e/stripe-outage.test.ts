@@ -36,7 +36,10 @@ it('a Stripe outage at checkout answers 500 and leaves no purchase behind', asyn
   const product = await engine.createProduct();
   const purchases = await engine.db.purchase.count();
   proxy.failNext(10);
-  const res = await engine.http('POST', '/api/checkout/sessions', { productId: product.id, buyerWallet: (await import('@solana/web3.js')).Keypair.generate().publicKey.toBase58() });
+  const res = await engine.http('POST', '/api/checkout/sessions', {
+    productId: product.id,
+    buyerWallet: (await import('@solana/web3.js')).Keypair.generate().publicKey.toBase58(),
+  });
   expect(res.status).toBe(500);
   expect(await res.json()).toEqual({ error: { type: 'internal_error', message: 'internal error' } });
   expect(await engine.db.purchase.count()).toBe(purchases);

@@ -39,7 +39,11 @@ async function waitForRpc(rpcUrl: string, child: ChildProcess, timeoutMs: number
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}`);
     try {
-      const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
+      const res = await fetch(rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -51,7 +55,9 @@ async function waitForRpc(rpcUrl: string, child: ChildProcess, timeoutMs: number
 
 export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
   const port = await freePort();
-  const child = spawn(anvilBinary(), ['--port', String(port), '--host', '127.0.0.1', '--silent', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(anvilBinary(), ['--port', String(port), '--host', '127.0.0.1', '--silent', ...extraArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const rpcUrl = `http://127.0.0.1:${port}`;

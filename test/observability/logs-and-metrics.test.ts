@@ -24,7 +24,11 @@ function capture() {
       cb();
     },
   });
-  return { lines, logger: createLogger({ level: 'trace', name: 'test', destination }), parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    lines,
+    logger: createLogger({ level: 'trace', name: 'test', destination }),
+    parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 const SECRETS = {
@@ -41,11 +45,21 @@ const SECRETS = {
 describe('logs', () => {
   it('inside an activity every line carries purchaseId, workflowId, runId and the activity type', async () => {
     const { logger, parsed } = capture();
-    const env = new MockActivityEnvironment({ activityType: 'settleOnChain', workflowExecution: { workflowId: 'purchase-pur_0123456789abcdef', runId: 'run-42' } });
+    const env = new MockActivityEnvironment({
+      activityType: 'settleOnChain',
+      workflowExecution: { workflowId: 'purchase-pur_0123456789abcdef', runId: 'run-42' },
+    });
     await env.run(async () => logger.child({ rail: 'solana' }).info({ txId: 'sig' }, 'settled on chain'));
     logger.info('outside any activity');
     const [inside, outside] = parsed();
-    expect(inside).toMatchObject({ purchaseId: 'pur_0123456789abcdef', workflowId: 'purchase-pur_0123456789abcdef', runId: 'run-42', activityType: 'settleOnChain', rail: 'solana', msg: 'settled on chain' });
+    expect(inside).toMatchObject({
+      purchaseId: 'pur_0123456789abcdef',
+      workflowId: 'purchase-pur_0123456789abcdef',
+      runId: 'run-42',
+      activityType: 'settleOnChain',
+      rail: 'solana',
+      msg: 'settled on chain',
+    });
     expect(outside).not.toHaveProperty('workflowId');
   });
 
@@ -53,15 +67,36 @@ describe('logs', () => {
     const { logger, lines } = capture();
     const config = loadConfig({ ...SECRETS, NODE_ENV: 'test' });
     logger.info({ config }, 'config loaded');
-    logger.info({ req: { method: 'POST', url: '/admin/x', headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, 'stripe-signature': `t=1,v1=${SECRETS.STRIPE_WEBHOOK_SECRET}` } } }, 'request');
+    logger.info(
+      {
+        req: {
+          method: 'POST',
+          url: '/admin/x',
+          headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}`, 'stripe-signature': `t=1,v1=${SECRETS.STRIPE_WEBHOOK_SECRET}` },
+        },
+      },
+      'request',
+    );
     logger.info({ headers: { authorization: `Bearer ${SECRETS.ADMIN_READONLY_TOKEN}` } }, 'outbound call');
-    logger.info({ treasury: { secretKey: SECRETS.TREASURY_KEYPAIR }, settlerKey: SECRETS.EVM_PRIVATE_KEY, privateKey: SECRETS.EVM_PRIVATE_KEY }, 'keys');
+    logger.info(
+      { treasury: { secretKey: SECRETS.TREASURY_KEYPAIR }, settlerKey: SECRETS.EVM_PRIVATE_KEY, privateKey: SECRETS.EVM_PRIVATE_KEY },
+      'keys',
+    );
     logger.child({ STRIPE_SECRET_KEY: SECRETS.STRIPE_SECRET_KEY, TEMPORAL_API_KEY: SECRETS.TEMPORAL_API_KEY }).warn('child bindings');
 
     // The activity interceptor's failure line, inside an activity context.
-    const env = new MockActivityEnvironment({ activityType: 'captureStripeFee', workflowExecution: { workflowId: 'purchase-pur_feedfacefeedface', runId: 'r' } });
+    const env = new MockActivityEnvironment({
+      activityType: 'captureStripeFee',
+      workflowExecution: { workflowId: 'purchase-pur_feedfacefeedface', runId: 'r' },
+    });
     const inbound = activityObservability(logger)({ info: env.context.info, metricMeter: env.context.metricMeter } as never).inbound;
-    await expect(env.run(() => inbound!.execute!({ args: [], headers: {} }, () => Promise.reject(ApplicationFailure.create({ type: 'rpc_unavailable', message: 'down' }))))).rejects.toThrow('down');
+    await expect(
+      env.run(() =>
+        inbound!.execute!({ args: [], headers: {} }, () =>
+          Promise.reject(ApplicationFailure.create({ type: 'rpc_unavailable', message: 'down' })),
+        ),
+      ),
+    ).rejects.toThrow('down');
 
     const out = lines.join('\n');
     expect(lines.length).toBeGreaterThanOrEqual(6);
@@ -69,7 +104,9 @@ describe('logs', () => {
       expect({ name, leaked: out.includes(value) }).toEqual({ name, leaked: false });
     }
     expect(out).toContain('[redacted]');
-    expect(out).toMatch(/"errorType":"rpc_unavailable".*"purchaseId":"pur_feedfacefeedface"|"purchaseId":"pur_feedfacefeedface".*"errorType":"rpc_unavailable"/);
+    expect(out).toMatch(
+      /"errorType":"rpc_unavailable".*"purchaseId":"pur_feedfacefeedface"|"purchaseId":"pur_feedfacefeedface".*"errorType":"rpc_unavailable"/,
+    );
   });
 });
 
@@ -78,10 +115,18 @@ describe('metrics', () => {
     const metrics = createMetrics();
     registerActivityMetrics(metrics.registry);
     registerActivityMetrics(metrics.registry); // idempotent
-    const before = (await activityFailures.get()).values.find((v) => v.labels.activity === 'settleOnChain' && v.labels.type === 'blockhash_expired')?.value ?? 0;
+    const before =
+      (await activityFailures.get()).values.find((v) => v.labels.activity === 'settleOnChain' && v.labels.type === 'blockhash_expired')
+        ?.value ?? 0;
     const env = new MockActivityEnvironment({ activityType: 'settleOnChain' });
     const inbound = activityObservability()({ info: env.context.info, metricMeter: env.context.metricMeter } as never).inbound;
-    await expect(env.run(() => inbound!.execute!({ args: [], headers: {} }, () => Promise.reject(ApplicationFailure.create({ type: 'blockhash_expired', message: 'x' }))))).rejects.toThrow();
+    await expect(
+      env.run(() =>
+        inbound!.execute!({ args: [], headers: {} }, () =>
+          Promise.reject(ApplicationFailure.create({ type: 'blockhash_expired', message: 'x' })),
+        ),
+      ),
+    ).rejects.toThrow();
     const text = await metrics.registry.metrics();
     expect(text).toContain(`settlement_activity_failures_total{activity="settleOnChain",type="blockhash_expired"} ${before + 1}`);
   });
@@ -93,9 +138,21 @@ describe('metrics', () => {
       let now = new Date();
       const collect = createScrapeCollector(db, metrics, { warningBalanceCents: 200_000n, runwayWarningDays: 7 }, () => now);
       await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 5_000_000_000n, reference: 'obs-test', source: 'bootstrap' });
-      const product = await db.product.create({ data: { id: 'prod_obs', title: 't', priceCents: 2500n, currency: 'usd', rail: 'solana', nftSymbol: 'R', nftUri: '' } });
+      const product = await db.product.create({
+        data: { id: 'prod_obs', title: 't', priceCents: 2500n, currency: 'usd', rail: 'solana', nftSymbol: 'R', nftUri: '' },
+      });
       const createdAt = new Date(Date.now() - 42_000);
-      await db.purchase.create({ data: { id: 'pur_obs_settled', productId: product.id, buyerWallet: 'w', rail: 'solana', status: 'settled', createdAt, creatorPoolMicroUsdc: 1_000_000n } });
+      await db.purchase.create({
+        data: {
+          id: 'pur_obs_settled',
+          productId: product.id,
+          buyerWallet: 'w',
+          rail: 'solana',
+          status: 'settled',
+          createdAt,
+          creatorPoolMicroUsdc: 1_000_000n,
+        },
+      });
       now = new Date(Date.now() + 1000);
       await collect();
       await collect(); // the same purchase is not observed twice
@@ -115,10 +172,13 @@ describe('metrics', () => {
 describe('tracing', () => {
   it('is off by default and, when enabled without the package, names the packages to add', () => {
     expect(otelWorkerInterceptors(false)).toBeUndefined();
-    const missing = () => otelWorkerInterceptors(true, () => {
-      throw new Error('Cannot find module');
-    });
+    const missing = () =>
+      otelWorkerInterceptors(true, () => {
+        throw new Error('Cannot find module');
+      });
     expect(missing).toThrow(OtelUnavailableError);
-    expect(missing).toThrow(/npm install @temporalio\/interceptors-opentelemetry @opentelemetry\/sdk-node @opentelemetry\/exporter-trace-otlp-http/);
+    expect(missing).toThrow(
+      /npm install @temporalio\/interceptors-opentelemetry @opentelemetry\/sdk-node @opentelemetry\/exporter-trace-otlp-http/,
+    );
   });
 });

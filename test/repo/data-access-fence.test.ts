@@ -10,15 +10,33 @@ import { promisify } from 'node:util';
 const root = path.resolve(__dirname, '../..');
 const FENCED = ['no-restricted-imports', 'no-restricted-syntax'];
 
-interface LintMessage { ruleId: string | null; line: number; message: string }
+interface LintMessage {
+  ruleId: string | null;
+  line: number;
+  message: string;
+}
 
 /** Lint `code` with the repository's config as if it were `file`, through the CLI: the flat config is an ES module jest cannot load. */
 async function lint(file: string, code: string): Promise<LintMessage[]> {
-  const run = promisify(execFile)(process.execPath, [
-    path.join(root, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', '--stdin', '--stdin-filename', file,
-    // the fence needs no type information: skip building the TypeScript program (seconds per run)
-    '--parser-options', 'projectService:false', '--rule', '@typescript-eslint/no-floating-promises: off', '--rule', '@typescript-eslint/no-misused-promises: off',
-  ], { cwd: root, maxBuffer: 10 * 1024 * 1024 });
+  const run = promisify(execFile)(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/eslint/bin/eslint.js'),
+      '--format',
+      'json',
+      '--stdin',
+      '--stdin-filename',
+      file,
+      // the fence needs no type information: skip building the TypeScript program (seconds per run)
+      '--parser-options',
+      'projectService:false',
+      '--rule',
+      '@typescript-eslint/no-floating-promises: off',
+      '--rule',
+      '@typescript-eslint/no-misused-promises: off',
+    ],
+    { cwd: root, maxBuffer: 10 * 1024 * 1024 },
+  );
   run.child.stdin?.end(code);
   const { stdout } = await run.catch((err: { code?: number; stdout?: string }) => {
     // exit status 1 means "lint errors found", which is what the refusing cases expect
@@ -30,7 +48,9 @@ async function lint(file: string, code: string): Promise<LintMessage[]> {
 }
 
 async function fenceFindings(file: string, code: string): Promise<string[]> {
-  return (await lint(file, code)).filter((m) => m.ruleId !== null && FENCED.includes(m.ruleId) && m.message.includes('src/db')).map((m) => `${m.ruleId}@${m.line}`);
+  return (await lint(file, code))
+    .filter((m) => m.ruleId !== null && FENCED.includes(m.ruleId) && m.message.includes('src/db'))
+    .map((m) => `${m.ruleId}@${m.line}`);
 }
 
 const offending = [
@@ -38,7 +58,7 @@ const offending = [
   "import type { Db } from '../db/client';",
   'export const rows = (db: Db) => db.purchase.findMany({ where: { status: String(Prisma.DbNull) } });',
   'export const holds = (db: Db) => db.$transaction(async (tx) => tx.treasuryHold.count());',
-  "export const raw = (db: Db) => db.$queryRaw`SELECT 1`;",
+  'export const raw = (db: Db) => db.$queryRaw`SELECT 1`;',
 ].join('\n');
 
 describe('the data-access fence', () => {
@@ -68,7 +88,10 @@ describe('the data-access fence', () => {
   });
 
   test('workflows may not import the generated Prisma client at all', async () => {
-    const messages = await lint('src/workflows/purchase.ts', "import type { Purchase } from '../../generated/prisma/client';\nexport type P = Purchase;\n");
+    const messages = await lint(
+      'src/workflows/purchase.ts',
+      "import type { Purchase } from '../../generated/prisma/client';\nexport type P = Purchase;\n",
+    );
     expect(messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.line)).toEqual([1]);
   });
 });

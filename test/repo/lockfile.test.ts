@@ -6,7 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
-interface LockEntry { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }
+interface LockEntry {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as LockEntry;
 
@@ -37,7 +41,13 @@ it("every optional dependency of a locked package has its own entry (other platf
   }
   expect(missing).toEqual([]);
   // the platforms this repo's native packages ship for are all there
-  for (const name of ['@swc/core-darwin-arm64', '@swc/core-win32-x64-msvc', '@esbuild/darwin-arm64', 'litesvm-darwin-arm64', '@foundry-rs/anvil-darwin-arm64']) {
+  for (const name of [
+    '@swc/core-darwin-arm64',
+    '@swc/core-win32-x64-msvc',
+    '@esbuild/darwin-arm64',
+    'litesvm-darwin-arm64',
+    '@foundry-rs/anvil-darwin-arm64',
+  ]) {
     expect({ name, locked: `node_modules/${name}` in lock.packages }).toEqual({ name, locked: true });
   }
 });

@@ -5,7 +5,13 @@ import { OPERATIONS } from '../../src/api/openapi';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/openapi';
 
 const root = path.resolve(__dirname, '../..');
-const MOUNT: Record<string, string> = { 'public.ts': '/api', 'subscriptions.ts': '/api', 'creator-earnings.ts': '/api', 'webhooks.ts': '/webhooks', 'health.ts': '' };
+const MOUNT: Record<string, string> = {
+  'public.ts': '/api',
+  'subscriptions.ts': '/api',
+  'creator-earnings.ts': '/api',
+  'webhooks.ts': '/webhooks',
+  'health.ts': '',
+};
 
 function servedRoutes(): string[] {
   const dir = path.join(root, 'src/api/routes');
@@ -15,7 +21,11 @@ function servedRoutes(): string[] {
     for (const m of src.matchAll(/router\.(get|post|put|patch|delete)\((['`])([^'`]+)\2/g)) {
       const [, method, , route] = m as unknown as [string, string, string, string];
       // a route registered once per action (`/purchases/:purchaseId/${action}`) expands to each action
-      const actions = /\$\{action\}/.test(route) ? [...src.matchAll(/for \(const action of \[([^\]]+)\]/g)].flatMap((a) => [...(a[1] ?? '').matchAll(/'(\w+)'/g)].map((x) => x[1] ?? '')) : [''];
+      const actions = /\$\{action\}/.test(route)
+        ? [...src.matchAll(/for \(const action of \[([^\]]+)\]/g)].flatMap((a) =>
+            [...(a[1] ?? '').matchAll(/'(\w+)'/g)].map((x) => x[1] ?? ''),
+          )
+        : [''];
       for (const action of actions) {
         const expanded = route.replace('${action}', action);
         const full = `${MOUNT[file] ?? '/admin'}${expanded === '/' ? '' : expanded}`.replace(/:(\w+)/g, '{$1}');

@@ -61,7 +61,10 @@ describe('NODE_ENV=production', () => {
     const config = loadConfig(safeEnv());
     expect(config.NODE_ENV).toBe('production');
     expect(config.evmConfigured).toBe(false);
-    expect(loadConfig({ ...safeEnv(), EVM_RPC_URL: 'https://rpc.example', EVM_PRIVATE_KEY: `0x${randomBytes(32).toString('hex')}` }).evmConfigured).toBe(true);
+    expect(
+      loadConfig({ ...safeEnv(), EVM_RPC_URL: 'https://rpc.example', EVM_PRIVATE_KEY: `0x${randomBytes(32).toString('hex')}` })
+        .evmConfigured,
+    ).toBe(true);
   });
 
   it('with no settings, names every unsafe setting in one error', () => {
@@ -73,21 +76,33 @@ describe('NODE_ENV=production', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const names = (error as ConfigError).problems.map((p) => p.variable);
-    expect(names.sort()).toEqual(['ADMIN_TOKEN', 'DATABASE_URL', 'NFT_MINT_SEED', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'TEMPORAL_ADDRESS', 'TREASURY_KEYPAIR'].sort());
+    expect(names.sort()).toEqual(
+      [
+        'ADMIN_TOKEN',
+        'DATABASE_URL',
+        'NFT_MINT_SEED',
+        'STRIPE_SECRET_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+        'TEMPORAL_ADDRESS',
+        'TREASURY_KEYPAIR',
+      ].sort(),
+    );
     for (const name of names) expect((error as Error).message).toContain(name);
     expect((error as Error).message).toMatch(/^unsafe settings for NODE_ENV=production: /);
   });
 
   it('refuses the dev defaults given explicitly', () => {
-    expect(refused({
-      ...safeEnv(),
-      ADMIN_TOKEN: DEV_ADMIN_TOKEN,
-      STRIPE_SECRET_KEY: DEV_STRIPE_SECRET_KEY,
-      STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET,
-      NFT_MINT_SEED: DEV_NFT_MINT_SEED,
-      EVM_RPC_URL: 'https://rpc.example',
-      EVM_PRIVATE_KEY: DEV_EVM_PRIVATE_KEY,
-    })).toEqual(['ADMIN_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'EVM_PRIVATE_KEY', 'NFT_MINT_SEED']);
+    expect(
+      refused({
+        ...safeEnv(),
+        ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+        STRIPE_SECRET_KEY: DEV_STRIPE_SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET,
+        NFT_MINT_SEED: DEV_NFT_MINT_SEED,
+        EVM_RPC_URL: 'https://rpc.example',
+        EVM_PRIVATE_KEY: DEV_EVM_PRIVATE_KEY,
+      }),
+    ).toEqual(['ADMIN_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'EVM_PRIVATE_KEY', 'NFT_MINT_SEED']);
   });
 
   it.each([
@@ -99,11 +114,21 @@ describe('NODE_ENV=production', () => {
     ['STRIPE_SECRET_KEY the dev default', { STRIPE_SECRET_KEY: DEV_STRIPE_SECRET_KEY }, 'STRIPE_SECRET_KEY', 'development default'],
     ['STRIPE_SECRET_KEY too short', { STRIPE_SECRET_KEY: 'sk_live_abc' }, 'STRIPE_SECRET_KEY', 'shorter than 32'],
     ['STRIPE_WEBHOOK_SECRET missing', { STRIPE_WEBHOOK_SECRET: '' }, 'STRIPE_WEBHOOK_SECRET', 'missing'],
-    ['STRIPE_WEBHOOK_SECRET the dev default', { STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET }, 'STRIPE_WEBHOOK_SECRET', 'development default'],
+    [
+      'STRIPE_WEBHOOK_SECRET the dev default',
+      { STRIPE_WEBHOOK_SECRET: DEV_STRIPE_WEBHOOK_SECRET },
+      'STRIPE_WEBHOOK_SECRET',
+      'development default',
+    ],
     ['STRIPE_WEBHOOK_SECRET too short', { STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_WEBHOOK_SECRET', 'shorter than 32'],
     ['no treasury key', { TREASURY_KEYPAIR: undefined }, 'TREASURY_KEYPAIR', 'missing'],
     ['EVM rail without a key', { EVM_RPC_URL: 'https://rpc.example' }, 'EVM_PRIVATE_KEY', 'missing'],
-    ['EVM rail with the anvil key', { EVM_RPC_URL: 'https://rpc.example', EVM_PRIVATE_KEY: DEV_EVM_PRIVATE_KEY }, 'EVM_PRIVATE_KEY', 'anvil'],
+    [
+      'EVM rail with the anvil key',
+      { EVM_RPC_URL: 'https://rpc.example', EVM_PRIVATE_KEY: DEV_EVM_PRIVATE_KEY },
+      'EVM_PRIVATE_KEY',
+      'anvil',
+    ],
     ['NFT_MINT_SEED missing', { NFT_MINT_SEED: undefined }, 'NFT_MINT_SEED', 'missing'],
     ['NFT_MINT_SEED the dev default', { NFT_MINT_SEED: DEV_NFT_MINT_SEED }, 'NFT_MINT_SEED', 'development default'],
     ['NFT_MINT_SEED too short', { NFT_MINT_SEED: 'a-seed-of-20-letters' }, 'NFT_MINT_SEED', 'shorter than 32'],
@@ -120,7 +145,11 @@ describe('NODE_ENV=production', () => {
   });
 
   it('reports invalid values together with the unsafe ones', () => {
-    expect(refused({ ...safeEnv(), PORT: 'eighty', ADMIN_TOKEN: DEV_ADMIN_TOKEN, DATABASE_URL: undefined })).toEqual(['PORT', 'ADMIN_TOKEN', 'DATABASE_URL']);
+    expect(refused({ ...safeEnv(), PORT: 'eighty', ADMIN_TOKEN: DEV_ADMIN_TOKEN, DATABASE_URL: undefined })).toEqual([
+      'PORT',
+      'ADMIN_TOKEN',
+      'DATABASE_URL',
+    ]);
   });
 
   it('leaves development and test on their embedded defaults', () => {
@@ -156,10 +185,14 @@ describe('<NAME>_FILE secrets', () => {
   });
 
   it('names the variable whose file cannot be read', () => {
-    expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET_FILE: path.join(dir, 'absent') })).toThrow(/STRIPE_WEBHOOK_SECRET_FILE \(cannot read .*ENOENT/);
+    expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET_FILE: path.join(dir, 'absent') })).toThrow(
+      /STRIPE_WEBHOOK_SECRET_FILE \(cannot read .*ENOENT/,
+    );
   });
 
   it('checks a secret from a file like any other: a dev default in the file is refused in production', () => {
-    expect(refused({ ...safeEnv(), ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: writeSecret('dev-admin', `${DEV_ADMIN_TOKEN}\n`) })).toEqual(['ADMIN_TOKEN']);
+    expect(refused({ ...safeEnv(), ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: writeSecret('dev-admin', `${DEV_ADMIN_TOKEN}\n`) })).toEqual([
+      'ADMIN_TOKEN',
+    ]);
   });
 });

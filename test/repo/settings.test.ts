@@ -53,7 +53,8 @@ it('docker-compose.yml sets only settings the config schema knows, with pinned i
   const { doc } = compose();
   for (const name of ['postgres', 'temporal', 'temporal-ui', 'api', 'worker']) expect(doc.services[name]).toBeDefined();
   for (const [name, svc] of Object.entries(doc.services)) {
-    if (svc.image) expect({ name, image: svc.image }).toEqual({ name, image: expect.stringMatching(/:[0-9][\w.-]*$|^settlement-engine:local$/) });
+    if (svc.image)
+      expect({ name, image: svc.image }).toEqual({ name, image: expect.stringMatching(/:[0-9][\w.-]*$|^settlement-engine:local$/) });
   }
   for (const app of [...APPS, 'migrate']) {
     const env = doc.services[app]?.environment ?? {};
@@ -64,7 +65,15 @@ it('docker-compose.yml sets only settings the config schema knows, with pinned i
 
 it('docker-compose.yml boots the apps in production with every secret from a Docker secret file, and no dev default', () => {
   const { text, doc } = compose();
-  for (const devDefault of [DEV_ADMIN_TOKEN, DEV_STRIPE_SECRET_KEY, DEV_STRIPE_WEBHOOK_SECRET, DEV_EVM_PRIVATE_KEY, DEV_NFT_MINT_SEED, 'postgres:postgres@', 'POSTGRES_PASSWORD:']) {
+  for (const devDefault of [
+    DEV_ADMIN_TOKEN,
+    DEV_STRIPE_SECRET_KEY,
+    DEV_STRIPE_WEBHOOK_SECRET,
+    DEV_EVM_PRIVATE_KEY,
+    DEV_NFT_MINT_SEED,
+    'postgres:postgres@',
+    'POSTGRES_PASSWORD:',
+  ]) {
     expect({ devDefault, found: text.includes(devDefault) }).toEqual({ devDefault, found: false });
   }
   const declared = doc.secrets ?? {};
@@ -80,16 +89,30 @@ it('docker-compose.yml boots the apps in production with every secret from a Doc
       const realEnv: Record<string, string> = { ...env };
       for (const [name, value] of files) {
         const secret = /^\/run\/secrets\/([\w-]+)$/.exec(value)?.[1];
-        expect({ app, name, secret: secret !== undefined && svc.secrets?.includes(secret) && secret in declared }).toEqual({ app, name, secret: true });
+        expect({ app, name, secret: secret !== undefined && svc.secrets?.includes(secret) && secret in declared }).toEqual({
+          app,
+          name,
+          secret: true,
+        });
         // what the operator would put in the file: a real-looking value
         const file = path.join(dir, `${app}-${name}`);
-        fs.writeFileSync(file, name === 'TREASURY_KEYPAIR_PATH' ? JSON.stringify(Array.from(Keypair.generate().secretKey)) : name === 'DATABASE_URL_FILE' ? 'postgresql://settlement:pw@postgres:5432/settlement\n' : `${name.startsWith('STRIPE_SECRET') ? 'sk_live_' : name.startsWith('STRIPE_WEBHOOK') ? 'whsec_' : ''}${randomBytes(24).toString('hex')}\n`);
+        fs.writeFileSync(
+          file,
+          name === 'TREASURY_KEYPAIR_PATH'
+            ? JSON.stringify(Array.from(Keypair.generate().secretKey))
+            : name === 'DATABASE_URL_FILE'
+              ? 'postgresql://settlement:pw@postgres:5432/settlement\n'
+              : `${name.startsWith('STRIPE_SECRET') ? 'sk_live_' : name.startsWith('STRIPE_WEBHOOK') ? 'whsec_' : ''}${randomBytes(24).toString('hex')}\n`,
+        );
         realEnv[name] = file;
       }
       expect(() => loadConfig(realEnv)).not.toThrow();
       // the compiled entry points of the image, with a health check
       expect({ app, command: svc.command }).toEqual({ app, command: ['node', app === 'api' ? 'dist/server.js' : 'dist/worker.js'] });
-      expect({ app, healthcheck: svc.healthcheck?.test?.join(' ') }).toEqual({ app, healthcheck: expect.stringContaining('scripts/healthcheck.mjs') });
+      expect({ app, healthcheck: svc.healthcheck?.test?.join(' ') }).toEqual({
+        app,
+        healthcheck: expect.stringContaining('scripts/healthcheck.mjs'),
+      });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -100,9 +123,12 @@ it("docker-compose.yml sets Temporal's schema up with temporal-sql-tool, not the
   const { doc } = compose();
   expect(Object.values(doc.services).map((s) => s.image ?? '')).not.toContainEqual(expect.stringContaining('auto-setup'));
   expect(doc.services.temporal?.image).toMatch(/^temporalio\/server:/);
-  const schema = Object.values(doc.services).find((s) => s.image?.startsWith('temporalio/admin-tools:') && JSON.stringify(s.command).includes('temporal-sql-tool'));
+  const schema = Object.values(doc.services).find(
+    (s) => s.image?.startsWith('temporalio/admin-tools:') && JSON.stringify(s.command).includes('temporal-sql-tool'),
+  );
   expect(schema).toBeDefined();
-  for (const step of ['create-database', 'setup-schema', 'update-schema', 'temporal_visibility']) expect(JSON.stringify(schema?.command)).toContain(step);
+  for (const step of ['create-database', 'setup-schema', 'update-schema', 'temporal_visibility'])
+    expect(JSON.stringify(schema?.command)).toContain(step);
 });
 
 it('an invalid setting stops the boot with its name', () => {

@@ -30,7 +30,12 @@ describe('splitLargestRemainder', () => {
 
   it('breaks ties in favour of the earlier collaborator', () => {
     expect(splitLargestRemainder(1n, [{ shareBps: 5000 }, { shareBps: 5000 }])).toEqual([1n, 0n]);
-    expect(splitLargestRemainder(5n, [{ shareBps: 2500 }, { shareBps: 2500 }, { shareBps: 2500 }, { shareBps: 2500 }])).toEqual([2n, 1n, 1n, 1n]);
+    expect(splitLargestRemainder(5n, [{ shareBps: 2500 }, { shareBps: 2500 }, { shareBps: 2500 }, { shareBps: 2500 }])).toEqual([
+      2n,
+      1n,
+      1n,
+      1n,
+    ]);
   });
 
   it('holds the sum for many random pools and share sets', () => {
@@ -50,7 +55,10 @@ describe('splitLargestRemainder', () => {
       }
       shares[n - 1]! += left;
       const pool = BigInt(rnd(1_000_000_000));
-      const parts = splitLargestRemainder(pool, shares.map((shareBps) => ({ shareBps })));
+      const parts = splitLargestRemainder(
+        pool,
+        shares.map((shareBps) => ({ shareBps })),
+      );
       expect(parts.reduce((a, b) => a + b, 0n)).toBe(pool);
       parts.forEach((p, j) => expect(p - (pool * BigInt(shares[j]!)) / 10_000n).toBeLessThanOrEqual(1n));
     }

@@ -6,7 +6,10 @@ const dollars = (d: bigint) => d * 1_000_000n; // micro-USDC
 
 describe('reconciliationPeriod', () => {
   it('the Monday 09:00 run reconciles the week that just ended', () => {
-    expect(reconciliationPeriod(new Date('2026-11-23T09:00:00Z'))).toEqual({ periodStart: '2026-11-16T00:00:00.000Z', periodEnd: '2026-11-23T00:00:00.000Z' });
+    expect(reconciliationPeriod(new Date('2026-11-23T09:00:00Z'))).toEqual({
+      periodStart: '2026-11-16T00:00:00.000Z',
+      periodEnd: '2026-11-23T00:00:00.000Z',
+    });
   });
   it('every instant of the following week maps to the same period; Monday 00:00 starts the next one', () => {
     const p = reconciliationPeriod(new Date('2026-11-23T00:00:00Z'));
@@ -44,7 +47,9 @@ describe('treasuryHealth at the boundaries ($2,000 and 7 days by default)', () =
     expect(treasuryHealth({ availableMicro: dollars(1_000n), runwayDays: null }, t)).toBe('warning');
   });
   it('thresholds come from config', () => {
-    expect(treasuryHealth({ availableMicro: dollars(2_000n), runwayDays: 9n }, { warningBalanceCents: 300_000n, runwayWarningDays: 10 })).toBe('critical');
+    expect(
+      treasuryHealth({ availableMicro: dollars(2_000n), runwayDays: 9n }, { warningBalanceCents: 300_000n, runwayWarningDays: 10 }),
+    ).toBe('critical');
   });
 });
 

@@ -44,7 +44,10 @@ let seq = 0;
 beforeAll(async () => {
   // Every scenario fails activities on purpose (a dozen fee attempts each); the worker logs each one
   // as a warning, and the test server lacks a capability the SDK warns about. Keep errors only.
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
   env = await startTimeSkipping();
   bundle = await workflowBundle();
 });
@@ -88,7 +91,12 @@ function fakeActivities(grossCents: bigint, overrides: Partial<SagaActivities> =
     markPurchaseStatus: () => Promise.resolve(),
     raiseAlert: () => Promise.resolve({ created: true }),
     captureStripeFee: (purchaseId) =>
-      Promise.resolve({ grossCents: grossCents.toString(), stripeFeeCents: feeCents.toString(), paymentIntentId: `pi_${purchaseId}`, chargeId: `ch_${purchaseId}` }),
+      Promise.resolve({
+        grossCents: grossCents.toString(),
+        stripeFeeCents: feeCents.toString(),
+        paymentIntentId: `pi_${purchaseId}`,
+        chargeId: `ch_${purchaseId}`,
+      }),
     recordFees: () => Promise.resolve(),
     reserveTreasury: () => Promise.resolve({ reserved: true, availableMicroUsdc: '1000000000000' }),
     enterSettlement: () => Promise.resolve({ entered: true }),
@@ -108,18 +116,29 @@ function fakeActivities(grossCents: bigint, overrides: Partial<SagaActivities> =
     };
   }
   /** The arguments of every call to `name`, in order (recorded from that activity, so of its type). */
-  const of = <K extends SagaActivityName>(name: K) => calls.filter((c) => c.name === name).map((c) => c.args as Parameters<SagaActivities[K]>);
+  const of = <K extends SagaActivityName>(name: K) =>
+    calls.filter((c) => c.name === name).map((c) => c.args as Parameters<SagaActivities[K]>);
   return { activities: recorded, calls, of, names: () => calls.map((c) => c.name) };
 }
 
 type Fakes = ReturnType<typeof fakeActivities>;
 
 /** One worker for one scenario: started, `body` run against the run's handle, then shut down. */
-async function scenario<T>(fakes: Fakes, policy: PurchasePolicy, body: (h: ReturnType<typeof start>, purchaseId: string) => Promise<T>): Promise<T> {
+async function scenario<T>(
+  fakes: Fakes,
+  policy: PurchasePolicy,
+  body: (h: ReturnType<typeof start>, purchaseId: string) => Promise<T>,
+): Promise<T> {
   const purchaseId = `pur_saga_${++seq}_${Date.now()}`;
   // A task queue per scenario: a worker left behind by a failed test cannot pick up the next one's tasks.
   const taskQueue = `saga-branches-${seq}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: fakes.activities, interceptors: { activity: [domainErrorInterceptor] } });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: fakes.activities,
+    interceptors: { activity: [domainErrorInterceptor] },
+  });
   return worker.runUntil(body(start(purchaseId, policy, taskQueue), purchaseId));
 }
 
@@ -206,7 +225,12 @@ describe('fee wait loop', () => {
     const fakes: Fakes = fakeActivities(2500n, {
       captureStripeFee: (purchaseId) =>
         ready.value
-          ? Promise.resolve({ grossCents: '2500', stripeFeeCents: '103', paymentIntentId: `pi_${purchaseId}`, chargeId: `ch_${purchaseId}` })
+          ? Promise.resolve({
+              grossCents: '2500',
+              stripeFeeCents: '103',
+              paymentIntentId: `pi_${purchaseId}`,
+              chargeId: `ch_${purchaseId}`,
+            })
           : feeUnavailable(purchaseId),
     });
     return fakes;
@@ -222,7 +246,14 @@ describe('fee wait loop', () => {
   function expectParked(fakes: Fakes, parked: PurchaseState, purchaseId: string) {
     expect(fakes.of('captureStripeFee')).toHaveLength(12);
     expect(fakes.of('raiseAlert')).toEqual([
-      [{ dedupeKey: `purchase:${purchaseId}:fee-unavailable`, severity: 'warning', kind: 'fee_unavailable', message: `Stripe fee for ${purchaseId} is still unavailable` }],
+      [
+        {
+          dedupeKey: `purchase:${purchaseId}:fee-unavailable`,
+          severity: 'warning',
+          kind: 'fee_unavailable',
+          message: `Stripe fee for ${purchaseId} is still unavailable`,
+        },
+      ],
     ]);
     expect(parked).toMatchObject({
       status: PurchaseStatus.Paid,
@@ -238,12 +269,21 @@ describe('fee wait loop', () => {
     expect(fakes.of('captureStripeFee')).toHaveLength(13);
     // $25.00 − 103¢ fee = 2397¢ net; 10% platform fee floors to 239¢; pool 2158¢ = 21,580,000 micro-USDC
     expect(fakes.of('recordFees')).toEqual([
-      [{
-        purchaseId,
-        paymentIntentId: `pi_${purchaseId}`,
-        chargeId: `ch_${purchaseId}`,
-        fees: { grossCents: '2500', stripeFeeCents: '103', netCents: '2397', platformFeeCents: '239', creatorPoolCents: '2158', creatorPoolMicroUsdc: '21580000' },
-      }],
+      [
+        {
+          purchaseId,
+          paymentIntentId: `pi_${purchaseId}`,
+          chargeId: `ch_${purchaseId}`,
+          fees: {
+            grossCents: '2500',
+            stripeFeeCents: '103',
+            netCents: '2397',
+            platformFeeCents: '239',
+            creatorPoolCents: '2158',
+            creatorPoolMicroUsdc: '21580000',
+          },
+        },
+      ],
     ]);
     expect(fakes.of('settleOnChain')[0]?.[0].payouts.map((p) => p.amountMicroUsdc)).toEqual(['12948000', '8632000']);
     expect(fakes.of('raiseAlert')).toHaveLength(1);
@@ -288,7 +328,8 @@ describe('fee wait loop', () => {
 
 describe('emergency pause', () => {
   /** enterSettlement answers "paused" until `open.value` is set, as the database gate does while the pause is on. */
-  const pausedFakes = (open: { value: boolean }) => fakeActivities(2500n, { enterSettlement: () => Promise.resolve({ entered: open.value }) });
+  const pausedFakes = (open: { value: boolean }) =>
+    fakeActivities(2500n, { enterSettlement: () => Promise.resolve({ entered: open.value }) });
   const pausePolicy: PurchasePolicy = { ...basePolicy, pauseRecheckInterval: '1 minute' };
 
   test('paused at the pivot, its resume signal lost: the re-check timer lets it settle once the pause is lifted', async () => {
@@ -344,7 +385,10 @@ describe('compensations', () => {
       expect(await handle.query(statusQuery)).toMatchObject({
         status: PurchaseStatus.Failed,
         lastError: failure,
-        compensations: [{ name: 'voidTreasuryHold', ok: true }, { name: 'refundPayment', ok: true }],
+        compensations: [
+          { name: 'voidTreasuryHold', ok: true },
+          { name: 'refundPayment', ok: true },
+        ],
       });
     });
   });
@@ -369,7 +413,14 @@ describe('compensations', () => {
       await expect(handle.result()).resolves.toEqual({ purchaseId, status: PurchaseStatus.Failed, txId: null });
 
       expect(fakes.of('raiseAlert')).toEqual([
-        [{ dedupeKey: `purchase:${purchaseId}:compensation:voidTreasuryHold`, severity: 'critical', kind: 'compensation_failed', message: `compensation voidTreasuryHold failed for ${purchaseId}` }],
+        [
+          {
+            dedupeKey: `purchase:${purchaseId}:compensation:voidTreasuryHold`,
+            severity: 'critical',
+            kind: 'compensation_failed',
+            message: `compensation voidTreasuryHold failed for ${purchaseId}`,
+          },
+        ],
       ]);
       // the failed void is not retried (not_found is non-retryable) and does not stop the refund
       expect(fakes.of('voidTreasuryHold')).toEqual([[purchaseId]]);

@@ -86,7 +86,15 @@ beforeAll(async () => {
   worker = await createWorker({ connection: env.nativeConnection, config, deps, workflowBundle: await workflowBundle(), taskQueue });
   running = worker.run();
   await ensureSchedules(env.client, config);
-  productId = (await createProduct(db, { title: 'Recon', priceCents: 2500n, currency: 'usd', rail: Rail.Solana, collaborators: [{ wallet: 'w1', role: 'author', shareBps: 10_000 }] })).id;
+  productId = (
+    await createProduct(db, {
+      title: 'Recon',
+      priceCents: 2500n,
+      currency: 'usd',
+      rail: Rail.Solana,
+      collaborators: [{ wallet: 'w1', role: 'author', shareBps: 10_000 }],
+    })
+  ).id;
   await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 100_000_000_000n, reference: 'recon-test', source: 'owner' });
 });
 
@@ -114,8 +122,30 @@ async function paidCharge(at: Date): Promise<{ chargeId: string; feeCents: bigin
 async function settle(at: Date, o: { chargeId: string; feeCents: bigint; poolCents: bigint; platformFeeCents?: bigint }) {
   const id = `pur_recon_${++seq}_${Date.now()}`;
   const gross = o.poolCents + o.feeCents + (o.platformFeeCents ?? 0n);
-  await db.purchase.create({ data: { id, productId, buyerWallet: 'buyer', rail: Rail.Solana, status: 'settling', chargeId: o.chargeId, grossCents: gross, stripeFeeCents: o.feeCents, platformFeeCents: o.platformFeeCents ?? 0n, creatorPoolMicroUsdc: o.poolCents * 10_000n } });
-  await recordSettlement(db, { purchaseId: id, rail: Rail.Solana, txId: `tx_${id}`, nftId: `nft_${id}`, grossCents: gross, stripeFeeCents: o.feeCents, creatorPoolMicroUsdc: o.poolCents * 10_000n, payouts: [] });
+  await db.purchase.create({
+    data: {
+      id,
+      productId,
+      buyerWallet: 'buyer',
+      rail: Rail.Solana,
+      status: 'settling',
+      chargeId: o.chargeId,
+      grossCents: gross,
+      stripeFeeCents: o.feeCents,
+      platformFeeCents: o.platformFeeCents ?? 0n,
+      creatorPoolMicroUsdc: o.poolCents * 10_000n,
+    },
+  });
+  await recordSettlement(db, {
+    purchaseId: id,
+    rail: Rail.Solana,
+    txId: `tx_${id}`,
+    nftId: `nft_${id}`,
+    grossCents: gross,
+    stripeFeeCents: o.feeCents,
+    creatorPoolMicroUsdc: o.poolCents * 10_000n,
+    payouts: [],
+  });
   await db.journalTransaction.updateMany({ where: { purchaseId: id }, data: { createdAt: at } });
   return id;
 }
@@ -123,9 +153,20 @@ async function settle(at: Date, o: { chargeId: string; feeCents: bigint; poolCen
 /** Move the treasury's available balance to exactly `target` micro-USDC (fund, or hold the excess). */
 async function setAvailable(target: bigint) {
   const p = await treasuryPosition(db, Rail.Solana);
-  if (p.availableMicro < target) await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: target - p.availableMicro, reference: `top-up-${++seq}`, source: 'owner' });
+  if (p.availableMicro < target)
+    await recordTreasuryFunding(db, {
+      rail: Rail.Solana,
+      amountMicro: target - p.availableMicro,
+      reference: `top-up-${++seq}`,
+      source: 'owner',
+    });
   if (p.availableMicro > target) {
-    const r = await reserveTreasuryHold(db, { purchaseId: `pur_hold_${++seq}`, rail: Rail.Solana, amountMicro: p.availableMicro - target, expiresAt: new Date(Date.now() + 86_400_000) });
+    const r = await reserveTreasuryHold(db, {
+      purchaseId: `pur_hold_${++seq}`,
+      rail: Rail.Solana,
+      amountMicro: p.availableMicro - target,
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
     expect(r.outcome).toBe('reserved');
   }
   expect((await treasuryPosition(db, Rail.Solana)).availableMicro).toBe(target);
@@ -133,11 +174,18 @@ async function setAvailable(target: bigint) {
 
 function reconcile(at: string): Promise<ReconciliationResult> {
   const { periodStart } = reconciliationPeriod(new Date(at));
-  return env.client.workflow.execute('treasuryReconciliationWorkflow', { taskQueue, workflowId: `${reconciliationWorkflowId(periodStart)}-${++seq}`, args: [{ at }] });
+  return env.client.workflow.execute('treasuryReconciliationWorkflow', {
+    taskQueue,
+    workflowId: `${reconciliationWorkflowId(periodStart)}-${++seq}`,
+    args: [{ at }],
+  });
 }
 
 const rowFor = (periodStart: string) =>
-  db.treasuryReconciliation.findMany({ where: { periodStart: new Date(periodStart) }, include: { discrepancies: { orderBy: { kind: 'asc' } } } });
+  db.treasuryReconciliation.findMany({
+    where: { periodStart: new Date(periodStart) },
+    include: { discrepancies: { orderBy: { kind: 'asc' } } },
+  });
 
 it('the schedules exist with the specs, SKIP overlap and catch-up window from config; ensuring again updates in place', async () => {
   const recon = await env.client.schedule.getHandle(ScheduleId.TreasuryReconciliation).describe();
@@ -157,7 +205,11 @@ it('the schedules exist with the specs, SKIP overlap and catch-up window from co
 
   // The engine health check: every minute, SKIP overlap, no catch-up beyond a minute.
   const health = await env.client.schedule.getHandle(ScheduleId.EngineHealthCheck).describe();
-  expect([health.action.type === 'startWorkflow' && health.action.workflowType, health.policies.overlap, health.policies.catchupWindow]).toEqual(['engineHealthCheckWorkflow', 'SKIP', 60_000]);
+  expect([
+    health.action.type === 'startWorkflow' && health.action.workflowType,
+    health.policies.overlap,
+    health.policies.catchupWindow,
+  ]).toEqual(['engineHealthCheckWorkflow', 'SKIP', 60_000]);
   const nextHealth = health.info.nextActionTimes.slice(0, 2) as Date[];
   expect((nextHealth[1] as Date).getTime() - (nextHealth[0] as Date).getTime()).toBe(60_000);
 
@@ -197,12 +249,25 @@ it('a triggered run writes exactly one row for its period; triggering again rewr
   const app = createApp(buildApiDeps(config, createLogger({ level: 'silent', name: 'api' }), env.client));
   const res = await request(app).get('/admin/treasury').set('authorization', `Bearer ${config.ADMIN_TOKEN}`);
   expect(res.status).toBe(200);
-  expect(res.body.lastReconciliation).toMatchObject({ id: first.reconciliationId, periodStart: expected.periodStart, health: expect.any(String) });
+  expect(res.body.lastReconciliation).toMatchObject({
+    id: first.reconciliationId,
+    periodStart: expected.periodStart,
+    health: expect.any(String),
+  });
   expect(res.body.lastReconciliation).toHaveProperty('runwayDays');
-  expect(res.body).toMatchObject({ balanceMicroUsdc: expect.stringMatching(/^\d+$/), availableMicroUsdc: expect.stringMatching(/^\d+$/), health: expect.any(String), weeklyStats: expect.any(Object) });
-  const trig = await request(app).post(`/admin/schedules/${ScheduleId.TreasuryReconciliation}/trigger`).set('authorization', `Bearer ${config.ADMIN_TOKEN}`);
+  expect(res.body).toMatchObject({
+    balanceMicroUsdc: expect.stringMatching(/^\d+$/),
+    availableMicroUsdc: expect.stringMatching(/^\d+$/),
+    health: expect.any(String),
+    weeklyStats: expect.any(Object),
+  });
+  const trig = await request(app)
+    .post(`/admin/schedules/${ScheduleId.TreasuryReconciliation}/trigger`)
+    .set('authorization', `Bearer ${config.ADMIN_TOKEN}`);
   expect(trig.status).toBe(202);
-  expect((await request(app).post('/admin/schedules/unknown/trigger').set('authorization', `Bearer ${config.ADMIN_TOKEN}`)).status).toBe(400);
+  expect((await request(app).post('/admin/schedules/unknown/trigger').set('authorization', `Bearer ${config.ADMIN_TOKEN}`)).status).toBe(
+    400,
+  );
 });
 
 it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, alerts, and delivers the alerts', async () => {
@@ -217,7 +282,15 @@ it('reports a ledger/chain mismatch and a Stripe fee missing from the ledger, al
   chainBalance = 'ledger';
   expect(result.discrepancies).toBe(3);
   const [row] = await rowFor(period.periodStart);
-  expect(row).toMatchObject({ purchaseCount: 1, frontedMicroUsdc: 10_000_000n, platformFeesCents: 100n, stripeFeesCents: 50n, netToReplenishCents: 1_000n, ledgerTreasuryMicroUsdc: ledger, chainTreasuryMicroUsdc: ledger - 1_234n });
+  expect(row).toMatchObject({
+    purchaseCount: 1,
+    frontedMicroUsdc: 10_000_000n,
+    platformFeesCents: 100n,
+    stripeFeesCents: 50n,
+    netToReplenishCents: 1_000n,
+    ledgerTreasuryMicroUsdc: ledger,
+    chainTreasuryMicroUsdc: ledger - 1_234n,
+  });
   expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([
     ['ledger_fee_missing_in_stripe', 'ch_local_only_1', 'missing', '50'],
     ['stripe_fee_missing_from_ledger', stripeOnly.chargeId, '103', 'missing'],
@@ -245,7 +318,9 @@ it('reports a Stripe fee that differs from the ledger', async () => {
   await settle(new Date('2026-01-27T10:00:00Z'), { chargeId: charge.chargeId, feeCents: 99n, poolCents: 1_000n });
   await reconcile(at);
   const [row] = await rowFor(reconciliationPeriod(new Date(at)).periodStart);
-  expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([['stripe_fee_mismatch', charge.chargeId, '103', '99']]);
+  expect(row?.discrepancies.map((d) => [d.kind, d.reference, d.expected, d.actual])).toEqual([
+    ['stripe_fee_mismatch', charge.chargeId, '103', '99'],
+  ]);
 });
 
 describe('runway and health at the boundaries ($2,000, 7 days)', () => {

@@ -19,7 +19,11 @@ async function record(): Promise<void> {
     const product = await engine.createProduct();
     const save = async (name: string, purchaseId: string) => {
       // The CLI writes the canonical proto-JSON history (what the Temporal UI downloads, too).
-      const json = execFileSync(resolveTool('temporal', undefined) ?? 'temporal', ['workflow', 'show', '--address', engine.temporal.address, '-w', purchaseWorkflowId(purchaseId), '--output', 'json'], { encoding: 'utf8' });
+      const json = execFileSync(
+        resolveTool('temporal', undefined) ?? 'temporal',
+        ['workflow', 'show', '--address', engine.temporal.address, '-w', purchaseWorkflowId(purchaseId), '--output', 'json'],
+        { encoding: 'utf8' },
+      );
       fs.writeFileSync(path.join(dir, `${name}.json`), json);
     };
     // approved → settled
@@ -51,6 +55,8 @@ it('recorded purchase histories replay against the current workflow code', async
   if (process.env.RECORD_HISTORIES === '1') await record();
   expect(fs.readdirSync(dir).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(3);
   // The same command ops run by hand (`npm run replay`), in its own process.
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/replay-histories.ts'), dir], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/replay-histories.ts'), dir], {
+    encoding: 'utf8',
+  });
   expect(out).toMatch(/replayed \d+ histories, 0 failed/);
 });

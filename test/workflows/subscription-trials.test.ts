@@ -43,7 +43,14 @@ beforeAll(async () => {
   env = await startTemporal();
   const fresh = await freshDb();
   db = fresh.db;
-  config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: fresh.url, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, STRIPE_API_BASE: process.env.TEST_STRIPE_API_BASE });
+  config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: fresh.url,
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    STRIPE_API_BASE: process.env.TEST_STRIPE_API_BASE,
+  });
   stripe = createStripe(config);
   const logger = createLogger({ level: 'silent', name: 'test' });
   const deps: ActivityDeps = { db, stripe, rails: {}, holdTtlMs: DAY, logger, trialPolicy: policy, now: () => new Date(clock) };
@@ -61,7 +68,14 @@ afterAll(async () => {
 
 const sec = (ms: number) => Math.floor(ms / 1000);
 
-function subscription(o: { id: string; customer: string; status: string; trialEndMs?: number | null; periodEndMs?: number; pm?: boolean }): Stripe.Subscription {
+function subscription(o: {
+  id: string;
+  customer: string;
+  status: string;
+  trialEndMs?: number | null;
+  periodEndMs?: number;
+  pm?: boolean;
+}): Stripe.Subscription {
   const trialEnd = o.trialEndMs === undefined || o.trialEndMs === null ? null : sec(o.trialEndMs);
   return {
     id: o.id,
@@ -73,17 +87,40 @@ function subscription(o: { id: string; customer: string; status: string; trialEn
     cancel_at_period_end: false,
     default_payment_method: o.pm ? 'pm_card_visa' : null,
     default_source: null,
-    items: { object: 'list', data: [{ id: `si_${o.id}`, current_period_end: sec(o.periodEndMs ?? (o.trialEndMs ?? Date.now()) + 30 * DAY), price: { id: FIXTURE_PRICE } }] },
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: `si_${o.id}`,
+          current_period_end: sec(o.periodEndMs ?? (o.trialEndMs ?? Date.now()) + 30 * DAY),
+          price: { id: FIXTURE_PRICE },
+        },
+      ],
+    },
   } as unknown as Stripe.Subscription;
 }
 
 function event(type: string, object: unknown, createdMs: number, id = `evt_sub_${++seq}`): Stripe.Event {
-  return { id, object: 'event', type, created: sec(createdMs), livemode: false, api_version: '2026-10-28.endive', pending_webhooks: 1, request: { id: null, idempotency_key: null }, data: { object } } as unknown as Stripe.Event;
+  return {
+    id,
+    object: 'event',
+    type,
+    created: sec(createdMs),
+    livemode: false,
+    api_version: '2026-10-28.endive',
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    data: { object },
+  } as unknown as Stripe.Event;
 }
 
 async function deliver(evt: Stripe.Event): Promise<string> {
   const { body, signature } = signedDelivery(stripe, config.STRIPE_WEBHOOK_SECRET, evt);
-  const res = await request(app).post('/webhooks/stripe').set('content-type', 'application/json').set('stripe-signature', signature).send(body);
+  const res = await request(app)
+    .post('/webhooks/stripe')
+    .set('content-type', 'application/json')
+    .set('stripe-signature', signature)
+    .send(body);
   expect(res.status).toBe(200);
   return (res.body as { outcome: string }).outcome;
 }
@@ -104,9 +141,25 @@ describe('checkout and the one-trial rule', () => {
 
   it('a second trialing subscription for the same customer is refused (trial ended at Stripe); the first keeps the TrialUsage', async () => {
     const t = Date.now();
-    expect(await deliver(event('customer.subscription.created', subscription({ id: 'sub_trial_a', customer: 'cus_twice', status: 'trialing', trialEndMs: t + 14 * DAY }), t))).toBe('subscription_applied');
+    expect(
+      await deliver(
+        event(
+          'customer.subscription.created',
+          subscription({ id: 'sub_trial_a', customer: 'cus_twice', status: 'trialing', trialEndMs: t + 14 * DAY }),
+          t,
+        ),
+      ),
+    ).toBe('subscription_applied');
     expect(await db.trialUsage.findUnique({ where: { customerId: 'cus_twice' } })).toMatchObject({ subscriptionId: 'sub_trial_a' });
-    expect(await deliver(event('customer.subscription.created', subscription({ id: 'sub_trial_b', customer: 'cus_twice', status: 'trialing', trialEndMs: t + 14 * DAY }), t))).toBe('trial_refused');
+    expect(
+      await deliver(
+        event(
+          'customer.subscription.created',
+          subscription({ id: 'sub_trial_b', customer: 'cus_twice', status: 'trialing', trialEndMs: t + 14 * DAY }),
+          t,
+        ),
+      ),
+    ).toBe('trial_refused');
     expect(await db.trialUsage.findUnique({ where: { customerId: 'cus_twice' } })).toMatchObject({ subscriptionId: 'sub_trial_a' });
     expect(await db.trialUsage.count({ where: { customerId: 'cus_twice' } })).toBe(1);
   });
@@ -115,26 +168,63 @@ describe('checkout and the one-trial rule', () => {
 describe('the webhook mirror', () => {
   it('a duplicate delivery changes nothing; an older event never regresses the mirror; invoices move the status', async () => {
     const t = Date.now();
-    const created = event('customer.subscription.created', subscription({ id: 'sub_mirror', customer: 'cus_mirror', status: 'trialing', trialEndMs: t + 10 * DAY }), t - 60_000);
+    const created = event(
+      'customer.subscription.created',
+      subscription({ id: 'sub_mirror', customer: 'cus_mirror', status: 'trialing', trialEndMs: t + 10 * DAY }),
+      t - 60_000,
+    );
     expect(await deliver(created)).toBe('subscription_applied');
     const before = await db.subscription.findUniqueOrThrow({ where: { id: 'sub_mirror' } });
     expect(await deliver(created)).toBe('duplicate');
     expect(await db.subscription.findUniqueOrThrow({ where: { id: 'sub_mirror' } })).toEqual(before);
 
-    const newer = event('customer.subscription.updated', subscription({ id: 'sub_mirror', customer: 'cus_mirror', status: 'active', trialEndMs: t - DAY, periodEndMs: t + 30 * DAY, pm: true }), t);
-    const older = event('customer.subscription.updated', subscription({ id: 'sub_mirror', customer: 'cus_mirror', status: 'trialing', trialEndMs: t + 10 * DAY }), t - 30_000);
+    const newer = event(
+      'customer.subscription.updated',
+      subscription({
+        id: 'sub_mirror',
+        customer: 'cus_mirror',
+        status: 'active',
+        trialEndMs: t - DAY,
+        periodEndMs: t + 30 * DAY,
+        pm: true,
+      }),
+      t,
+    );
+    const older = event(
+      'customer.subscription.updated',
+      subscription({ id: 'sub_mirror', customer: 'cus_mirror', status: 'trialing', trialEndMs: t + 10 * DAY }),
+      t - 30_000,
+    );
     expect(await deliver(newer)).toBe('subscription_applied');
     expect(await deliver(older)).toBe('subscription_stale');
-    expect(await db.subscription.findUniqueOrThrow({ where: { id: 'sub_mirror' } })).toMatchObject({ status: 'active', hasPaymentMethod: true, stripeUpdatedAt: new Date(sec(t) * 1000) });
+    expect(await db.subscription.findUniqueOrThrow({ where: { id: 'sub_mirror' } })).toMatchObject({
+      status: 'active',
+      hasPaymentMethod: true,
+      stripeUpdatedAt: new Date(sec(t) * 1000),
+    });
 
-    const invoice = (type: string, at: number) => event(type, { id: `in_${++seq}`, object: 'invoice', parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_mirror' } } }, at);
+    const invoice = (type: string, at: number) =>
+      event(
+        type,
+        {
+          id: `in_${++seq}`,
+          object: 'invoice',
+          parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_mirror' } },
+        },
+        at,
+      );
     expect(await deliver(invoice('invoice.payment_failed', t + 1000))).toBe('subscription_applied');
     expect((await db.subscription.findUniqueOrThrow({ where: { id: 'sub_mirror' } })).status).toBe('past_due');
     expect(await deliver(invoice('invoice.paid', t - 5000))).toBe('subscription_unchanged'); // older than the failure
     expect(await deliver(invoice('invoice.paid', t + 2000))).toBe('subscription_applied');
     const status = await request(app).get('/api/subscriptions/cus_mirror/status');
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ customerId: 'cus_mirror', valid: true, trialUsed: true, subscriptions: [{ subscriptionId: 'sub_mirror', status: 'active', valid: true }] });
+    expect(status.body).toMatchObject({
+      customerId: 'cus_mirror',
+      valid: true,
+      trialUsed: true,
+      subscriptions: [{ subscriptionId: 'sub_mirror', status: 'active', valid: true }],
+    });
     expect((await request(app).get('/api/subscriptions/not-a-customer/status')).status).toBe(400);
   });
 });
@@ -142,8 +232,23 @@ describe('the webhook mirror', () => {
 describe('the trial check workflow, with an injected clock', () => {
   const T0 = Date.parse('2026-12-01T12:00:00Z');
   const sub = (id: string, trialEndMs: number, pm = false) =>
-    db.subscription.create({ data: { id, customerId: `cus_${id}`, status: 'trialing', trialEnd: new Date(trialEndMs), trialStart: new Date(trialEndMs - 14 * DAY), hasPaymentMethod: pm, stripeUpdatedAt: new Date(T0 - DAY) } });
-  const run = () => env.client.workflow.execute('subscriptionTrialCheckWorkflow', { taskQueue, workflowId: `subscription-trial-check-test-${++seq}`, args: [] }) as Promise<TrialCheckResult>;
+    db.subscription.create({
+      data: {
+        id,
+        customerId: `cus_${id}`,
+        status: 'trialing',
+        trialEnd: new Date(trialEndMs),
+        trialStart: new Date(trialEndMs - 14 * DAY),
+        hasPaymentMethod: pm,
+        stripeUpdatedAt: new Date(T0 - DAY),
+      },
+    });
+  const run = () =>
+    env.client.workflow.execute('subscriptionTrialCheckWorkflow', {
+      taskQueue,
+      workflowId: `subscription-trial-check-test-${++seq}`,
+      args: [],
+    }) as Promise<TrialCheckResult>;
 
   beforeAll(async () => {
     clock = T0;
@@ -160,7 +265,10 @@ describe('the trial check workflow, with an injected clock', () => {
     expect(r.canceled).toEqual(['sub_ends_now']);
     expect((await db.subscription.findUniqueOrThrow({ where: { id: 'sub_ends_now' } })).status).toBe('canceled');
     expect((await db.subscription.findUniqueOrThrow({ where: { id: 'sub_ended_with_pm' } })).status).toBe('trialing');
-    expect(await db.subscription.findUnique({ where: { id: FIXTURE_SUB } })).toMatchObject({ status: 'active', customerId: 'cus_QXg1o8vcGmoR32' });
+    expect(await db.subscription.findUnique({ where: { id: FIXTURE_SUB } })).toMatchObject({
+      status: 'active',
+      customerId: 'cus_QXg1o8vcGmoR32',
+    });
 
     const again = await run();
     expect(again.remindersSent).toEqual([]);
@@ -184,7 +292,10 @@ describe('the trial check workflow, with an injected clock', () => {
     await db.subscription.update({ where: { id: FIXTURE_SUB }, data: { status: 'trialing', cancelAtPeriodEnd: false } });
     const r = await run();
     expect(r.repaired).toBe(1);
-    expect(await db.subscription.findUniqueOrThrow({ where: { id: FIXTURE_SUB } })).toMatchObject({ status: 'active', cancelAtPeriodEnd: true });
+    expect(await db.subscription.findUniqueOrThrow({ where: { id: FIXTURE_SUB } })).toMatchObject({
+      status: 'active',
+      cancelAtPeriodEnd: true,
+    });
     expect(r.driftTotal).toBeGreaterThanOrEqual(1);
     expect(await db.alertOutbox.count({ where: { kind: 'subscription_drift' } })).toBeGreaterThanOrEqual(1);
   });

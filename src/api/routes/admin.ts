@@ -36,10 +36,15 @@ export function adminRouter({ db, ops, rails }: AdminDeps): Router {
 
   router.post('/products', async (req, res) => {
     const body = createProductBody.parse(req.body);
-    if (!rails.includes(body.rail as Rail)) throw new DomainError(ErrorType.ValidationFailed, `rail ${body.rail} is not available on this deployment (available: ${rails.join(', ')})`);
+    if (!rails.includes(body.rail as Rail))
+      throw new DomainError(
+        ErrorType.ValidationFailed,
+        `rail ${body.rail} is not available on this deployment (available: ${rails.join(', ')})`,
+      );
     assertValidShares(body.collaborators);
     body.collaborators.forEach((c, i) => {
-      if (!isValidWalletForRail(body.rail, c.wallet)) throw new DomainError(ErrorType.InvalidWallet, `collaborators[${i}].wallet is not a valid ${body.rail} address`);
+      if (!isValidWalletForRail(body.rail, c.wallet))
+        throw new DomainError(ErrorType.InvalidWallet, `collaborators[${i}].wallet is not a valid ${body.rail} address`);
     });
     const product = await audited(db, { actor: actor(req), action: 'product.create', target: body.title }, () =>
       createProduct(db, { ...body, priceCents: BigInt(body.priceCents), rail: body.rail as Rail }),
@@ -63,8 +68,16 @@ export function adminRouter({ db, ops, rails }: AdminDeps): Router {
   /** Stripe paid out and the USDC landed: book it, then wake every purchase waiting on the treasury. */
   router.post('/treasury/replenished', async (req, res) => {
     const body = replenishedBody.parse(req.body ?? {});
-    const funding = await audited(db, { actor: actor(req), action: 'treasury.replenished', target: body.rail, reason: body.reference }, () =>
-      recordTreasuryFunding(db, { rail: body.rail as Rail, amountMicro: BigInt(body.amountMicroUsdc), reference: body.reference, source: 'stripe_payout' }),
+    const funding = await audited(
+      db,
+      { actor: actor(req), action: 'treasury.replenished', target: body.rail, reason: body.reference },
+      () =>
+        recordTreasuryFunding(db, {
+          rail: body.rail as Rail,
+          amountMicro: BigInt(body.amountMicroUsdc),
+          reference: body.reference,
+          source: 'stripe_payout',
+        }),
     );
     const woken = await ops.treasuryReplenished({ actor: actor(req), reason: body.reference });
     res.status(202).json({ recorded: funding.created, signalled: woken.signalled.length });

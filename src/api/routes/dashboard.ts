@@ -19,7 +19,8 @@ const HEALTHS = ['healthy', 'warning', 'critical'] as const;
 /** Rows store health as text; anything unexpected shows as critical rather than failing the page. */
 const treasuryHealthOf = (h: string): (typeof HEALTHS)[number] => HEALTHS.find((x) => x === h) ?? 'critical';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 let script: string | undefined;
 const adminScript = () => (script ??= fs.readFileSync(path.join(__dirname, '../static/admin.js'), 'utf8'));
@@ -92,26 +93,45 @@ export const CHART_RECONCILIATION_WEEKS = 12;
 const micro = z.string().regex(/^-?(0|[1-9]\d*)$/);
 export const dashboardChartsOut = z.strictObject({
   asOf: z.iso.datetime(),
-  treasury: z.array(z.strictObject({
-    rail: z.enum(TREASURY_RAILS),
-    points: z.array(z.strictObject({ at: z.iso.datetime(), balanceMicroUsdc: micro, availableMicroUsdc: micro })),
-  })).meta({ description: `ledger balance and available (balance − open holds) at the end of each hour, last ${CHART_TREASURY_HOURS} hours` }),
-  outcomes: z.array(z.strictObject({ hourStart: z.iso.datetime(), settled: z.number().int(), failed: z.number().int() }))
+  treasury: z
+    .array(
+      z.strictObject({
+        rail: z.enum(TREASURY_RAILS),
+        points: z.array(z.strictObject({ at: z.iso.datetime(), balanceMicroUsdc: micro, availableMicroUsdc: micro })),
+      }),
+    )
+    .meta({
+      description: `ledger balance and available (balance − open holds) at the end of each hour, last ${CHART_TREASURY_HOURS} hours`,
+    }),
+  outcomes: z
+    .array(z.strictObject({ hourStart: z.iso.datetime(), settled: z.number().int(), failed: z.number().int() }))
     .meta({ description: `purchases settled and failed per hour, last ${CHART_OUTCOME_HOURS} hours` }),
-  reconciliations: z.array(z.strictObject({
-    id: z.string(),
-    periodStart: z.iso.datetime(),
-    periodEnd: z.iso.datetime(),
-    purchaseCount: z.number().int(),
-    frontedMicroUsdc: micro,
-    runwayDays: z.number().int().nullable(),
-    health: z.enum(['healthy', 'warning', 'critical']),
-    discrepancies: z.array(z.strictObject({ kind: z.string(), reference: z.string(), expected: z.string(), actual: z.string() })),
-  })).meta({ description: `the last ${CHART_RECONCILIATION_WEEKS} weekly reconciliations, oldest first (runway per week)` }),
+  reconciliations: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        periodStart: z.iso.datetime(),
+        periodEnd: z.iso.datetime(),
+        purchaseCount: z.number().int(),
+        frontedMicroUsdc: micro,
+        runwayDays: z.number().int().nullable(),
+        health: z.enum(['healthy', 'warning', 'critical']),
+        discrepancies: z.array(z.strictObject({ kind: z.string(), reference: z.string(), expected: z.string(), actual: z.string() })),
+      }),
+    )
+    .meta({ description: `the last ${CHART_RECONCILIATION_WEEKS} weekly reconciliations, oldest first (runway per week)` }),
 });
 
 /** Authenticated: what the page shows. */
-export function dashboardRouter({ db, ops, thresholds }: { db: Db; ops: WorkflowOps; thresholds: TreasuryOverviewDeps['thresholds'] }): Router {
+export function dashboardRouter({
+  db,
+  ops,
+  thresholds,
+}: {
+  db: Db;
+  ops: WorkflowOps;
+  thresholds: TreasuryOverviewDeps['thresholds'];
+}): Router {
   const router = Router();
   router.get('/dashboard.json', async (_req, res) => {
     const [treasury, recent, stuck, awaiting] = await Promise.all([
@@ -137,13 +157,25 @@ export function dashboardRouter({ db, ops, thresholds }: { db: Db; ops: Workflow
   router.get('/dashboard/charts.json', async (_req, res) => {
     const now = new Date();
     const [treasury, outcomes, reconciliations] = await Promise.all([
-      Promise.all(TREASURY_RAILS.map(async (rail) => ({ rail, points: await treasurySeries(db, rail, new Date(now.getTime() - CHART_TREASURY_HOURS * HOUR_MS), now) }))),
+      Promise.all(
+        TREASURY_RAILS.map(async (rail) => ({
+          rail,
+          points: await treasurySeries(db, rail, new Date(now.getTime() - CHART_TREASURY_HOURS * HOUR_MS), now),
+        })),
+      ),
       hourlyOutcomes(db, new Date(now.getTime() - CHART_OUTCOME_HOURS * HOUR_MS), now),
       reconciliationHistory(db, CHART_RECONCILIATION_WEEKS),
     ]);
     const body: z.infer<typeof dashboardChartsOut> = {
       asOf: now.toISOString(),
-      treasury: treasury.map((t) => ({ rail: t.rail, points: t.points.map((p) => ({ at: p.at.toISOString(), balanceMicroUsdc: p.balanceMicro.toString(), availableMicroUsdc: p.availableMicro.toString() })) })),
+      treasury: treasury.map((t) => ({
+        rail: t.rail,
+        points: t.points.map((p) => ({
+          at: p.at.toISOString(),
+          balanceMicroUsdc: p.balanceMicro.toString(),
+          availableMicroUsdc: p.availableMicro.toString(),
+        })),
+      })),
       outcomes: outcomes.map((o) => ({ hourStart: o.hourStart.toISOString(), settled: o.settled, failed: o.failed })),
       reconciliations: reconciliations.map((r) => ({
         id: r.id,

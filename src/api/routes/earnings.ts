@@ -17,53 +17,78 @@ export const DEFAULT_EARNINGS_DAYS = 30;
 export const MAX_EARNINGS_DAYS = 366;
 
 export const creatorWalletParam = z.object({
-  wallet: z.string().regex(new RegExp(`${SOLANA_WALLET_PATTERN.source}|${EVM_WALLET_PATTERN.source}`), 'must be a Solana or EVM address')
+  wallet: z
+    .string()
+    .regex(new RegExp(`${SOLANA_WALLET_PATTERN.source}|${EVM_WALLET_PATTERN.source}`), 'must be a Solana or EVM address')
     .meta({ description: 'a base58 Solana address or a 0x EVM address' }),
 });
 
-export const earningsQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional().meta({ description: `start of the period, inclusive (default: ${DEFAULT_EARNINGS_DAYS} days before \`to\`)` }),
-  to: z.iso.datetime({ offset: true }).optional().meta({ description: 'end of the period, exclusive (default: now)' }),
-}).strict().meta({ description: `a period of at most ${MAX_EARNINGS_DAYS} days` });
+export const earningsQuery = z
+  .object({
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .meta({ description: `start of the period, inclusive (default: ${DEFAULT_EARNINGS_DAYS} days before \`to\`)` }),
+    to: z.iso.datetime({ offset: true }).optional().meta({ description: 'end of the period, exclusive (default: now)' }),
+  })
+  .strict()
+  .meta({ description: `a period of at most ${MAX_EARNINGS_DAYS} days` });
 
 const amount = z.string().regex(/^(0|[1-9]\d*)$/);
 const signedAmount = z.string().regex(/^(0|-?[1-9]\d*)$/);
 
-export const earningsOut = z.strictObject({
-  wallet: z.string(),
-  from: z.iso.datetime(),
-  to: z.iso.datetime(),
-  totals: z.strictObject({
-    settledSales: z.number().int().meta({ description: 'purchases that paid this wallet in the period' }),
-    settledMicroUsdc: amount,
-    pendingSales: z.number().int(),
-    pendingMicroUsdc: amount.meta({ description: 'known shares of paid purchases not settled yet (once their fee is captured)' }),
-    clawbackMicroUsdc: amount.meta({ description: 'payouts of refunded or disputed purchases, booked in the period' }),
-    netMicroUsdc: signedAmount.meta({ description: 'settled − clawbacks' }),
-  }),
-  lines: z.array(z.strictObject({
-    kind: z.enum(['settled', 'pending', 'clawback']),
-    purchaseId: z.string(),
-    productId: z.string(),
-    productTitle: z.string(),
-    role: z.string(),
-    shareBps: z.number().int(),
-    amountMicroUsdc: amount.nullable().meta({ description: 'null while a pending purchase has no creator pool yet' }),
-    purchaseStatus: z.string(),
-    rail: z.string(),
-    txId: z.string().nullable().meta({ description: 'the settlement transaction (Solana signature or EVM hash)' }),
-    at: z.iso.datetime(),
-  })),
-}).meta({ description: 'micro-USDC amounts as decimal strings' });
+export const earningsOut = z
+  .strictObject({
+    wallet: z.string(),
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    totals: z.strictObject({
+      settledSales: z.number().int().meta({ description: 'purchases that paid this wallet in the period' }),
+      settledMicroUsdc: amount,
+      pendingSales: z.number().int(),
+      pendingMicroUsdc: amount.meta({ description: 'known shares of paid purchases not settled yet (once their fee is captured)' }),
+      clawbackMicroUsdc: amount.meta({ description: 'payouts of refunded or disputed purchases, booked in the period' }),
+      netMicroUsdc: signedAmount.meta({ description: 'settled − clawbacks' }),
+    }),
+    lines: z.array(
+      z.strictObject({
+        kind: z.enum(['settled', 'pending', 'clawback']),
+        purchaseId: z.string(),
+        productId: z.string(),
+        productTitle: z.string(),
+        role: z.string(),
+        shareBps: z.number().int(),
+        amountMicroUsdc: amount.nullable().meta({ description: 'null while a pending purchase has no creator pool yet' }),
+        purchaseStatus: z.string(),
+        rail: z.string(),
+        txId: z.string().nullable().meta({ description: 'the settlement transaction (Solana signature or EVM hash)' }),
+        at: z.iso.datetime(),
+      }),
+    ),
+  })
+  .meta({ description: 'micro-USDC amounts as decimal strings' });
 
-export const EARNINGS_CSV_COLUMNS = ['kind', 'purchaseId', 'productId', 'productTitle', 'role', 'shareBps', 'amountMicroUsdc', 'purchaseStatus', 'rail', 'txId', 'at'] as const;
+export const EARNINGS_CSV_COLUMNS = [
+  'kind',
+  'purchaseId',
+  'productId',
+  'productTitle',
+  'role',
+  'shareBps',
+  'amountMicroUsdc',
+  'purchaseStatus',
+  'rail',
+  'txId',
+  'at',
+] as const;
 
 function period(req: Request, now: Date): { from: Date; to: Date } {
   const q = earningsQuery.parse(req.query);
   const to = q.to ? new Date(q.to) : now;
   const from = q.from ? new Date(q.from) : new Date(to.getTime() - DEFAULT_EARNINGS_DAYS * DAY_MS);
   if (from.getTime() >= to.getTime()) throw new HttpError(400, ErrorType.ValidationFailed, '`from` must be before `to`');
-  if (to.getTime() - from.getTime() > MAX_EARNINGS_DAYS * DAY_MS) throw new HttpError(400, ErrorType.ValidationFailed, `the period is longer than ${MAX_EARNINGS_DAYS} days`);
+  if (to.getTime() - from.getTime() > MAX_EARNINGS_DAYS * DAY_MS)
+    throw new HttpError(400, ErrorType.ValidationFailed, `the period is longer than ${MAX_EARNINGS_DAYS} days`);
   return { from, to };
 }
 
@@ -111,7 +136,11 @@ export function earningsHandlers(db: Db, now: () => Date) {
     csv: async (req: Request, res: Response) => {
       const e = await load(req);
       const name = `earnings-${e.wallet}-${e.from.toISOString().slice(0, 10)}-${e.to.toISOString().slice(0, 10)}.csv`;
-      res.set('Cache-Control', 'no-store').set('Content-Disposition', `attachment; filename="${name}"`).type('text/csv').send(earningsCsv(e));
+      res
+        .set('Cache-Control', 'no-store')
+        .set('Content-Disposition', `attachment; filename="${name}"`)
+        .type('text/csv')
+        .send(earningsCsv(e));
     },
   };
 }

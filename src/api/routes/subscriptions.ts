@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { createSubscriptionCheckout, subscriptionStatus, type SubscriptionServiceDeps } from '../../services/subscriptions';
 
 const customerId = z.string().regex(/^cus_[A-Za-z0-9]{1,64}$/, 'must be a Stripe customer id (cus_…)');
-export const subscriptionCheckoutBody = z.object({
-  customerId,
-  priceId: z.string().regex(/^price_[A-Za-z0-9]{1,64}$/, 'must be a Stripe price id (price_…)'),
-}).strict();
+export const subscriptionCheckoutBody = z
+  .object({
+    customerId,
+    priceId: z.string().regex(/^price_[A-Za-z0-9]{1,64}$/, 'must be a Stripe price id (price_…)'),
+  })
+  .strict();
 export const customerIdParam = z.object({ customerId });
 
 /** Public: /api/subscriptions/checkout and /api/subscriptions/:customerId/status. */

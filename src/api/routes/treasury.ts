@@ -23,7 +23,9 @@ export function treasuryRouter(deps: TreasuryOverviewDeps & { db: Db; temporal: 
 
   router.post('/schedules/:scheduleId/trigger', async (req, res) => {
     const { scheduleId } = scheduleParam.parse(req.params);
-    const result = await audited(deps.db, { actor: actorOf(req.adminRole), action: 'schedule.trigger', target: scheduleId }, () => triggerSchedule(deps.temporal, scheduleId));
+    const result = await audited(deps.db, { actor: actorOf(req.adminRole), action: 'schedule.trigger', target: scheduleId }, () =>
+      triggerSchedule(deps.temporal, scheduleId),
+    );
     res.status(202).json(result);
   });
 

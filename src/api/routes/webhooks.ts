@@ -28,7 +28,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
       event = deps.stripe.webhooks.constructEvent(req.body, signature, deps.webhookSecret, deps.toleranceSeconds);
     } catch (err) {
       deps.metrics.webhooks.inc({ type: 'unknown', result: 'rejected' });
-      const message = err instanceof Error && /timestamp/i.test(err.message) ? 'signature timestamp outside the tolerance' : 'signature verification failed';
+      const message =
+        err instanceof Error && /timestamp/i.test(err.message)
+          ? 'signature timestamp outside the tolerance'
+          : 'signature verification failed';
       throw new HttpError(400, ErrorType.InvalidSignature, message);
     }
     const outcome = await deps.events.handle(event);

@@ -12,20 +12,30 @@ export const listQuery = z.object({
 });
 export const workflowIdParam = z.object({ workflowId: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'not a workflow id') });
 const resetTo = z.union([z.enum(['last', 'first']), z.number().int().positive()]);
-export const resetBody = z.object({
-  to: resetTo.default('last'),
-  runId: z.uuid().optional().meta({ description: 'the run you looked at; a reset of a run already replaced is not repeated' }),
-  reason: text(500).optional(),
-}).strict().default({ to: 'last' });
-export const cancelBody = z.object({ reason: z.string().max(500).trim().optional() }).strict().default({});
+export const resetBody = z
+  .object({
+    to: resetTo.default('last'),
+    runId: z.uuid().optional().meta({ description: 'the run you looked at; a reset of a run already replaced is not repeated' }),
+    reason: text(500).optional(),
+  })
+  .strict()
+  .default({ to: 'last' });
+export const cancelBody = z
+  .object({ reason: z.string().max(500).trim().optional() })
+  .strict()
+  .default({});
 export const terminateBody = z.object({ reason: text(500) }).strict();
-export const batchResetBody = z.object({
-  query: text(2000).meta({ description: 'a Temporal visibility query, ANDed with running purchase workflows (400 when Temporal refuses it)' }),
-  dryRun: z.boolean().default(true),
-  to: z.enum(['last', 'first']).default('last'),
-  reason: text(500).optional(),
-  limit: z.number().int().min(1).max(1000).optional(),
-}).strict();
+export const batchResetBody = z
+  .object({
+    query: text(2000).meta({
+      description: 'a Temporal visibility query, ANDed with running purchase workflows (400 when Temporal refuses it)',
+    }),
+    dryRun: z.boolean().default(true),
+    to: z.enum(['last', 'first']).default('last'),
+    reason: text(500).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
 
 export function workflowsRouter({ ops }: { ops: WorkflowOps }): Router {
   const router = Router();
@@ -63,7 +73,10 @@ export function workflowsRouter({ ops }: { ops: WorkflowOps }): Router {
   router.post('/workflows/:workflowId/terminate', async (req, res) => {
     const { workflowId } = workflowIdParam.parse(req.params);
     // A terminate without a reason is refused by the service, which audits the refusal.
-    if (!terminateBody.shape.reason.safeParse((req.body as { reason?: unknown } | undefined)?.reason).success && !hasUnknownKeys(req.body)) {
+    if (
+      !terminateBody.shape.reason.safeParse((req.body as { reason?: unknown } | undefined)?.reason).success &&
+      !hasUnknownKeys(req.body)
+    ) {
       await ops.terminate(workflowId, { actor: actor(req) });
     }
     const body = terminateBody.parse(req.body ?? {});

@@ -34,7 +34,10 @@ export function createEvmAuditReader(deps: EvmAuditReaderDeps): ChainAuditReader
   const token = new Contract(usdc, erc20InterfaceAbi, provider);
   const concurrency = deps.concurrency ?? 8;
   let treasury: Promise<string> | undefined;
-  const treasuryAddress = () => (treasury ??= deps.treasury ? Promise.resolve(getAddress(deps.treasury)) : (splitter.getFunction('treasury')() as Promise<string>).then(getAddress));
+  const treasuryAddress = () =>
+    (treasury ??= deps.treasury
+      ? Promise.resolve(getAddress(deps.treasury))
+      : (splitter.getFunction('treasury')() as Promise<string>).then(getAddress));
 
   const ownerOf = async (tokenId: string): Promise<string | null> => {
     try {
@@ -62,7 +65,10 @@ export function createEvmAuditReader(deps: EvmAuditReaderDeps): ChainAuditReader
 
     async observeSettlements(settlements: readonly SettlementToVerify[]) {
       const results = await mapWithConcurrency(settlements, concurrency, async (s): Promise<SettlementObservation> => {
-        const [receipt, owner] = await Promise.all([provider.getTransactionReceipt(s.txId), /^[0-9]+$/.test(s.nftId) ? ownerOf(s.nftId) : Promise.resolve(null)]);
+        const [receipt, owner] = await Promise.all([
+          provider.getTransactionReceipt(s.txId),
+          /^[0-9]+$/.test(s.nftId) ? ownerOf(s.nftId) : Promise.resolve(null),
+        ]);
         const usdcDeltas = new Map<string, bigint>();
         let mintedToBuyerInTx = false;
         if (receipt) {
@@ -72,8 +78,13 @@ export function createEvmAuditReader(deps: EvmAuditReaderDeps): ChainAuditReader
           }
           for (const [k, v] of usdcDeltas) if (v === 0n) usdcDeltas.delete(k);
           mintedToBuyerInTx = receipt.logs.some(
-            (l) => getAddress(l.address) === splitterAddress && l.topics[0] === TRANSFER_TOPIC && l.topics.length === 4 && l.topics[1] === ZERO_TOPIC &&
-              topicAddress(l.topics[2]) === s.buyerWallet.toLowerCase() && BigInt(l.topics[3] ?? '0x0').toString() === s.nftId,
+            (l) =>
+              getAddress(l.address) === splitterAddress &&
+              l.topics[0] === TRANSFER_TOPIC &&
+              l.topics.length === 4 &&
+              l.topics[1] === ZERO_TOPIC &&
+              topicAddress(l.topics[2]) === s.buyerWallet.toLowerCase() &&
+              BigInt(l.topics[3] ?? '0x0').toString() === s.nftId,
           );
         }
         const buyer = s.buyerWallet.toLowerCase();

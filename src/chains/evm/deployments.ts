@@ -8,7 +8,10 @@ import { getAddress, isAddress } from 'ethers';
 import { z } from 'zod';
 import { LOCAL_CHAIN_ID } from './provider';
 
-const address = z.string().refine((v) => isAddress(v), 'not an address').transform((v) => getAddress(v));
+const address = z
+  .string()
+  .refine((v) => isAddress(v), 'not an address')
+  .transform((v) => getAddress(v));
 export const evmDeploymentSchema = z.object({
   chainId: z.number().int().positive(),
   splitter: address,

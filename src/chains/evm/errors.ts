@@ -9,7 +9,16 @@ export const settlementErrorsInterface = new Interface([
   ...erc20InterfaceAbi.filter((f) => f.startsWith('error ')),
 ]);
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** The raw revert data inside an ethers error, wherever the provider put it. */
 export function revertData(err: unknown): string | undefined {
@@ -93,13 +102,19 @@ export function toDomainError(err: unknown, context: string): DomainError {
   }
   if (isError(err, 'INSUFFICIENT_FUNDS')) {
     // The settler cannot pay gas: an ops problem that a top-up fixes, so keep it retryable.
-    return new DomainError(ErrorType.RpcUnavailable, `${context}: settler account cannot pay for gas`, { reason: 'settler_insufficient_funds' });
+    return new DomainError(ErrorType.RpcUnavailable, `${context}: settler account cannot pay for gas`, {
+      reason: 'settler_insufficient_funds',
+    });
   }
   if (isNetworkError(err)) {
-    return new DomainError(ErrorType.RpcUnavailable, `${context}: EVM RPC unavailable`, { reason: err instanceof Error ? err.message.slice(0, 200) : 'unknown' });
+    return new DomainError(ErrorType.RpcUnavailable, `${context}: EVM RPC unavailable`, {
+      reason: err instanceof Error ? err.message.slice(0, 200) : 'unknown',
+    });
   }
   if (isError(err, 'CALL_EXCEPTION')) {
-    return new DomainError(ErrorType.SettlementRejected, `${context}: reverted${err.reason ? ` (${err.reason})` : ''}`, { revert: err.reason ?? null });
+    return new DomainError(ErrorType.SettlementRejected, `${context}: reverted${err.reason ? ` (${err.reason})` : ''}`, {
+      revert: err.reason ?? null,
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new DomainError(ErrorType.SettlementRejected, `${context}: ${message.slice(0, 300)}`);

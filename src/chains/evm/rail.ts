@@ -114,8 +114,7 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
   let ctxPromise: Promise<Ctx> | undefined;
   const ctx = (): Promise<Ctx> => {
     ctxPromise ??= (async () => {
-      const provider =
-        deps.provider ?? (deps.rpcUrl ? await connectProvider(deps.rpcUrl, { chainId: deps.chainId }) : undefined);
+      const provider = deps.provider ?? (deps.rpcUrl ? await connectProvider(deps.rpcUrl, { chainId: deps.chainId }) : undefined);
       if (!provider) throw new Error('createEvmRail needs provider or rpcUrl');
       const raw = typeof deps.contracts === 'function' ? await deps.contracts() : deps.contracts;
       const splitter = new Contract(getAddress(raw.splitter), settlementSplitterInterfaceAbi, provider);
@@ -192,7 +191,11 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
         return undefined;
       }
       if (isError(err, 'TIMEOUT')) {
-        throw new DomainError(ErrorType.RpcUnavailable, `settlement ${tx.hash} not confirmed within ${receiptTimeoutMs} ms; a retry resumes it`, { txId: tx.hash });
+        throw new DomainError(
+          ErrorType.RpcUnavailable,
+          `settlement ${tx.hash} not confirmed within ${receiptTimeoutMs} ms; a retry resumes it`,
+          { txId: tx.hash },
+        );
       }
       throw err;
     }
@@ -275,11 +278,19 @@ export function createEvmRail(deps: EvmRailDeps): SettlementRail & {
       });
     }
 
-    const data = c.splitter.interface.encodeFunctionData('settle', [key, getAddress(request.buyerWallet), request.nft.uri, recipients, amounts]);
+    const data = c.splitter.interface.encodeFunctionData('settle', [
+      key,
+      getAddress(request.buyerWallet),
+      request.nft.uri,
+      recipients,
+      amounts,
+    ]);
     const estimate = await io('simulate settle', () => c.provider.estimateGas({ from: c.wallet.address, to: c.contracts.splitter, data }));
     const gasLimit = (estimate * 12n) / 10n + 10_000n;
     if (gasLimit > gasLimitCap) {
-      throw new DomainError(ErrorType.SettlementRejected, `settle needs ${gasLimit} gas, above the cap ${gasLimitCap}`, { payouts: recipients.length });
+      throw new DomainError(ErrorType.SettlementRejected, `settle needs ${gasLimit} gas, above the cap ${gasLimitCap}`, {
+        payouts: recipients.length,
+      });
     }
     const fee = await io('fee data', () => fees(c));
 
@@ -402,7 +413,10 @@ export function evmRailFromConfig(config: Readonly<Config>, logger?: EvmLogger):
       const splitter = config.EVM_SPLITTER_ADDRESS ?? deployment?.splitter;
       const usdc = config.EVM_USDC_ADDRESS ?? deployment?.usdc;
       if (!splitter || !usdc) {
-        throw new DomainError(ErrorType.RpcUnavailable, `no EVM deployment for chain ${chainId}: run scripts/deploy-evm.ts or set EVM_SPLITTER_ADDRESS and EVM_USDC_ADDRESS`);
+        throw new DomainError(
+          ErrorType.RpcUnavailable,
+          `no EVM deployment for chain ${chainId}: run scripts/deploy-evm.ts or set EVM_SPLITTER_ADDRESS and EVM_USDC_ADDRESS`,
+        );
       }
       return { splitter, usdc };
     },

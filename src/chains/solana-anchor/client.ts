@@ -115,8 +115,7 @@ export function settlePurchaseAccounts(accounts: SettlePurchaseAccounts, purchas
     nftMint,
     buyerNftAccount: getAssociatedTokenAddressSync(nftMint, accounts.buyer, true, nftTokenProgram),
     usdcMint: accounts.usdcMint,
-    treasuryUsdc:
-      accounts.treasuryUsdc ?? getAssociatedTokenAddressSync(accounts.usdcMint, accounts.treasury, false, usdcTokenProgram),
+    treasuryUsdc: accounts.treasuryUsdc ?? getAssociatedTokenAddressSync(accounts.usdcMint, accounts.treasury, false, usdcTokenProgram),
     nftTokenProgram,
     usdcTokenProgram,
     associatedTokenProgram: ASSOCIATED_TOKEN_PROGRAM_ID,

@@ -10,7 +10,12 @@
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the
  * previous attempt's blockhash has expired and a final status check found nothing.
  */
-import { createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
+import {
+  createAssociatedTokenAccountIdempotentInstruction,
+  getAssociatedTokenAddressSync,
+  TOKEN_2022_PROGRAM_ID,
+  TOKEN_PROGRAM_ID,
+} from '@solana/spl-token';
 import {
   ComputeBudgetProgram,
   PublicKey,
@@ -156,7 +161,8 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     const { purchaseId } = request;
     if (!isValidWallet(request.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, 'buyer wallet is not a Solana wallet');
     for (const payout of request.payouts) {
-      if (!isValidWallet(payout.wallet)) throw new DomainError(ErrorType.InvalidWallet, `payout wallet ${payout.wallet} is not a Solana wallet`);
+      if (!isValidWallet(payout.wallet))
+        throw new DomainError(ErrorType.InvalidWallet, `payout wallet ${payout.wallet} is not a Solana wallet`);
     }
     if (new Set(request.payouts.map((p) => p.wallet)).size !== request.payouts.length) {
       // The program pays token accounts and refuses to pay one twice.
@@ -187,7 +193,16 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     const recipients = payees.map((payee) => payee.account);
     const settleIx = await buildSettlePurchaseInstruction(
       { purchaseId, pool, splits },
-      { programId, treasury: treasury.publicKey, buyer: new PublicKey(request.buyerWallet), usdcMint, treasuryUsdc, recipients, usdcTokenProgram, nftTokenProgram },
+      {
+        programId,
+        treasury: treasury.publicKey,
+        buyer: new PublicKey(request.buyerWallet),
+        usdcMint,
+        treasuryUsdc,
+        recipients,
+        usdcTokenProgram,
+        nftTokenProgram,
+      },
       program,
     );
 
@@ -204,7 +219,11 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         ),
         settleIx,
       ];
-      const message = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions }).compileToV0Message();
+      const message = new TransactionMessage({
+        payerKey: treasury.publicKey,
+        recentBlockhash: blockhash,
+        instructions,
+      }).compileToV0Message();
       const tx = new VersionedTransaction(message);
       tx.sign([treasury]);
       const firstSignature = tx.signatures[0];

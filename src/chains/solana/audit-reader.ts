@@ -31,9 +31,13 @@ interface TxView {
 
 const MULTIPLE_ACCOUNTS_MAX = 100;
 
-function balanceChanges(pre: readonly TokenBalance[], post: readonly TokenBalance[]): { mint: string; owner: string; before: bigint; after: bigint }[] {
+function balanceChanges(
+  pre: readonly TokenBalance[],
+  post: readonly TokenBalance[],
+): { mint: string; owner: string; before: bigint; after: bigint }[] {
   const byIndex = new Map<number, { mint: string; owner: string; before: bigint; after: bigint }>();
-  for (const b of pre) byIndex.set(b.accountIndex, { mint: b.mint, owner: b.owner ?? '', before: BigInt(b.uiTokenAmount.amount), after: 0n });
+  for (const b of pre)
+    byIndex.set(b.accountIndex, { mint: b.mint, owner: b.owner ?? '', before: BigInt(b.uiTokenAmount.amount), after: 0n });
   for (const b of post) {
     const row = byIndex.get(b.accountIndex) ?? { mint: b.mint, owner: b.owner ?? '', before: 0n, after: 0n };
     row.after = BigInt(b.uiTokenAmount.amount);
@@ -100,7 +104,9 @@ export function createSolanaAuditReader(deps: SolanaAuditReaderDeps): ChainAudit
       const mintInfos = await accountsInfo(mints);
       const holders = settlements.map((s, i) => {
         const info = mintInfos[i];
-        return info ? getAssociatedTokenAddressSync(mints[i] as PublicKey, new PublicKey(s.buyerWallet), true, info.owner) : PublicKey.default;
+        return info
+          ? getAssociatedTokenAddressSync(mints[i] as PublicKey, new PublicKey(s.buyerWallet), true, info.owner)
+          : PublicKey.default;
       });
       const holderInfos = await accountsInfo(holders);
       const out = new Map<string, SettlementObservation>();
@@ -113,12 +119,18 @@ export function createSolanaAuditReader(deps: SolanaAuditReaderDeps): ChainAudit
         let buyerBalance = 0n;
         if (mintInfo) {
           supply = unpackMint(mint, mintInfo, mintInfo.owner).supply;
-          if (holderInfo && holderInfo.owner.equals(mintInfo.owner)) buyerBalance = unpackAccount(holders[i] as PublicKey, holderInfo, holderInfo.owner).amount;
+          if (holderInfo && holderInfo.owner.equals(mintInfo.owner))
+            buyerBalance = unpackAccount(holders[i] as PublicKey, holderInfo, holderInfo.owner).amount;
         }
         out.set(s.purchaseId, {
           status: v === null || v === undefined ? 'not_found' : v.ok ? 'ok' : 'failed',
           usdcDeltas: v?.usdc ?? new Map(),
-          nft: { exists: mintInfo !== null && mintInfo !== undefined, supply, buyerBalance, mintedToBuyerInTx: v?.mintedTo.get(s.nftId) === s.buyerWallet },
+          nft: {
+            exists: mintInfo !== null && mintInfo !== undefined,
+            supply,
+            buyerBalance,
+            mintedToBuyerInTx: v?.mintedTo.get(s.nftId) === s.buyerWallet,
+          },
         });
       });
       return out;
@@ -129,7 +141,11 @@ export function createSolanaAuditReader(deps: SolanaAuditReaderDeps): ChainAudit
       const signatures: string[] = [];
       let before: string | undefined;
       for (;;) {
-        const page = await connection.getSignaturesForAddress(ata, { limit: deps.pageSize ?? 1000, ...(before ? { before } : {}) }, commitment);
+        const page = await connection.getSignaturesForAddress(
+          ata,
+          { limit: deps.pageSize ?? 1000, ...(before ? { before } : {}) },
+          commitment,
+        );
         for (const s of page) if (s.err === null) signatures.push(s.signature);
         if (page.length < (deps.pageSize ?? 1000)) break;
         before = page[page.length - 1]?.signature;
@@ -139,7 +155,8 @@ export function createSolanaAuditReader(deps: SolanaAuditReaderDeps): ChainAudit
       signatures.forEach((txId, i) => {
         const v = views[i];
         if (!v?.ok || (v.usdc.get(treasury) ?? 0n) >= 0n) return;
-        for (const [wallet, amount] of v.usdc) if (wallet !== treasury && amount > 0n) transfers.push({ txId, wallet, amountMicroUsdc: amount });
+        for (const [wallet, amount] of v.usdc)
+          if (wallet !== treasury && amount > 0n) transfers.push({ txId, wallet, amountMicroUsdc: amount });
       });
       return transfers;
     },

@@ -37,10 +37,13 @@ export function isMintAlreadyExists(failure: ChainFailure): boolean {
 export function chainFailureToDomainError(failure: ChainFailure, context: Record<string, unknown>): DomainError {
   const { err, logs } = failure;
   const details = { ...context, err, logs };
-  if (err === 'BlockhashNotFound') return new DomainError(ErrorType.BlockhashExpired, 'blockhash expired before the transaction landed', details);
+  if (err === 'BlockhashNotFound')
+    return new DomainError(ErrorType.BlockhashExpired, 'blockhash expired before the transaction landed', details);
   const tokenInsufficient =
-    logs.some((l) => /Error: insufficient funds/i.test(l)) || (customCodeOf(err) === TOKEN_INSUFFICIENT_FUNDS && logs.some((l) => /Tokenkeg|Tokenz/.test(l)));
-  if (tokenInsufficient) return new DomainError(ErrorType.InsufficientTreasury, 'treasury USDC balance is insufficient for the payouts', details);
+    logs.some((l) => /Error: insufficient funds/i.test(l)) ||
+    (customCodeOf(err) === TOKEN_INSUFFICIENT_FUNDS && logs.some((l) => /Tokenkeg|Tokenz/.test(l)));
+  if (tokenInsufficient)
+    return new DomainError(ErrorType.InsufficientTreasury, 'treasury USDC balance is insufficient for the payouts', details);
   if (err === 'InsufficientFundsForFee' || (err && typeof err === 'object' && 'InsufficientFundsForRent' in err)) {
     return new DomainError(ErrorType.InsufficientTreasury, 'treasury SOL balance is insufficient for fees and rent', details);
   }

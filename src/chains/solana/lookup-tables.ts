@@ -5,7 +5,11 @@
  * a little rent and nothing else.
  */
 import {
-  AddressLookupTableAccount, AddressLookupTableProgram, type Connection, type Keypair, PublicKey,
+  AddressLookupTableAccount,
+  AddressLookupTableProgram,
+  type Connection,
+  type Keypair,
+  PublicKey,
   type TransactionInstruction,
 } from '@solana/web3.js';
 
@@ -47,14 +51,22 @@ export class LookupTables {
     if (missing.length > 0 && !table) {
       const recentSlot = await this.connection.getSlot('finalized');
       const [createIx, tableAddress] = AddressLookupTableProgram.createLookupTable({
-        authority: this.authority.publicKey, payer: this.authority.publicKey, recentSlot,
+        authority: this.authority.publicKey,
+        payer: this.authority.publicKey,
+        recentSlot,
       });
       const first = missing.slice(0, ADDRESSES_PER_EXTEND);
       lastSlot = await this.send([createIx, this.extendIx(tableAddress, first)]);
       cursor = first.length;
       table = new AddressLookupTableAccount({
         key: tableAddress,
-        state: { deactivationSlot: BigInt('18446744073709551615'), lastExtendedSlot: lastSlot, lastExtendedSlotStartIndex: 0, authority: this.authority.publicKey, addresses: [] },
+        state: {
+          deactivationSlot: BigInt('18446744073709551615'),
+          lastExtendedSlot: lastSlot,
+          lastExtendedSlotStartIndex: 0,
+          authority: this.authority.publicKey,
+          addresses: [],
+        },
       });
       this.tables.push(table);
     }
@@ -75,7 +87,10 @@ export class LookupTables {
 
   private extendIx(table: PublicKey, addresses: PublicKey[]): TransactionInstruction {
     return AddressLookupTableProgram.extendLookupTable({
-      lookupTable: table, authority: this.authority.publicKey, payer: this.authority.publicKey, addresses,
+      lookupTable: table,
+      authority: this.authority.publicKey,
+      payer: this.authority.publicKey,
+      addresses,
     });
   }
 }

@@ -5,11 +5,23 @@
  * the previous blockhash has provably expired.
  */
 import {
-  AddressLookupTableAccount, type Commitment, Connection, type Keypair, PACKET_DATA_SIZE, PublicKey,
-  type SignatureStatus, type TransactionInstruction, TransactionMessage, VersionedTransaction,
+  AddressLookupTableAccount,
+  type Commitment,
+  Connection,
+  type Keypair,
+  PACKET_DATA_SIZE,
+  PublicKey,
+  type SignatureStatus,
+  type TransactionInstruction,
+  TransactionMessage,
+  VersionedTransaction,
 } from '@solana/web3.js';
 import {
-  TOKEN_2022_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync, unpackAccount, unpackMint,
+  TOKEN_2022_PROGRAM_ID,
+  createAssociatedTokenAccountIdempotentInstruction,
+  getAssociatedTokenAddressSync,
+  unpackAccount,
+  unpackMint,
 } from '@solana/spl-token';
 import bs58 from 'bs58';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
@@ -140,7 +152,8 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
 
   const treasuryUsdcAccount = async () => getAssociatedTokenAddressSync(deps.usdcMint, treasury.publicKey, true, await usdcProgramId());
 
-  const meets = (status: SignatureStatus) => (COMMITMENT_RANK[status.confirmationStatus ?? 'processed'] ?? 0) >= (COMMITMENT_RANK[commitment] ?? 1);
+  const meets = (status: SignatureStatus) =>
+    (COMMITMENT_RANK[status.confirmationStatus ?? 'processed'] ?? 0) >= (COMMITMENT_RANK[commitment] ?? 1);
 
   type Outcome = { landed: true; err: unknown; slot: number } | { landed: false };
 
@@ -152,7 +165,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
    * blockhash. The same bytes have the same signature, so at most one copy can land.
    */
   const waitForSignature = async (
-    signature: string, lastValidBlockHeight: number, rebroadcast?: { signed: Uint8Array; justSent: boolean },
+    signature: string,
+    lastValidBlockHeight: number,
+    rebroadcast?: { signed: Uint8Array; justSent: boolean },
   ): Promise<Outcome> => {
     const signed = rebroadcast?.signed;
     let failingSince: number | undefined;
@@ -210,7 +225,11 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     treasury,
     async (ixs) => {
       const { blockhash, lastValidBlockHeight } = await rpc({ op: 'lookupTable' }, () => connection.getLatestBlockhash(commitment));
-      const msg = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message();
+      const msg = new TransactionMessage({
+        payerKey: treasury.publicKey,
+        recentBlockhash: blockhash,
+        instructions: ixs,
+      }).compileToV0Message();
       const tx = new VersionedTransaction(msg);
       tx.sign([treasury]);
       return sendAndWait(tx, lastValidBlockHeight, { op: 'lookupTable' });
@@ -232,11 +251,14 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     if (request.payouts.length === 0) throw new DomainError(ErrorType.InvalidSplits, 'at least one payout is required');
     const maxPayouts = deps.maxPayouts ?? MAX_SOLANA_PAYOUTS;
     if (request.payouts.length > maxPayouts) {
-      throw new DomainError(ErrorType.InvalidSplits, `at most ${maxPayouts} payouts fit in one Solana settlement`, { count: request.payouts.length });
+      throw new DomainError(ErrorType.InvalidSplits, `at most ${maxPayouts} payouts fit in one Solana settlement`, {
+        count: request.payouts.length,
+      });
     }
     let total = 0n;
     const payouts = request.payouts.map((p) => {
-      if (!isValidSolanaWallet(p.wallet)) throw new DomainError(ErrorType.InvalidWallet, 'payout wallet is not a Solana ed25519 public key', { wallet: p.wallet });
+      if (!isValidSolanaWallet(p.wallet))
+        throw new DomainError(ErrorType.InvalidWallet, 'payout wallet is not a Solana ed25519 public key', { wallet: p.wallet });
       if (typeof p.amountMicroUsdc !== 'bigint' || p.amountMicroUsdc < 0n || p.amountMicroUsdc > U64_MAX) {
         throw new DomainError(ErrorType.ValidationFailed, 'payout amount must be a u64 micro-USDC bigint');
       }
@@ -248,19 +270,28 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   };
 
   /** The chain's own answer to "did this purchase settle?", independent of any journal. */
-  const findOnChainSettlement = async (mint: PublicKey, buyer: PublicKey, context: Record<string, unknown>): Promise<string | undefined> => {
+  const findOnChainSettlement = async (
+    mint: PublicKey,
+    buyer: PublicKey,
+    context: Record<string, unknown>,
+  ): Promise<string | undefined> => {
     const info = await rpc(context, () => connection.getAccountInfo(mint, commitment));
     if (!info) return undefined;
     if (!info.owner.equals(TOKEN_2022_PROGRAM_ID)) {
-      throw new DomainError(ErrorType.SettlementRejected, 'the NFT mint address is held by another program', { ...context, owner: info.owner.toBase58() });
+      throw new DomainError(ErrorType.SettlementRejected, 'the NFT mint address is held by another program', {
+        ...context,
+        owner: info.owner.toBase58(),
+      });
     }
     const state = unpackMint(mint, info, TOKEN_2022_PROGRAM_ID);
     const holder = buyerNftAccount(mint, buyer);
     const holderInfo = await rpc(context, () => connection.getAccountInfo(holder, commitment));
     const held = holderInfo ? unpackAccount(holder, holderInfo, TOKEN_2022_PROGRAM_ID).amount : 0n;
     if (state.supply !== 1n || state.mintAuthority !== null || held !== 1n) {
-      throw new DomainError(ErrorType.SettlementRejected, 'the NFT mint exists but does not hold this purchase\'s settlement', {
-        ...context, supply: state.supply.toString(), buyerHolds: held.toString(),
+      throw new DomainError(ErrorType.SettlementRejected, "the NFT mint exists but does not hold this purchase's settlement", {
+        ...context,
+        supply: state.supply.toString(),
+        buyerHolds: held.toString(),
       });
     }
     const history = await rpc(context, () => connection.getSignaturesForAddress(mint, { limit: 100 }, 'confirmed')).catch(() => []);
@@ -271,7 +302,10 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
 
   /** What earlier attempts left behind: a settlement to report, or nothing that may still land. */
   const resolvePrior = async (
-    request: SettlementRequest, journal: SettlementJournal, mint: PublicKey, buyer: PublicKey,
+    request: SettlementRequest,
+    journal: SettlementJournal,
+    mint: PublicKey,
+    buyer: PublicKey,
   ): Promise<SettlementResult | undefined> => {
     const context = { purchaseId: request.purchaseId, nftMint: mint.toBase58() };
     const nftId = mint.toBase58();
@@ -293,8 +327,15 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         .filter((a, i) => statuses.value[i] === null && a.validUntil >= BigInt(height))
         .sort((a, b) => (a.validUntil > b.validUntil ? -1 : 1));
       for (const attempt of live) {
-        log?.info({ ...context, signature: attempt.txId }, 'earlier settlement attempt may still land; rebroadcasting it until it lands or its blockhash expires');
-        const outcome = await waitForSignature(attempt.txId, Number(attempt.validUntil), attempt.signedTx && { signed: attempt.signedTx, justSent: false });
+        log?.info(
+          { ...context, signature: attempt.txId },
+          'earlier settlement attempt may still land; rebroadcasting it until it lands or its blockhash expires',
+        );
+        const outcome = await waitForSignature(
+          attempt.txId,
+          Number(attempt.validUntil),
+          attempt.signedTx && { signed: attempt.signedTx, justSent: false },
+        );
         if (outcome.landed && outcome.err === null) return { txId: attempt.txId, nftId, alreadySettled: true };
       }
     }
@@ -309,14 +350,18 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const checkTreasury = async (payouts: { wallet: PublicKey }[], total: bigint, rentForNft: number, context: Record<string, unknown>) => {
     const program = await usdcProgramId();
     const treasuryAta = await treasuryUsdcAccount();
-    const recipientAtas = [...new Set(payouts.map((p) => getAssociatedTokenAddressSync(deps.usdcMint, p.wallet, true, program).toBase58()))].map((a) => new PublicKey(a));
+    const recipientAtas = [
+      ...new Set(payouts.map((p) => getAssociatedTokenAddressSync(deps.usdcMint, p.wallet, true, program).toBase58())),
+    ].map((a) => new PublicKey(a));
     const [ataInfo, solBalance, ...recipients] = await rpc(context, () =>
       connection.getMultipleAccountsInfo([treasuryAta, treasury.publicKey, ...recipientAtas], commitment),
     );
     const usdc = ataInfo ? unpackAccount(treasuryAta, ataInfo, program).amount : 0n;
     if (usdc < total) {
       throw new DomainError(ErrorType.InsufficientTreasury, 'treasury USDC balance is below the payout total', {
-        ...context, balanceMicroUsdc: usdc.toString(), requiredMicroUsdc: total.toString(),
+        ...context,
+        balanceMicroUsdc: usdc.toString(),
+        requiredMicroUsdc: total.toString(),
       });
     }
     const missingAtas = recipientAtas.filter((_, i) => recipients[i] === null);
@@ -328,7 +373,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     const lamports = BigInt(solBalance?.lamports ?? 0);
     if (lamports < neededLamports) {
       throw new DomainError(ErrorType.InsufficientTreasury, 'treasury SOL balance cannot cover rent and fees', {
-        ...context, lamports: lamports.toString(), requiredLamports: neededLamports.toString(),
+        ...context,
+        lamports: lamports.toString(),
+        requiredLamports: neededLamports.toString(),
       });
     }
     return new Set(missingAtas.map((a) => a.toBase58()));
@@ -346,29 +393,50 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     if (pending.length === 0) return;
     log?.info({ ...context, accounts: pending.length }, 'creating recipient USDC accounts ahead of the settlement');
     for (let i = 0; i < pending.length; i += ATAS_PER_PREPARE_TX) {
-      const ixs = pending.slice(i, i + ATAS_PER_PREPARE_TX).map((w) =>
-        createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, getAssociatedTokenAddressSync(deps.usdcMint, w, true, program), w, deps.usdcMint, program),
-      );
+      const ixs = pending
+        .slice(i, i + ATAS_PER_PREPARE_TX)
+        .map((w) =>
+          createAssociatedTokenAccountIdempotentInstruction(
+            treasury.publicKey,
+            getAssociatedTokenAddressSync(deps.usdcMint, w, true, program),
+            w,
+            deps.usdcMint,
+            program,
+          ),
+        );
       const { blockhash, lastValidBlockHeight } = await rpc(context, () => connection.getLatestBlockhash(commitment));
-      const tx = new VersionedTransaction(new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message());
+      const tx = new VersionedTransaction(
+        new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message(),
+      );
       tx.sign([treasury]);
       await sendAndWait(tx, lastValidBlockHeight, { ...context, op: 'prepareRecipientAccounts' });
     }
   };
 
   const priorityFee = async (context: Record<string, unknown>): Promise<number> => {
-    const samples = await rpc(context, async () => connection.getRecentPrioritizationFees({ lockedWritableAccounts: [await treasuryUsdcAccount()] }));
+    const samples = await rpc(context, async () =>
+      connection.getRecentPrioritizationFees({ lockedWritableAccounts: [await treasuryUsdcAccount()] }),
+    );
     const fees = samples.map((s) => s.prioritizationFee).sort((a, b) => a - b);
     const p75 = fees[Math.floor(fees.length * 0.75)] ?? 0;
     return Math.min(p75, deps.priorityFeeCapMicroLamports);
   };
 
-  const compile = (ixs: TransactionInstruction[], blockhash: string, tables: AddressLookupTableAccount[]): VersionedTransaction | undefined => {
+  const compile = (
+    ixs: TransactionInstruction[],
+    blockhash: string,
+    tables: AddressLookupTableAccount[],
+  ): VersionedTransaction | undefined => {
     try {
-      const msg = new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash: blockhash, instructions: ixs }).compileToV0Message(tables);
+      const msg = new TransactionMessage({
+        payerKey: treasury.publicKey,
+        recentBlockhash: blockhash,
+        instructions: ixs,
+      }).compileToV0Message(tables);
       const tx = new VersionedTransaction(msg);
       const size = tx.serialize().length;
-      const accounts = msg.staticAccountKeys.length + msg.addressTableLookups.reduce((n, l) => n + l.writableIndexes.length + l.readonlyIndexes.length, 0);
+      const accounts =
+        msg.staticAccountKeys.length + msg.addressTableLookups.reduce((n, l) => n + l.writableIndexes.length + l.readonlyIndexes.length, 0);
       // 64 is the per-transaction account lock limit validators enforce.
       return size <= PACKET_DATA_SIZE && accounts <= 64 ? tx : undefined;
     } catch {
@@ -379,7 +447,11 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   type Plan = { ixs: TransactionInstruction[]; tables: AddressLookupTableAccount[] };
 
   /** The instructions and lookup tables for one layout, or undefined when that layout cannot fit. */
-  const plan = async (input: Omit<Parameters<typeof settlementInstructions>[0], 'createRecipientAccounts'>, createRecipientAccounts: boolean, context: Record<string, unknown>): Promise<Plan | undefined> => {
+  const plan = async (
+    input: Omit<Parameters<typeof settlementInstructions>[0], 'createRecipientAccounts'>,
+    createRecipientAccounts: boolean,
+    context: Record<string, unknown>,
+  ): Promise<Plan | undefined> => {
     const ixs = settlementInstructions({ ...input, createRecipientAccounts });
     const probeHash = PublicKey.default.toBase58();
     if (compile(ixs, probeHash, [])) return { ixs, tables: [] };
@@ -387,7 +459,13 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     // A layout too big even with every candidate in a table is rejected without touching the chain.
     const ideal = new AddressLookupTableAccount({
       key: PublicKey.default,
-      state: { deactivationSlot: U64_MAX, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, authority: treasury.publicKey, addresses: candidates },
+      state: {
+        deactivationSlot: U64_MAX,
+        lastExtendedSlot: 0,
+        lastExtendedSlotStartIndex: 0,
+        authority: treasury.publicKey,
+        addresses: candidates,
+      },
     });
     if (!compile(ixs, probeHash, [ideal])) return undefined;
     const tables = await lookupTables.ensure(candidates).catch((err: unknown) => {
@@ -397,12 +475,25 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   };
 
   const buildSigned = async (
-    request: SettlementRequest, nftMint: Keypair, buyer: PublicKey, payouts: { wallet: PublicKey; amount: bigint }[],
-    rentForNft: number, missing: Set<string>, context: Record<string, unknown>,
+    request: SettlementRequest,
+    nftMint: Keypair,
+    buyer: PublicKey,
+    payouts: { wallet: PublicKey; amount: bigint }[],
+    rentForNft: number,
+    missing: Set<string>,
+    context: Record<string, unknown>,
   ) => {
     const input = {
-      treasury: treasury.publicKey, nftMint, buyer, nft: request.nft, usdcMint: deps.usdcMint, usdcProgram: await usdcProgramId(),
-      payouts, computeUnitLimit: deps.computeUnitLimit, priorityFeeMicroLamports: await priorityFee(context), rentForNftMint: rentForNft,
+      treasury: treasury.publicKey,
+      nftMint,
+      buyer,
+      nft: request.nft,
+      usdcMint: deps.usdcMint,
+      usdcProgram: await usdcProgramId(),
+      payouts,
+      computeUnitLimit: deps.computeUnitLimit,
+      priorityFeeMicroLamports: await priorityFee(context),
+      rentForNftMint: rentForNft,
     };
     const uniqueRecipients = new Set(payouts.map((p) => p.wallet.toBase58())).size;
     const trace = NFT_TRACE + payouts.length + uniqueRecipients + missing.size * ATA_CREATE_CPIS;
@@ -414,10 +505,18 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         chosen = lean;
       }
     }
-    if (!chosen) throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', { ...context, payouts: payouts.length });
+    if (!chosen)
+      throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', {
+        ...context,
+        payouts: payouts.length,
+      });
     const { blockhash, lastValidBlockHeight } = await rpc(context, () => connection.getLatestBlockhash(commitment));
     const tx = compile(chosen.ixs, blockhash, chosen.tables);
-    if (!tx) throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', { ...context, payouts: payouts.length });
+    if (!tx)
+      throw new DomainError(ErrorType.InvalidSplits, 'the settlement does not fit in one transaction', {
+        ...context,
+        payouts: payouts.length,
+      });
     tx.sign([treasury, nftMint]);
     return { tx, lastValidBlockHeight, usedLookupTables: chosen.tables.length > 0 };
   };
@@ -451,10 +550,23 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
       const { fundedSpace } = nftMintSizes(request.nft, nftMint.publicKey, treasury.publicKey);
       const rentForNft = await rpc(context, () => connection.getMinimumBalanceForRentExemption(fundedSpace));
       const missing = await checkTreasury(payouts, total, rentForNft, context);
-      const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(request, nftMint, buyer, payouts, rentForNft, missing, context);
+      const { tx, lastValidBlockHeight, usedLookupTables } = await buildSigned(
+        request,
+        nftMint,
+        buyer,
+        payouts,
+        rentForNft,
+        missing,
+        context,
+      );
       const signature = bs58.encode(tx.signatures[0] ?? new Uint8Array());
       const signed = tx.serialize();
-      await journal.recordAttempt({ purchaseId: request.purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight), signedTx: signed });
+      await journal.recordAttempt({
+        purchaseId: request.purchaseId,
+        txId: signature,
+        validUntil: BigInt(lastValidBlockHeight),
+        signedTx: signed,
+      });
       log?.info({ ...context, signature, lastValidBlockHeight, payouts: payouts.length, usedLookupTables }, 'sending settlement');
 
       try {
@@ -472,7 +584,11 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
 
       const outcome = await waitForSignature(signature, lastValidBlockHeight, { signed, justSent: true });
       if (!outcome.landed) {
-        throw new DomainError(ErrorType.BlockhashExpired, 'settlement expired before landing; a retry will re-sign', { ...context, signature, lastValidBlockHeight });
+        throw new DomainError(ErrorType.BlockhashExpired, 'settlement expired before landing; a retry will re-sign', {
+          ...context,
+          signature,
+          lastValidBlockHeight,
+        });
       }
       if (outcome.err !== null) {
         const logs = await connection

@@ -1,12 +1,20 @@
 /** Builds the one atomic settlement transaction (docs/architecture.md §6): compute budget, NFT mint, payouts. */
+import { ComputeBudgetProgram, Keypair, PublicKey, SystemProgram, TransactionInstruction } from '@solana/web3.js';
 import {
-  ComputeBudgetProgram, Keypair, PublicKey, SystemProgram, TransactionInstruction,
-} from '@solana/web3.js';
-import {
-  ASSOCIATED_TOKEN_PROGRAM_ID, AuthorityType, ExtensionType, LENGTH_SIZE, TOKEN_2022_PROGRAM_ID, TYPE_SIZE,
-  createAssociatedTokenAccountIdempotentInstruction, createInitializeMetadataPointerInstruction,
-  createInitializeMintInstruction, createMintToInstruction, createSetAuthorityInstruction,
-  createTransferCheckedInstruction, getAssociatedTokenAddressSync, getMintLen,
+  ASSOCIATED_TOKEN_PROGRAM_ID,
+  AuthorityType,
+  ExtensionType,
+  LENGTH_SIZE,
+  TOKEN_2022_PROGRAM_ID,
+  TYPE_SIZE,
+  createAssociatedTokenAccountIdempotentInstruction,
+  createInitializeMetadataPointerInstruction,
+  createInitializeMintInstruction,
+  createMintToInstruction,
+  createSetAuthorityInstruction,
+  createTransferCheckedInstruction,
+  getAssociatedTokenAddressSync,
+  getMintLen,
 } from '@solana/spl-token';
 import { createInitializeInstruction, pack, type TokenMetadata } from '@solana/spl-token-metadata';
 
@@ -30,7 +38,11 @@ export interface SettlementPlanInput {
   createRecipientAccounts: boolean;
 }
 
-export function nftMintSizes(nft: { name: string; symbol: string; uri: string }, mint: PublicKey, updateAuthority: PublicKey): { space: number; fundedSpace: number } {
+export function nftMintSizes(
+  nft: { name: string; symbol: string; uri: string },
+  mint: PublicKey,
+  updateAuthority: PublicKey,
+): { space: number; fundedSpace: number } {
   const metadata: TokenMetadata = { mint, updateAuthority, name: nft.name, symbol: nft.symbol, uri: nft.uri, additionalMetadata: [] };
   const space = getMintLen([ExtensionType.MetadataPointer]);
   // The metadata is appended by a realloc inside Token-2022, which only works if rent for it is already there.
@@ -42,7 +54,9 @@ export function buyerNftAccount(nftMint: PublicKey, buyer: PublicKey): PublicKey
 }
 
 /** Addresses worth putting in a lookup table: everything that is neither a signer nor an invoked program. */
-export function lookupCandidates(input: Pick<SettlementPlanInput, 'treasury' | 'usdcMint' | 'usdcProgram' | 'payouts' | 'createRecipientAccounts'>): PublicKey[] {
+export function lookupCandidates(
+  input: Pick<SettlementPlanInput, 'treasury' | 'usdcMint' | 'usdcProgram' | 'payouts' | 'createRecipientAccounts'>,
+): PublicKey[] {
   const treasuryAta = getAssociatedTokenAddressSync(input.usdcMint, input.treasury, true, input.usdcProgram);
   const out = [input.usdcMint, treasuryAta];
   for (const p of input.payouts) {
@@ -62,13 +76,23 @@ export function settlementInstructions(input: SettlementPlanInput): TransactionI
     ComputeBudgetProgram.setComputeUnitLimit({ units: input.computeUnitLimit }),
     ComputeBudgetProgram.setComputeUnitPrice({ microLamports: input.priorityFeeMicroLamports }),
     SystemProgram.createAccount({
-      fromPubkey: treasury, newAccountPubkey: mint, space, lamports: input.rentForNftMint, programId: TOKEN_2022_PROGRAM_ID,
+      fromPubkey: treasury,
+      newAccountPubkey: mint,
+      space,
+      lamports: input.rentForNftMint,
+      programId: TOKEN_2022_PROGRAM_ID,
     }),
     createInitializeMetadataPointerInstruction(mint, treasury, mint, TOKEN_2022_PROGRAM_ID),
     createInitializeMintInstruction(mint, 0, treasury, null, TOKEN_2022_PROGRAM_ID),
     createInitializeInstruction({
-      programId: TOKEN_2022_PROGRAM_ID, metadata: mint, updateAuthority: treasury, mint, mintAuthority: treasury,
-      name: input.nft.name, symbol: input.nft.symbol, uri: input.nft.uri,
+      programId: TOKEN_2022_PROGRAM_ID,
+      metadata: mint,
+      updateAuthority: treasury,
+      mint,
+      mintAuthority: treasury,
+      name: input.nft.name,
+      symbol: input.nft.symbol,
+      uri: input.nft.uri,
     }),
     createAssociatedTokenAccountIdempotentInstruction(treasury, buyerAta, buyer, mint, TOKEN_2022_PROGRAM_ID, ASSOCIATED_TOKEN_PROGRAM_ID),
     createMintToInstruction(mint, buyerAta, treasury, 1n, [], TOKEN_2022_PROGRAM_ID),
@@ -80,7 +104,9 @@ export function settlementInstructions(input: SettlementPlanInput): TransactionI
     const ata = getAssociatedTokenAddressSync(usdcMint, p.wallet, true, usdcProgram);
     if (input.createRecipientAccounts && !created.has(ata.toBase58())) {
       created.add(ata.toBase58());
-      ixs.push(createAssociatedTokenAccountIdempotentInstruction(treasury, ata, p.wallet, usdcMint, usdcProgram, ASSOCIATED_TOKEN_PROGRAM_ID));
+      ixs.push(
+        createAssociatedTokenAccountIdempotentInstruction(treasury, ata, p.wallet, usdcMint, usdcProgram, ASSOCIATED_TOKEN_PROGRAM_ID),
+      );
     }
     ixs.push(createTransferCheckedInstruction(treasuryAta, usdcMint, ata, treasury, p.amount, USDC_DECIMALS, [], usdcProgram));
   }

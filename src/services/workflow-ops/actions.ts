@@ -47,7 +47,10 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
       const ev = events.find((e) => int64ToNumber(e.eventId) === to);
       if (!ev) throw new DomainError(ErrorType.ValidationFailed, `event ${to} does not exist in run ${runId}`);
       if (ev.eventType === null || ev.eventType === undefined || !WORKFLOW_TASK_FINISH_EVENTS.includes(ev.eventType)) {
-        throw new DomainError(ErrorType.ValidationFailed, `event ${to} is not a workflow task completion; pick a WorkflowTaskCompleted event id`);
+        throw new DomainError(
+          ErrorType.ValidationFailed,
+          `event ${to} is not a workflow task completion; pick a WorkflowTaskCompleted event id`,
+        );
       }
       return to;
     }
@@ -60,10 +63,20 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
    * Reset a run to its last or first completed workflow task, or to an event id; signals are reapplied.
    * Pass the runId you looked at: if that run was already replaced, the reset is not repeated.
    */
-  async function reset(workflowId: string, opts: { to: ResetTarget; reason: string; runId?: string; actor: string }): Promise<ActionResult> {
+  async function reset(
+    workflowId: string,
+    opts: { to: ResetTarget; reason: string; runId?: string; actor: string },
+  ): Promise<ActionResult> {
     const info = await describeRun(workflowId);
     if (opts.runId && info.runId !== opts.runId) {
-      return { workflowId, action: 'reset', alreadyApplied: true, runId: opts.runId, newRunId: info.runId, detail: `run ${opts.runId} is no longer current; current run is ${info.runId}` };
+      return {
+        workflowId,
+        action: 'reset',
+        alreadyApplied: true,
+        runId: opts.runId,
+        newRunId: info.runId,
+        detail: `run ${opts.runId} is no longer current; current run is ${info.runId}`,
+      };
     }
     const status = info.status.name;
     if (status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
@@ -80,31 +93,60 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
       requestId: requestId('reset', workflowId, info.runId, eventId),
       resetReapplyType: temporal.api.enums.v1.ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL,
     });
-    return { workflowId, action: 'reset', alreadyApplied: false, runId: info.runId, newRunId: res.runId ?? undefined, detail: `reset to event ${eventId}` };
+    return {
+      workflowId,
+      action: 'reset',
+      alreadyApplied: false,
+      runId: info.runId,
+      newRunId: res.runId ?? undefined,
+      detail: `reset to event ${eventId}`,
+    };
   }
 
   async function cancel(workflowId: string): Promise<ActionResult> {
     const info = await describeRun(workflowId);
     if (info.status.name === 'CANCELLED') return { workflowId, action: 'cancel', alreadyApplied: true, runId: info.runId };
-    if (info.status.name !== 'RUNNING') throw conflict(`run ${info.runId} is ${info.status.name.toLowerCase()}; only a running workflow can be cancelled`);
+    if (info.status.name !== 'RUNNING')
+      throw conflict(`run ${info.runId} is ${info.status.name.toLowerCase()}; only a running workflow can be cancelled`);
     // Cancellation already requested for this run, and its compensations are still running.
     if (await hasSucceeded(db, 'workflow.cancel', workflowId, { runId: info.runId })) {
-      return { workflowId, action: 'cancel', alreadyApplied: true, runId: info.runId, detail: 'cancellation was already requested; compensations are running' };
+      return {
+        workflowId,
+        action: 'cancel',
+        alreadyApplied: true,
+        runId: info.runId,
+        detail: 'cancellation was already requested; compensations are running',
+      };
     }
     const purchaseStatus = await currentPurchaseStatus(workflowId);
     if (purchaseStatus && PAST_PIVOT.includes(purchaseStatus)) {
-      throw conflict(`purchase is ${purchaseStatus}: past the on-chain pivot nothing is compensated, so cancel would not undo the settlement`);
+      throw conflict(
+        `purchase is ${purchaseStatus}: past the on-chain pivot nothing is compensated, so cancel would not undo the settlement`,
+      );
     }
     await client.workflow.getHandle(workflowId, info.runId).cancel();
-    return { workflowId, action: 'cancel', alreadyApplied: false, runId: info.runId, detail: 'cancellation requested; compensations run in the workflow' };
+    return {
+      workflowId,
+      action: 'cancel',
+      alreadyApplied: false,
+      runId: info.runId,
+      detail: 'cancellation requested; compensations run in the workflow',
+    };
   }
 
   async function terminate(workflowId: string, reason: string): Promise<ActionResult> {
     const info = await describeRun(workflowId);
     if (info.status.name === 'TERMINATED') return { workflowId, action: 'terminate', alreadyApplied: true, runId: info.runId };
-    if (info.status.name !== 'RUNNING') throw conflict(`run ${info.runId} is ${info.status.name.toLowerCase()}; only a running workflow can be terminated`);
+    if (info.status.name !== 'RUNNING')
+      throw conflict(`run ${info.runId} is ${info.status.name.toLowerCase()}; only a running workflow can be terminated`);
     await client.workflow.getHandle(workflowId, info.runId).terminate(reason);
-    return { workflowId, action: 'terminate', alreadyApplied: false, runId: info.runId, detail: 'terminated: no compensation ran; the hold and purchase need manual review' };
+    return {
+      workflowId,
+      action: 'terminate',
+      alreadyApplied: false,
+      runId: info.runId,
+      detail: 'terminated: no compensation ran; the hold and purchase need manual review',
+    };
   }
 
   async function statusOfPurchase(purchaseId: string): Promise<string> {
@@ -119,7 +161,8 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
     const status = await statusOfPurchase(purchaseId);
     if (status !== PurchaseStatus.AwaitingApproval) {
       // A repeat of the same decision is a no-op; the opposite decision, or none at all, is a conflict.
-      if (await hasSucceeded(db, `purchase.${action}`, purchaseId)) return { workflowId, action, alreadyApplied: true, detail: `purchase is now ${status}` };
+      if (await hasSucceeded(db, `purchase.${action}`, purchaseId))
+        return { workflowId, action, alreadyApplied: true, detail: `purchase is now ${status}` };
       throw conflict(`cannot ${action} a purchase that is ${status}; only ${PurchaseStatus.AwaitingApproval} purchases take a decision`);
     }
     await client.workflow.getHandle(workflowId).signal(approved ? approveSignal : rejectSignal, { actor, reason });
@@ -143,59 +186,91 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
       }),
 
     approve: (purchaseId: string, opts: { actor: string; reason?: string }) =>
-      audited(db, { actor: opts.actor, action: 'purchase.approve', target: purchaseId, reason: opts.reason }, () => decide(purchaseId, true, opts.actor, opts.reason)),
+      audited(db, { actor: opts.actor, action: 'purchase.approve', target: purchaseId, reason: opts.reason }, () =>
+        decide(purchaseId, true, opts.actor, opts.reason),
+      ),
 
     reject: (purchaseId: string, opts: { actor: string; reason?: string }) =>
-      audited(db, { actor: opts.actor, action: 'purchase.reject', target: purchaseId, reason: opts.reason }, () => decide(purchaseId, false, opts.actor, opts.reason)),
+      audited(db, { actor: opts.actor, action: 'purchase.reject', target: purchaseId, reason: opts.reason }, () =>
+        decide(purchaseId, false, opts.actor, opts.reason),
+      ),
 
     /** A signal that makes the run re-check now; harmless to repeat. */
     retry: (purchaseId: string, opts: { actor: string; reason?: string }) =>
       audited(db, { actor: opts.actor, action: 'purchase.retry', target: purchaseId, reason: opts.reason }, async () => {
         const status = await statusOfPurchase(purchaseId);
-        if (TERMINAL.includes(status) || status === PurchaseStatus.PendingPayment) throw conflict(`cannot retry a purchase that is ${status}`);
+        if (TERMINAL.includes(status) || status === PurchaseStatus.PendingPayment)
+          throw conflict(`cannot retry a purchase that is ${status}`);
         await client.workflow.getHandle(purchaseWorkflowId(purchaseId)).signal(retryNowSignal);
         return { workflowId: purchaseWorkflowId(purchaseId), action: 'retry', alreadyApplied: false } satisfies ActionResult;
       }),
 
     /** Signals every running workflow whose PurchaseStatus is awaiting_treasury (found through visibility). */
     treasuryReplenished: (opts: { actor: string; reason?: string }) =>
-      audited(db, { actor: opts.actor, action: 'treasury.signal_waiting', target: PurchaseStatus.AwaitingTreasury, reason: opts.reason }, async () => {
-        const infos = await collect(`${RUNNING_PURCHASE_RUNS} AND ${withPurchaseStatus([PurchaseStatus.AwaitingTreasury])}`, 1000);
-        await Promise.all(infos.map((i) => client.workflow.getHandle(i.workflowId).signal(treasuryReplenishedSignal)));
-        return { signalled: infos.map((i) => i.workflowId) };
-      }),
+      audited(
+        db,
+        { actor: opts.actor, action: 'treasury.signal_waiting', target: PurchaseStatus.AwaitingTreasury, reason: opts.reason },
+        async () => {
+          const infos = await collect(`${RUNNING_PURCHASE_RUNS} AND ${withPurchaseStatus([PurchaseStatus.AwaitingTreasury])}`, 1000);
+          await Promise.all(infos.map((i) => client.workflow.getHandle(i.workflowId).signal(treasuryReplenishedSignal)));
+          return { signalled: infos.map((i) => i.workflowId) };
+        },
+      ),
 
     /**
      * Reset every purchase run matching a visibility query. The dry run lists the targets and changes
      * nothing; the real run resets each one (audited one by one) and reports progress.
      */
-    async batchReset(opts: { query: string; dryRun: boolean; to?: ResetTarget; reason?: string; actor: string; limit?: number; onProgress?: (done: number, total: number, workflowId: string) => void }): Promise<BatchResetResult> {
+    async batchReset(opts: {
+      query: string;
+      dryRun: boolean;
+      to?: ResetTarget;
+      reason?: string;
+      actor: string;
+      limit?: number;
+      onProgress?: (done: number, total: number, workflowId: string) => void;
+    }): Promise<BatchResetResult> {
       const query = `${RUNNING_PURCHASE_RUNS} AND (${opts.query})`;
-      return audited(db, { actor: opts.actor, action: opts.dryRun ? 'workflow.batch_reset.dry_run' : 'workflow.batch_reset', target: opts.query.slice(0, 500), reason: opts.reason }, async () => {
-        let infos;
-        try {
-          infos = await collect(query, opts.limit ?? 500);
-        } catch (err) {
-          throw new DomainError(ErrorType.ValidationFailed, `invalid visibility query: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        const targets = infos.map((i) => ({ workflowId: i.workflowId, runId: i.runId, purchaseStatus: purchaseStatusOf(i) }));
-        const results: BatchResetResult['results'] = [];
-        if (!opts.dryRun) {
-          let done = 0;
-          for (const t of targets) {
-            try {
-              const r = await audited(db, { actor: opts.actor, action: 'workflow.reset', target: t.workflowId, reason: opts.reason ?? 'batch reset' }, () =>
-                reset(t.workflowId, { to: opts.to ?? 'last', reason: opts.reason ?? 'batch reset', runId: t.runId, actor: opts.actor }),
-              );
-              results.push({ workflowId: t.workflowId, ok: true, newRunId: r.newRunId, alreadyApplied: r.alreadyApplied });
-            } catch (err) {
-              results.push({ workflowId: t.workflowId, ok: false, error: err instanceof Error ? err.message : String(err) });
-            }
-            opts.onProgress?.(++done, targets.length, t.workflowId);
+      return audited(
+        db,
+        {
+          actor: opts.actor,
+          action: opts.dryRun ? 'workflow.batch_reset.dry_run' : 'workflow.batch_reset',
+          target: opts.query.slice(0, 500),
+          reason: opts.reason,
+        },
+        async () => {
+          let infos;
+          try {
+            infos = await collect(query, opts.limit ?? 500);
+          } catch (err) {
+            throw new DomainError(
+              ErrorType.ValidationFailed,
+              `invalid visibility query: ${err instanceof Error ? err.message : String(err)}`,
+            );
           }
-        }
-        return { query, dryRun: opts.dryRun, targets, results };
-      });
+          const targets = infos.map((i) => ({ workflowId: i.workflowId, runId: i.runId, purchaseStatus: purchaseStatusOf(i) }));
+          const results: BatchResetResult['results'] = [];
+          if (!opts.dryRun) {
+            let done = 0;
+            for (const t of targets) {
+              try {
+                const r = await audited(
+                  db,
+                  { actor: opts.actor, action: 'workflow.reset', target: t.workflowId, reason: opts.reason ?? 'batch reset' },
+                  () =>
+                    reset(t.workflowId, { to: opts.to ?? 'last', reason: opts.reason ?? 'batch reset', runId: t.runId, actor: opts.actor }),
+                );
+                results.push({ workflowId: t.workflowId, ok: true, newRunId: r.newRunId, alreadyApplied: r.alreadyApplied });
+              } catch (err) {
+                results.push({ workflowId: t.workflowId, ok: false, error: err instanceof Error ? err.message : String(err) });
+              }
+              opts.onProgress?.(++done, targets.length, t.workflowId);
+            }
+          }
+          return { query, dryRun: opts.dryRun, targets, results };
+        },
+      );
     },
 
     /** Trigger a Temporal Schedule now (treasury-reconciliation, subscription-trial-check). */

@@ -13,7 +13,8 @@ export function timestampToDate(ts: google.protobuf.ITimestamp | null | undefine
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 /** int64 fields decode as Long; an absent one reads as 0. */
-export const int64ToNumber = (v: Long | number | null | undefined): number => (v === null || v === undefined ? 0 : Long.fromValue(v).toNumber());
+export const int64ToNumber = (v: Long | number | null | undefined): number =>
+  v === null || v === undefined ? 0 : Long.fromValue(v).toNumber();
 
 export const toInt64 = (n: number): Long => Long.fromNumber(n);
 
@@ -41,4 +42,5 @@ export const WORKFLOW_TASK_FINISH_EVENTS: readonly temporal.api.enums.v1.EventTy
   EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
 ];
 
-export const isWorkflowTaskCompleted = (e: temporal.api.history.v1.IHistoryEvent): boolean => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+export const isWorkflowTaskCompleted = (e: temporal.api.history.v1.IHistoryEvent): boolean =>
+  e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;

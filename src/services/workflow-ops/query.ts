@@ -25,11 +25,20 @@ export const PURCHASE_RUNS = `WorkflowType = ${literal(purchaseWorkflow.name)}`;
 export const RUNNING_PURCHASE_RUNS = `${PURCHASE_RUNS} AND ExecutionStatus = ${literal(ExecutionStatus.Running)}`;
 
 /** Statuses in which a run waits for a person (approval, the emergency pause) or for money (treasury), not for a step. */
-export const AWAITING_STATUSES: readonly PurchaseStatus[] = [PurchaseStatus.AwaitingApproval, PurchaseStatus.AwaitingTreasury, PurchaseStatus.Paused];
+export const AWAITING_STATUSES: readonly PurchaseStatus[] = [
+  PurchaseStatus.AwaitingApproval,
+  PurchaseStatus.AwaitingTreasury,
+  PurchaseStatus.Paused,
+];
 
 export const withPurchaseStatus = (statuses: readonly PurchaseStatus[]): string =>
   statuses.length === 1 ? `${SA.PurchaseStatus.name} = ${literal(statuses[0] ?? '')}` : `${SA.PurchaseStatus.name} IN ${inList(statuses)}`;
 
-export const ENDED_UNSUCCESSFULLY: readonly ExecutionStatus[] = [ExecutionStatus.Failed, ExecutionStatus.Terminated, ExecutionStatus.TimedOut, ExecutionStatus.Canceled];
+export const ENDED_UNSUCCESSFULLY: readonly ExecutionStatus[] = [
+  ExecutionStatus.Failed,
+  ExecutionStatus.Terminated,
+  ExecutionStatus.TimedOut,
+  ExecutionStatus.Canceled,
+];
 
 export const withExecutionStatus = (statuses: readonly ExecutionStatus[]): string => `ExecutionStatus IN ${inList(statuses)}`;

@@ -19,7 +19,12 @@ import type { Visibility } from './visibility';
 /** The most waiting runs one resume signals; any beyond it go on at their next re-check. */
 const MAX_SIGNALLED = 5_000;
 
-const wire = (s: SettlementPauseState) => ({ paused: s.paused, reason: s.reason, actor: s.actor, changedAt: s.changedAt?.toISOString() ?? null });
+const wire = (s: SettlementPauseState) => ({
+  paused: s.paused,
+  reason: s.reason,
+  actor: s.actor,
+  changedAt: s.changedAt?.toISOString() ?? null,
+});
 
 export function createSettlementPause({ client, db }: WorkflowOpsDeps, visibility: Visibility) {
   /** Purchases waiting at the gate: the database's list first (in the order they were parked), then any only visibility knows. */

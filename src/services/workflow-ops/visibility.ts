@@ -9,7 +9,14 @@ import { purchaseIdFromWorkflowId } from '../../shared/ids';
 import { SA, SYSTEM_SA } from '../../shared/search-attributes';
 import { PurchaseStatus } from '../../shared/status';
 import { failureText, iso, pendingActivityStateName, timestampToDate } from './proto';
-import { AWAITING_STATUSES, ENDED_UNSUCCESSFULLY, PURCHASE_RUNS, RUNNING_PURCHASE_RUNS, withExecutionStatus, withPurchaseStatus } from './query';
+import {
+  AWAITING_STATUSES,
+  ENDED_UNSUCCESSFULLY,
+  PURCHASE_RUNS,
+  RUNNING_PURCHASE_RUNS,
+  withExecutionStatus,
+  withPurchaseStatus,
+} from './query';
 import type { PendingActivityView, PurchaseContext, WorkflowOpsDeps, WorkflowRow, WorkflowState } from './types';
 
 /** What a listing and a description have in common (their `raw` messages differ). */
@@ -55,7 +62,11 @@ export function createVisibility({ client, db, config, now = () => new Date() }:
   }
 
   async function lastEventTime(workflowId: string, runId: string): Promise<Date | null> {
-    const res = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+    const res = await client.workflowService.getWorkflowExecutionHistoryReverse({
+      namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: 1,
+    });
     return timestampToDate(res.history?.events?.[0]?.eventTime);
   }
 
@@ -81,9 +92,11 @@ export function createVisibility({ client, db, config, now = () => new Date() }:
     const stuckReasons: string[] = [];
     if (running) {
       for (const a of pending) {
-        if (a.attempt >= config.STUCK_ATTEMPTS) stuckReasons.push(`activity ${a.activityType} is on attempt ${a.attempt} (threshold ${config.STUCK_ATTEMPTS})`);
+        if (a.attempt >= config.STUCK_ATTEMPTS)
+          stuckReasons.push(`activity ${a.activityType} is on attempt ${a.attempt} (threshold ${config.STUCK_ATTEMPTS})`);
       }
-      if (wft && (wft.attempt ?? 0) >= config.STUCK_ATTEMPTS) stuckReasons.push(`workflow task is on attempt ${wft.attempt} (threshold ${config.STUCK_ATTEMPTS})`);
+      if (wft && (wft.attempt ?? 0) >= config.STUCK_ATTEMPTS)
+        stuckReasons.push(`workflow task is on attempt ${wft.attempt} (threshold ${config.STUCK_ATTEMPTS})`);
       if (problems) stuckReasons.push(`Temporal reports: ${problems.join(', ')}`);
       const waiting = AWAITING_STATUSES.some((s) => s === purchaseStatus);
       if (!waiting && lastProgress && now().getTime() - lastProgress.getTime() >= config.STUCK_AFTER_MINUTES * 60_000) {
@@ -120,7 +133,9 @@ export function createVisibility({ client, db, config, now = () => new Date() }:
 
   async function rows(infos: RunInfo[]): Promise<WorkflowRow[]> {
     const inspected = await Promise.all(infos.map((i) => inspect(i)));
-    const contexts = await purchaseContexts(infos.map((i) => purchaseIdFromWorkflowId(i.workflowId)).filter((x): x is string => x !== undefined));
+    const contexts = await purchaseContexts(
+      infos.map((i) => purchaseIdFromWorkflowId(i.workflowId)).filter((x): x is string => x !== undefined),
+    );
     return inspected.map((r) => {
       const purchase = contexts.get(purchaseIdFromWorkflowId(r.workflowId) ?? '') ?? null;
       const purchaseFailure = purchase?.failureType ? `${purchase.failureType}: ${purchase.failureMessage ?? ''}` : null;

@@ -48,7 +48,13 @@ let usdc: Contract;
 let splitter: Contract;
 
 const railFor = (key: string) =>
-  createEvmRail({ rpcUrl: anvil.rpcUrl, settlerKey: key, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+  createEvmRail({
+    rpcUrl: anvil.rpcUrl,
+    settlerKey: key,
+    contracts: { splitter: deployment.splitter, usdc: deployment.usdc },
+    confirmations: 1,
+    maxFeeGwei: 100,
+  });
 
 const balanceOf = async (addr: string): Promise<bigint> => (await usdc.getFunction('balanceOf')(addr)) as bigint;
 const request = (purchaseId: string, payouts: Array<[string, bigint]>, buyer = Wallet.createRandom().address): SettlementRequest => ({
@@ -91,7 +97,13 @@ afterAll(async () => {
 
 describe('deployEvmContracts', () => {
   it('records the deployment, grants the role, funds and approves', async () => {
-    expect(deployment).toMatchObject({ chainId: 31337, testUsdc: true, treasury: treasury.address, settler: settler.address, admin: admin.address });
+    expect(deployment).toMatchObject({
+      chainId: 31337,
+      testUsdc: true,
+      treasury: treasury.address,
+      settler: settler.address,
+      admin: admin.address,
+    });
     expect(await balanceOf(treasury.address)).toBe(FUNDING);
     const role = (await splitter.getFunction('SETTLER_ROLE')()) as string;
     expect(await splitter.getFunction('hasRole')(role, settler.address)).toBe(true);
@@ -127,7 +139,10 @@ describe('EVM rail', () => {
 
   it('rejects an invalid buyer wallet before touching the chain', async () => {
     const rail = railFor(settler.privateKey);
-    await expectDomainError(rail.settle(request('bad-wallet-1', [[Wallet.createRandom().address, 1n]], 'not-a-wallet'), new MemoryJournal()), ErrorType.InvalidWallet);
+    await expectDomainError(
+      rail.settle(request('bad-wallet-1', [[Wallet.createRandom().address, 1n]], 'not-a-wallet'), new MemoryJournal()),
+      ErrorType.InvalidWallet,
+    );
   });
 
   it('a journal that fails (the database restarting) is a retryable failure, never a rejection, and moves nothing', async () => {
@@ -139,7 +154,10 @@ describe('EVM rail', () => {
       recordAttempt: () => Promise.reject(new Error('the database system is shutting down')),
       attempts: () => Promise.reject(new Error('the database system is shutting down')),
     };
-    const err = await rail.settle(request('purchase-db-down-1', [[payee, 1_000n]]), down).then(() => undefined, (e: unknown) => e);
+    const err = await rail.settle(request('purchase-db-down-1', [[payee, 1_000n]]), down).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(isDomainError(err, ErrorType.SettlementRejected)).toBe(false);
     expect(await balanceOf(payee)).toBe(0n);
@@ -160,7 +178,10 @@ describe('EVM rail', () => {
       attempts: (id) => journal.attempts(id),
     };
     const nonceBefore = await provider.getTransactionCount(settler.address);
-    const err = await rail.settle(request('purchase-db-down-2', [[payee, 2_000n]]), writeDown).then(() => undefined, (e: unknown) => e);
+    const err = await rail.settle(request('purchase-db-down-2', [[payee, 2_000n]]), writeDown).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(isDomainError(err)).toBe(false);
     expect(await provider.getTransactionCount(settler.address)).toBe(nonceBefore);
@@ -178,7 +199,17 @@ describe('EVM rail', () => {
     const before = await balanceOf(treasury.address);
     expect(await rail.treasuryBalanceMicroUsdc()).toBe(before);
 
-    const result = await rail.settle(request('purchase-happy-1', [[a, 1_234_567n], [b, 765_433n]], buyer), journal);
+    const result = await rail.settle(
+      request(
+        'purchase-happy-1',
+        [
+          [a, 1_234_567n],
+          [b, 765_433n],
+        ],
+        buyer,
+      ),
+      journal,
+    );
 
     expect(result.alreadySettled).toBe(false);
     expect(result.txId).toMatch(/^0x[0-9a-f]{64}$/);
@@ -225,7 +256,10 @@ describe('EVM rail', () => {
     await (await as(usdc, treasury).getFunction('approve')(deployment.splitter, 10n)).wait();
     const before = await balanceOf(treasury.address);
     try {
-      const err = await expectDomainError(rail.settle(request('purchase-allow-1', [[payee, 11n]]), journal), ErrorType.InsufficientTreasury);
+      const err = await expectDomainError(
+        rail.settle(request('purchase-allow-1', [[payee, 11n]]), journal),
+        ErrorType.InsufficientTreasury,
+      );
       expect(err.details).toMatchObject({ allowanceMicroUsdc: '10', needMicroUsdc: '11' });
       expect(journal.rows).toHaveLength(0);
       // Bypassing the preflight, the contract's own revert maps to the same type.
@@ -248,7 +282,16 @@ describe('EVM rail', () => {
     const journal = new MemoryJournal();
     const payee = Wallet.createRandom().address;
     const before = await balanceOf(treasury.address);
-    await expectDomainError(rail.settle(request('purchase-bal-1', [[payee, 1n], [payee, before]]), journal), ErrorType.InsufficientTreasury);
+    await expectDomainError(
+      rail.settle(
+        request('purchase-bal-1', [
+          [payee, 1n],
+          [payee, before],
+        ]),
+        journal,
+      ),
+      ErrorType.InsufficientTreasury,
+    );
     const raw = await as(splitter, settler)
       .getFunction('settle')
       .staticCall(purchaseKey('purchase-bal-1'), payee, 'x', [payee, payee], [1n, before])
@@ -267,7 +310,10 @@ describe('EVM rail', () => {
       .catch((e: unknown) => e);
     expect((err as { revert?: { name: string } }).revert?.name).toBe('AccessControlUnauthorizedAccount');
     const journal = new MemoryJournal();
-    const e = await expectDomainError(railFor(outsider.privateKey).settle(request('purchase-unauth-1', [[payee, 1n]]), journal), ErrorType.SettlementRejected);
+    const e = await expectDomainError(
+      railFor(outsider.privateKey).settle(request('purchase-unauth-1', [[payee, 1n]]), journal),
+      ErrorType.SettlementRejected,
+    );
     expect(e.details).toMatchObject({ revert: 'AccessControlUnauthorizedAccount' });
     expect(journal.rows).toHaveLength(0);
     expect(await balanceOf(payee)).toBe(0n);
@@ -277,7 +323,10 @@ describe('EVM rail', () => {
     const payee = Wallet.createRandom().address;
     await (await as(splitter, admin).getFunction('pause')()).wait();
     try {
-      const e = await expectDomainError(railFor(settler.privateKey).settle(request('purchase-paused-1', [[payee, 1n]]), new MemoryJournal()), ErrorType.SettlementRejected);
+      const e = await expectDomainError(
+        railFor(settler.privateKey).settle(request('purchase-paused-1', [[payee, 1n]]), new MemoryJournal()),
+        ErrorType.SettlementRejected,
+      );
       expect(e.details).toMatchObject({ revert: 'EnforcedPause' });
     } finally {
       await (await as(splitter, admin).getFunction('unpause')()).wait();
@@ -289,7 +338,10 @@ describe('EVM rail', () => {
     const payee = Wallet.createRandom().address;
     const settle = as(splitter, settler).getFunction('settle');
     const mismatch = await settle.staticCall(purchaseKey('len-1'), payee, 'x', [payee], [1n, 2n]).catch((e: unknown) => e);
-    expect((mismatch as { revert?: { name: string; args: unknown[] } }).revert).toMatchObject({ name: 'Settlement__LengthMismatch', args: [1n, 2n] });
+    expect((mismatch as { revert?: { name: string; args: unknown[] } }).revert).toMatchObject({
+      name: 'Settlement__LengthMismatch',
+      args: [1n, 2n],
+    });
     const empty = await settle.staticCall(purchaseKey('len-2'), payee, 'x', [], []).catch((e: unknown) => e);
     expect((empty as { revert?: { name: string } }).revert?.name).toBe('Settlement__NoRecipients');
   });
@@ -347,7 +399,13 @@ describe('EVM rail', () => {
   it('a request the node did not answer (503) is tried again in place, not failed to Temporal', async () => {
     const proxy = await startFaultProxy({ target: anvil.rpcUrl });
     try {
-      const rail = createEvmRail({ rpcUrl: proxy.url, settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+      const rail = createEvmRail({
+        rpcUrl: proxy.url,
+        settlerKey: settler.privateKey,
+        contracts: { splitter: deployment.splitter, usdc: deployment.usdc },
+        confirmations: 1,
+        maxFeeGwei: 100,
+      });
       const expected = await balanceOf(deployment.treasury);
       proxy.failNext(2);
       await expect(rail.treasuryBalanceMicroUsdc()).resolves.toBe(expected);
@@ -366,7 +424,13 @@ describe('EVM rail', () => {
   it('an RPC that keeps failing still ends in RpcUnavailable after a few tries', async () => {
     const proxy = await startFaultProxy({ target: anvil.rpcUrl });
     try {
-      const rail = createEvmRail({ rpcUrl: proxy.url, settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+      const rail = createEvmRail({
+        rpcUrl: proxy.url,
+        settlerKey: settler.privateKey,
+        contracts: { splitter: deployment.splitter, usdc: deployment.usdc },
+        confirmations: 1,
+        maxFeeGwei: 100,
+      });
       proxy.setFaultRate(1);
       await expectDomainError(rail.treasuryBalanceMicroUsdc(), ErrorType.RpcUnavailable);
       expect(proxy.counts.errors).toBeGreaterThanOrEqual(3);
@@ -376,7 +440,13 @@ describe('EVM rail', () => {
   });
 
   it('maps an unreachable RPC to RpcUnavailable', async () => {
-    const rail = createEvmRail({ rpcUrl: 'http://127.0.0.1:1', settlerKey: settler.privateKey, contracts: { splitter: deployment.splitter, usdc: deployment.usdc }, confirmations: 1, maxFeeGwei: 100 });
+    const rail = createEvmRail({
+      rpcUrl: 'http://127.0.0.1:1',
+      settlerKey: settler.privateKey,
+      contracts: { splitter: deployment.splitter, usdc: deployment.usdc },
+      confirmations: 1,
+      maxFeeGwei: 100,
+    });
     await expectDomainError(rail.ping(), ErrorType.RpcUnavailable);
     await expectDomainError(rail.treasuryBalanceMicroUsdc(), ErrorType.RpcUnavailable);
   });

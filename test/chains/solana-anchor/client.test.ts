@@ -69,7 +69,9 @@ describe('committed IDL (idl/settlement.json)', () => {
   const ix = SETTLEMENT_IDL.instructions.find((i) => i.name === 'settle_purchase');
   const typeFields = (name: string) => {
     const def = SETTLEMENT_IDL.types?.find((t) => t.name === name);
-    return def?.type.kind === 'struct' ? (def.type.fields ?? []).map((f) => (typeof f === 'object' && 'name' in f ? f.name : f)) : undefined;
+    return def?.type.kind === 'struct'
+      ? (def.type.fields ?? []).map((f) => (typeof f === 'object' && 'name' in f ? f.name : f))
+      : undefined;
   };
 
   it('declares settle_purchase with its accounts in order and one args struct', () => {
@@ -94,7 +96,16 @@ describe('committed IDL (idl/settlement.json)', () => {
 
   it('declares the Receipt account, the PurchaseSettled event, the seeds and the error codes the client uses', () => {
     expect(SETTLEMENT_IDL.accounts?.map((a) => a.name)).toEqual(['Receipt']);
-    expect(typeFields('Receipt')).toEqual(['purchase_id', 'buyer', 'nft_mint', 'pool', 'split_count', 'settled_at', 'bump', 'nft_mint_bump']);
+    expect(typeFields('Receipt')).toEqual([
+      'purchase_id',
+      'buyer',
+      'nft_mint',
+      'pool',
+      'split_count',
+      'settled_at',
+      'bump',
+      'nft_mint_bump',
+    ]);
     expect(SETTLEMENT_IDL.events?.map((e) => e.name)).toEqual(['PurchaseSettled']);
     const constant = (name: string) => SETTLEMENT_IDL.constants?.find((c) => c.name === name)?.value;
     expect(constant('RECEIPT_SEED')).toBe(JSON.stringify([...Buffer.from('receipt')]).replace(/,/g, ', '));
@@ -145,7 +156,14 @@ describe('buildSettlePurchaseInstruction', () => {
     if (!settlePurchase) throw new Error('no settlePurchase in the IDL');
     const purchaseId = [...purchaseIdSeed(params.purchaseId)];
     const resolved = await settlePurchase({ purchaseId, pool: params.pool.toString(), splits: [] })
-      .accountsPartial({ treasury, buyer, usdcMint, nftTokenProgram: TOKEN_2022_PROGRAM_ID, usdcTokenProgram: TOKEN_PROGRAM_ID, treasuryUsdc: PublicKey.default })
+      .accountsPartial({
+        treasury,
+        buyer,
+        usdcMint,
+        nftTokenProgram: TOKEN_2022_PROGRAM_ID,
+        usdcTokenProgram: TOKEN_PROGRAM_ID,
+        treasuryUsdc: PublicKey.default,
+      })
       .pubkeys();
     const [receipt] = findReceiptAddress(programId, params.purchaseId);
     const [nftMint] = findNftMintAddress(programId, params.purchaseId);
@@ -155,7 +173,9 @@ describe('buildSettlePurchaseInstruction', () => {
   });
 
   it('needs one recipient per split', async () => {
-    await expect(buildSettlePurchaseInstruction(params, { programId, treasury, buyer, usdcMint, recipients: recipients.slice(1) })).rejects.toMatchObject({
+    await expect(
+      buildSettlePurchaseInstruction(params, { programId, treasury, buyer, usdcMint, recipients: recipients.slice(1) }),
+    ).rejects.toMatchObject({
       type: ErrorType.InvalidSplits,
     });
   });
@@ -171,7 +191,10 @@ describe('split plans', () => {
     const shareSets = [[10_000], [6000, 2500, 1500], [3334, 3333, 3333], [1, 9999], Array<number>(16).fill(625), [7, 13, 9980]];
     for (const shares of shareSets) {
       for (const pool of [20_001n, 4_365_000n, 1_000_003n, 999_999_999_999n, (1n << 64n) - 1n]) {
-        const amounts = splitLargestRemainder(pool, shares.map((shareBps) => ({ shareBps })));
+        const amounts = splitLargestRemainder(
+          pool,
+          shares.map((shareBps) => ({ shareBps })),
+        );
         expect(sharesFromAmounts(amounts).map((s) => s.shareBps)).toEqual(shares);
       }
     }
@@ -181,9 +204,30 @@ describe('split plans', () => {
     expectDomainError(() => assertSettlePurchaseSplits(100n, []), ErrorType.InvalidSplits);
     expectDomainError(() => assertSettlePurchaseSplits(17n, Array(17).fill({ shareBps: 588, amount: 1n })), ErrorType.InvalidSplits);
     expectDomainError(() => assertSettlePurchaseSplits(0n, [{ shareBps: 10_000, amount: 0n }]), ErrorType.InvalidSplits);
-    expectDomainError(() => assertSettlePurchaseSplits(100n, [{ shareBps: 5000, amount: 50n }, { shareBps: 4999, amount: 50n }]), ErrorType.InvalidSplits);
-    expectDomainError(() => assertSettlePurchaseSplits(100n, [{ shareBps: 5000, amount: 50n }, { shareBps: 5000, amount: 49n }]), ErrorType.InvalidSplits);
-    expectDomainError(() => assertSettlePurchaseSplits(100n, [{ shareBps: 5000, amount: 90n }, { shareBps: 5000, amount: 10n }]), ErrorType.InvalidSplits);
+    expectDomainError(
+      () =>
+        assertSettlePurchaseSplits(100n, [
+          { shareBps: 5000, amount: 50n },
+          { shareBps: 4999, amount: 50n },
+        ]),
+      ErrorType.InvalidSplits,
+    );
+    expectDomainError(
+      () =>
+        assertSettlePurchaseSplits(100n, [
+          { shareBps: 5000, amount: 50n },
+          { shareBps: 5000, amount: 49n },
+        ]),
+      ErrorType.InvalidSplits,
+    );
+    expectDomainError(
+      () =>
+        assertSettlePurchaseSplits(100n, [
+          { shareBps: 5000, amount: 90n },
+          { shareBps: 5000, amount: 10n },
+        ]),
+      ErrorType.InvalidSplits,
+    );
   });
 });
 
@@ -191,7 +235,9 @@ describe('program failures', () => {
   it('reads the custom error code from a TransactionError or from the logs', () => {
     expect(customErrorCode({ InstructionError: [3, { Custom: 6013 }] })).toBe(6013);
     expect(customErrorCode(null, ['Program x failed: custom program error: 0x177d'])).toBe(6013);
-    expect(customErrorCode(null, ['Program log: AnchorError occurred. Error Code: SharesNotWhole. Error Number: 6003. Error Message: x.'])).toBe(6003);
+    expect(
+      customErrorCode(null, ['Program log: AnchorError occurred. Error Code: SharesNotWhole. Error Number: 6003. Error Message: x.']),
+    ).toBe(6003);
     expect(customErrorCode('AccountInUse')).toBeUndefined();
   });
 

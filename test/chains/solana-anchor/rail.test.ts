@@ -61,7 +61,8 @@ function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}) {
   return { rpc, connection: rpc as unknown as Connection };
 }
 
-const railWith = (connection: Connection) => createSolanaAnchorRail({ connection, treasury, programId, usdcMint, priorityFeeCapMicroLamports: 1_000 });
+const railWith = (connection: Connection) =>
+  createSolanaAnchorRail({ connection, treasury, programId, usdcMint, priorityFeeCapMicroLamports: 1_000 });
 
 describe('createSolanaAnchorRail', () => {
   it('is the solana-anchor rail and validates wallets', () => {
@@ -79,7 +80,11 @@ describe('createSolanaAnchorRail', () => {
     });
     const { journal, attempts } = memoryJournal();
     const result = await railWith(connection).settle(request(), journal);
-    expect(result).toEqual({ txId: 'settling-tx', nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(), alreadySettled: true });
+    expect(result).toEqual({
+      txId: 'settling-tx',
+      nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(),
+      alreadySettled: true,
+    });
     expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
     expect(attempts).toHaveLength(0);
   });
@@ -115,7 +120,11 @@ describe('createSolanaAnchorRail', () => {
     const keys = tx.message.staticAccountKeys;
     const last = tx.message.compiledInstructions.at(-1);
     expect(keys[last?.programIdIndex ?? -1]?.equals(programId)).toBe(true);
-    expect(result).toEqual({ txId: attempts[1]?.txId, nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(), alreadySettled: false });
+    expect(result).toEqual({
+      txId: attempts[1]?.txId,
+      nftId: findNftMintAddress(programId, 'pur_rail_00000001')[0].toBase58(),
+      alreadySettled: false,
+    });
     expect(attempts[1]?.validUntil).toBe(1_150n);
   });
 
@@ -123,7 +132,9 @@ describe('createSolanaAnchorRail', () => {
     const { connection } = fakeConnection({
       confirmTransaction: jest.fn(async () => ({ value: { err: { InstructionError: [5, { Custom: 6013 }] } } })),
     });
-    await expect(railWith(connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({ type: ErrorType.InsufficientTreasury });
+    await expect(railWith(connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
+      type: ErrorType.InsufficientTreasury,
+    });
   });
 
   it('rejects bad input before touching the chain', async () => {
@@ -147,7 +158,9 @@ describe('createSolanaAnchorRail', () => {
     await expect(missing.ping()).rejects.toMatchObject({ type: ErrorType.RpcUnavailable });
 
     const deployed = railWith(
-      fakeConnection({ getAccountInfo: jest.fn(async () => ({ executable: true, data: Buffer.alloc(0), owner: PublicKey.default, lamports: 1 })) }).connection,
+      fakeConnection({
+        getAccountInfo: jest.fn(async () => ({ executable: true, data: Buffer.alloc(0), owner: PublicKey.default, lamports: 1 })),
+      }).connection,
     );
     await expect(deployed.treasuryBalanceMicroUsdc()).resolves.toBe(123_456_789n);
     await expect(deployed.ping()).resolves.toBeUndefined();

@@ -55,7 +55,11 @@ type Outcome = TransactionMetadata | FailedTransactionMetadata;
 function send(svm: LiteSVM, payer: Keypair, instructions: TransactionInstruction[], signers: Keypair[] = []): Outcome {
   // A fresh blockhash per transaction, so repeating the same instructions is a new transaction.
   svm.expireBlockhash();
-  const message = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: svm.latestBlockhash(), instructions }).compileToV0Message();
+  const message = new TransactionMessage({
+    payerKey: payer.publicKey,
+    recentBlockhash: svm.latestBlockhash(),
+    instructions,
+  }).compileToV0Message();
   const tx = new VersionedTransaction(message);
   tx.sign([payer, ...signers]);
   return svm.sendTransaction(decoder.decode(tx.serialize()));
@@ -76,7 +80,12 @@ function expectFailed(outcome: Outcome): FailedTransactionMetadata {
 function account(svm: LiteSVM, key: PublicKey) {
   const acc = svm.getAccount(address(key.toBase58()));
   if (!acc.exists) throw new Error(`${key.toBase58()} does not exist`);
-  return { data: Buffer.from(acc.data), owner: new PublicKey(acc.programAddress), lamports: Number(acc.lamports), executable: acc.executable };
+  return {
+    data: Buffer.from(acc.data),
+    owner: new PublicKey(acc.programAddress),
+    lamports: Number(acc.lamports),
+    executable: acc.executable,
+  };
 }
 
 function usdcBalance(svm: LiteSVM, owner: PublicKey, mint: PublicKey): bigint {
@@ -209,7 +218,13 @@ describe('the solana-anchor rail against the local chain with settlement.so', ()
   });
 
   it('settles through JSON-RPC, then answers alreadySettled for the same purchase', async () => {
-    const rail = createSolanaAnchorRail({ connection: chain.connection, treasury: chain.treasuryKeypair, programId, usdcMint: chain.usdcMint, priorityFeeCapMicroLamports: 1_000 });
+    const rail = createSolanaAnchorRail({
+      connection: chain.connection,
+      treasury: chain.treasuryKeypair,
+      programId,
+      usdcMint: chain.usdcMint,
+      priorityFeeCapMicroLamports: 1_000,
+    });
     await rail.ping();
     const journal = new MemoryJournal();
     const purchaseId = newPurchaseId();
@@ -231,7 +246,9 @@ describe('the solana-anchor rail against the local chain with settlement.so', ()
     expect(await rail.treasuryBalanceMicroUsdc()).toBe(before - POOL);
     const tx = await chain.connection.getTransaction(result.txId, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
     expect(tx?.meta?.err).toBeNull();
-    process.stdout.write(`solana-anchor rail settlement (ATAs + settle_purchase) consumed ${tx?.meta?.computeUnitsConsumed} compute units\n`);
+    process.stdout.write(
+      `solana-anchor rail settlement (ATAs + settle_purchase) consumed ${tx?.meta?.computeUnitsConsumed} compute units\n`,
+    );
 
     const again = await rail.settle(request, journal);
     expect(again).toEqual({ txId: result.txId, nftId: result.nftId, alreadySettled: true });

@@ -63,5 +63,6 @@ test('two purchases of one product settle at once although their recipient-accou
     );
   const results = await Promise.all([settle(), settle()]);
   expect(results.map((r) => r.alreadySettled)).toEqual([false, false]);
-  for (const [i, w] of recipients.entries()) expect(await usdcOf(chain.connection, chain.usdcMint, w.publicKey)).toBe(2n * BigInt(1_000 + i));
+  for (const [i, w] of recipients.entries())
+    expect(await usdcOf(chain.connection, chain.usdcMint, w.publicKey)).toBe(2n * BigInt(1_000 + i));
 });

@@ -3,11 +3,15 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  SystemProgram,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+  sendAndConfirmTransaction,
 } from '@solana/web3.js';
-import {
-  TOKEN_PROGRAM_ID, createMint, getAccount, getMint, getOrCreateAssociatedTokenAccount, mintTo, transfer,
-} from '@solana/spl-token';
+import { TOKEN_PROGRAM_ID, createMint, getAccount, getMint, getOrCreateAssociatedTokenAccount, mintTo, transfer } from '@solana/spl-token';
 import { MemoryJournal, newPurchaseId, railFor, startTestChain, usdcOf, type TestChain } from '../../helpers/solana-chain';
 
 const rpc = async (url: string, method: string, params: unknown[] = [], raw?: string) => {
@@ -53,7 +57,11 @@ describe('local Solana chain', () => {
 
     // A plain SOL transfer, confirmed over the PubSub socket.
     const to = Keypair.generate().publicKey;
-    const transferSig = await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_012_345 })), [payer]);
+    const transferSig = await sendAndConfirmTransaction(
+      connection,
+      new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_012_345 })),
+      [payer],
+    );
     expect(await connection.getBalance(to)).toBe(1_012_345);
     const status = (await connection.getSignatureStatuses([transferSig])).value[0];
     expect(status).toMatchObject({ err: null, confirmationStatus: 'finalized' });
@@ -71,7 +79,8 @@ describe('local Solana chain', () => {
     expect((await connection.isBlockhashValid(latest.blockhash)).value).toBe(true);
     expect(await connection.getMinimumBalanceForRentExemption(165)).toBe(2_039_280);
     const msg = new TransactionMessage({
-      payerKey: payer.publicKey, recentBlockhash: latest.blockhash,
+      payerKey: payer.publicKey,
+      recentBlockhash: latest.blockhash,
       instructions: [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 1_000_000 })],
     }).compileToV0Message();
     expect((await connection.getFeeForMessage(msg)).value).toBe(5000);
@@ -94,7 +103,11 @@ describe('local Solana chain', () => {
       });
     });
     await new Promise((r) => setTimeout(r, 200)); // let the subscription reach the server
-    await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: watched, lamports: 1_000_000 })), [payer]);
+    await sendAndConfirmTransaction(
+      connection,
+      new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: watched, lamports: 1_000_000 })),
+      [payer],
+    );
     expect(await seen).toBe(1_000_000);
   });
 
@@ -105,8 +118,12 @@ describe('local Solana chain', () => {
     expect((await rpc(chain.rpcUrl, 'getBalance', ['not a key'])).body.error?.code).toBe(-32602);
     expect((await rpc(chain.rpcUrl, '', [], '{not json')).body.error?.code).toBe(-32700);
     const batch = await fetch(chain.rpcUrl, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'getSlot' }, { jsonrpc: '2.0', id: 2, method: 'getHealth' }]),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'getSlot' },
+        { jsonrpc: '2.0', id: 2, method: 'getHealth' },
+      ]),
     });
     expect(((await batch.json()) as { result: unknown }[]).map((r) => r.result)[1]).toBe('ok');
     const sendBad = await rpc(chain.rpcUrl, 'sendTransaction', ['AAAA', { encoding: 'base64' }]);
@@ -116,8 +133,11 @@ describe('local Solana chain', () => {
   test('scripts/solana-smoke.ts, an independent web3.js/spl-token client, passes against the chain', async () => {
     const root = path.resolve(__dirname, '../../..');
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts/solana-smoke.ts'), chain.rpcUrl], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      execFile(
+        path.join(root, 'node_modules/.bin/tsx'),
+        [path.join(root, 'scripts/solana-smoke.ts'), chain.rpcUrl],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
       );
     });
     expect(out).toContain("balances { alice: '750000', bob: '250000' }");
@@ -141,7 +161,8 @@ test('state, signatures and settlements survive a restart of the chain', async (
     const journal = new MemoryJournal();
     const wallet = Keypair.generate().publicKey;
     const req = {
-      purchaseId: newPurchaseId(), buyerWallet: Keypair.generate().publicKey.toBase58(),
+      purchaseId: newPurchaseId(),
+      buyerWallet: Keypair.generate().publicKey.toBase58(),
       nft: { name: 'Persist', symbol: 'P', uri: 'https://example.test/p.json' },
       payouts: [{ wallet: wallet.toBase58(), amountMicroUsdc: 777n }],
     };

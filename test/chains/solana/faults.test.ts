@@ -34,7 +34,11 @@ const oneRecipient = () => {
   return { req, wallet: w!.publicKey };
 };
 
-const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as DomainError);
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as DomainError,
+  );
 
 /** A first attempt that dies after its journalled send (RPC down) while the chain dropped the transaction: nothing landed. */
 async function failAfterJournalledSend(rail: ReturnType<typeof railFor>, req: SettlementRequest, journal: MemoryJournal): Promise<void> {
@@ -213,9 +217,12 @@ test('a dead port and a hanging server both give RpcUnavailable', async () => {
   }
 });
 
-test('the token program\'s insufficient-funds failure maps to InsufficientTreasury', async () => {
+test("the token program's insufficient-funds failure maps to InsufficientTreasury", async () => {
   const payer = Keypair.generate();
-  await chain.connection.confirmTransaction({ signature: await chain.connection.requestAirdrop(payer.publicKey, 1e9), ...(await chain.connection.getLatestBlockhash()) });
+  await chain.connection.confirmTransaction({
+    signature: await chain.connection.requestAirdrop(payer.publicKey, 1e9),
+    ...(await chain.connection.getLatestBlockhash()),
+  });
   const mint = await createMint(chain.connection, payer, payer.publicKey, null, 6);
   const from = await getOrCreateAssociatedTokenAccount(chain.connection, payer, mint, payer.publicKey);
   const to = await getOrCreateAssociatedTokenAccount(chain.connection, payer, mint, Keypair.generate().publicKey);

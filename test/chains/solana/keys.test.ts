@@ -5,7 +5,13 @@ import path from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { loadConfig } from '../../../src/config';
-import { deriveNftMintKeypair, isValidSolanaWallet, loadTreasuryKeypair, resolveUsdcMint, solanaRailFromConfig } from '../../../src/chains/solana';
+import {
+  deriveNftMintKeypair,
+  isValidSolanaWallet,
+  loadTreasuryKeypair,
+  resolveUsdcMint,
+  solanaRailFromConfig,
+} from '../../../src/chains/solana';
 import { MemoryJournal, newPurchaseId, startTestChain } from '../../helpers/solana-chain';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'solana-keys-'));
@@ -45,7 +51,9 @@ test('loadTreasuryKeypair reads base58 or a CLI keypair file, and errors never c
   })();
   expect(err?.message).toMatch(/TREASURY_KEYPAIR/);
   expect(err?.message).not.toContain(truncated);
-  expect(() => loadTreasuryKeypair({ TREASURY_KEYPAIR: undefined, treasuryKeypairPath: path.join(dir, 'missing.json') })).toThrow(/cannot read/);
+  expect(() => loadTreasuryKeypair({ TREASURY_KEYPAIR: undefined, treasuryKeypairPath: path.join(dir, 'missing.json') })).toThrow(
+    /cannot read/,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -63,7 +71,12 @@ test('solanaRailFromConfig: USDC mint from bootstrap.json, treasury from the fil
     expect(await rail.treasuryBalanceMicroUsdc()).toBe(1_000_000_000_000n);
     const wallet = Keypair.generate().publicKey.toBase58();
     const result = await rail.settle(
-      { purchaseId: newPurchaseId(), buyerWallet: Keypair.generate().publicKey.toBase58(), nft: { name: 'Cfg', symbol: 'C', uri: 'u' }, payouts: [{ wallet, amountMicroUsdc: 5n }] },
+      {
+        purchaseId: newPurchaseId(),
+        buyerWallet: Keypair.generate().publicKey.toBase58(),
+        nft: { name: 'Cfg', symbol: 'C', uri: 'u' },
+        payouts: [{ wallet, amountMicroUsdc: 5n }],
+      },
       new MemoryJournal(),
     );
     expect(result.alreadySettled).toBe(false);

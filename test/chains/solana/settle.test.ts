@@ -1,5 +1,12 @@
 import { ComputeBudgetProgram, Keypair, Transaction, sendAndConfirmTransaction } from '@solana/web3.js';
-import { TOKEN_2022_PROGRAM_ID, createTransferCheckedInstruction, getAssociatedTokenAddressSync, getMint, getAccount, getTokenMetadata } from '@solana/spl-token';
+import {
+  TOKEN_2022_PROGRAM_ID,
+  createTransferCheckedInstruction,
+  getAssociatedTokenAddressSync,
+  getMint,
+  getAccount,
+  getTokenMetadata,
+} from '@solana/spl-token';
 import { isDomainError, ErrorType } from '../../../src/shared/errors';
 import type { SettlementRequest } from '../../../src/chains/rail';
 import { MemoryJournal, newPurchaseId, railFor, startTestChain, usdcOf, wallets, type TestChain } from '../../helpers/solana-chain';
@@ -84,8 +91,12 @@ test('invalid wallets are typed errors and nothing is sent', async () => {
   const pda = rail.treasuryUsdcAccount();
   expect(rail.isValidWallet((await pda).toBase58())).toBe(false);
 
-  await expect(rail.settle({ ...request([{ wallet: good, amountMicroUsdc: 1n }]), buyerWallet: 'nope' }, journal)).rejects.toMatchObject({ type: ErrorType.InvalidWallet });
-  await expect(rail.settle(request([{ wallet: (await pda).toBase58(), amountMicroUsdc: 1n }]), journal)).rejects.toMatchObject({ type: ErrorType.InvalidWallet });
+  await expect(rail.settle({ ...request([{ wallet: good, amountMicroUsdc: 1n }]), buyerWallet: 'nope' }, journal)).rejects.toMatchObject({
+    type: ErrorType.InvalidWallet,
+  });
+  await expect(rail.settle(request([{ wallet: (await pda).toBase58(), amountMicroUsdc: 1n }]), journal)).rejects.toMatchObject({
+    type: ErrorType.InvalidWallet,
+  });
   expect(journal.rows).toHaveLength(0);
 });
 
@@ -94,7 +105,9 @@ test('insufficient treasury: typed error before sending, nothing moved', async (
   const journal = new MemoryJournal();
   const balance = await rail.treasuryBalanceMicroUsdc();
   const [a] = wallets(1);
-  const err = await rail.settle(request([{ wallet: a!.publicKey.toBase58(), amountMicroUsdc: balance + 1n }]), journal).catch((e: unknown) => e);
+  const err = await rail
+    .settle(request([{ wallet: a!.publicKey.toBase58(), amountMicroUsdc: balance + 1n }]), journal)
+    .catch((e: unknown) => e);
   expect(isDomainError(err, ErrorType.InsufficientTreasury)).toBe(true);
   expect(journal.rows).toHaveLength(0);
   expect(await rail.treasuryBalanceMicroUsdc()).toBe(balance);
