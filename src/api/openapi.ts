@@ -14,7 +14,7 @@ import { customerIdParam, subscriptionCheckoutBody } from './routes/subscription
 import { scheduleParam } from './routes/treasury';
 import { batchResetBody, cancelBody, listQuery, resetBody, terminateBody, workflowIdParam } from './routes/workflows';
 import * as out from './responses';
-import { actionBody, checkoutBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody, resumeBody } from './validators';
+import { actionBody, checkoutBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody } from './validators';
 
 export type Method = 'get' | 'post';
 
@@ -263,7 +263,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'admin',
     security: 'admin',
     summary: 'Lift the emergency pause (audited, idempotent) and signal every run waiting at the pivot, oldest first',
-    body: optionalBody(resumeBody),
+    body: optionalBody(actionBody),
     responses: { 200: json('resumed (alreadyApplied when it was not paused)', out.settlementResumeOut) },
   },
   {
