@@ -26,7 +26,7 @@ import { Rail } from '../src/shared/status';
 import { BASELINE_TASK_QUEUE_VARIABLE } from './baseline/worker';
 import { postmasterPid } from './proc';
 
-export const PARKED_TASK_QUEUE = 'bench-parked';
+const PARKED_TASK_QUEUE = 'bench-parked';
 export const BASELINE_TASK_QUEUE = 'bench-baseline';
 
 export interface EngineOptions {

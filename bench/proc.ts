@@ -28,7 +28,7 @@ export function parseProcStat(line: string): ProcStat | undefined {
   return { pid, ppid, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
 }
 
-export function readProcStat(pid: number): ProcStat | undefined {
+function readProcStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
@@ -48,7 +48,7 @@ function allProcStats(): ProcStat[] {
 }
 
 /** CPU seconds of a process plus its live children (one level: PostgreSQL forks a backend per connection). */
-export function treeCpuSeconds(pid: number, withChildren: boolean): number | undefined {
+function treeCpuSeconds(pid: number, withChildren: boolean): number | undefined {
   const own = readProcStat(pid);
   if (!own) return undefined;
   if (!withChildren) return own.cpuSeconds;

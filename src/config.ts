@@ -68,9 +68,9 @@ export const SECRET_SETTINGS = [
   'CREATOR_WEBHOOK_SECRET',
 ] as const;
 /** The shortest secret production accepts (tokens, keys, seeds). */
-export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
-export const schema = z.object({
+const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
@@ -187,7 +187,7 @@ export const schema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
-export type RawConfig = z.infer<typeof schema>;
+type RawConfig = z.infer<typeof schema>;
 
 export interface Config extends RawConfig {
   dataDir: string;

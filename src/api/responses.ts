@@ -27,7 +27,7 @@ export const errorBody = z
   })
   .meta({ description: 'Every error: a stable `type` and a human-readable `message`.' });
 
-export const collaboratorOut = z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int() });
+const collaboratorOut = z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int() });
 
 export const productOut = z.strictObject({
   id: z.string(),
@@ -112,7 +112,7 @@ const periodStats = {
   netToReplenishCents: z.string().regex(/^-?(0|[1-9]\d*)$/),
 };
 
-export const reconciliationOut = z.strictObject({
+const reconciliationOut = z.strictObject({
   id: z.string(),
   periodStart: isoTime,
   periodEnd: isoTime,

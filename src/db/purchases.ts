@@ -9,7 +9,7 @@ import { newId } from './ids';
 import { queuePayoutNotifications } from './notifications';
 import { postJournal, postTreasuryHold, settlementJournalLines, clawbackJournalLines } from './ledger';
 
-export interface CollaboratorInput {
+interface CollaboratorInput {
   wallet: string;
   role: string;
   shareBps: number;

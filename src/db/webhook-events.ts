@@ -22,7 +22,7 @@ export async function markWebhookEventProcessed(db: Db, eventId: string, outcome
 }
 
 /** The refund and dispute events that act on a purchase once its PaymentIntent is known. */
-export const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
+const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
 export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[number];
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { WorkerInterceptors } from '@temporalio/worker';
 
-export const OTEL_PACKAGES = [
+const OTEL_PACKAGES = [
   '@temporalio/interceptors-opentelemetry',
   '@opentelemetry/sdk-node',
   '@opentelemetry/exporter-trace-otlp-http',

@@ -50,7 +50,7 @@ export interface PurchasePolicy {
 }
 
 /** The patch id of the emergency-pause gate before the pivot (histories recorded before it replay without it). */
-export const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
+const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 

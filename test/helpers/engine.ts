@@ -78,7 +78,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export interface CheckoutRefs extends PaymentRefs {
+interface CheckoutRefs extends PaymentRefs {
   buyerWallet: string;
   chargeId: string;
   feeCents: bigint;
@@ -86,7 +86,7 @@ export interface CheckoutRefs extends PaymentRefs {
   events: Stripe.Event[];
 }
 
-export interface ProductBody {
+interface ProductBody {
   title: string;
   priceCents: string;
   rail: string;
