@@ -329,24 +329,6 @@ export interface ParkedResult {
   secondsToPark: number;
 }
 
-/**
- * The SDK's default maxCachedWorkflows, worked out the way @temporalio/worker 1.x does (reused V8
- * context: 600 workflows per GiB of heap limit above 200 MiB, at least 10) from the heap limit a
- * node started with the worker's environment gets. The engine's worker sets no value of its own.
- */
-export async function workerCacheSize(env: NodeJS.ProcessEnv): Promise<{ size: number; source: string }> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'],
-    { env },
-  );
-  const heapMiB = Number(stdout) / 1024 / 1024;
-  return {
-    size: Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10),
-    source: `SDK default for a ${heapMiB.toFixed(0)} MiB heap limit (the worker sets none)`,
-  };
-}
-
 /** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
 export async function parkAndMeasure(
   engine: BenchEngine,
@@ -357,7 +339,11 @@ export async function parkAndMeasure(
   const pid = engine.stack.supervisor.pid('worker');
   if (pid === undefined) throw new Error('no worker process');
   const idle = rssBytes(pid) ?? NaN;
-  const cache = await workerCacheSize(engine.stack.env);
+  const config = engine.config;
+  const cache = {
+    size: Math.max(config.WORKER_MAX_CACHED_WORKFLOWS, config.WORKER_WORKFLOW_TASK_SLOTS),
+    source: 'WORKER_MAX_CACHED_WORKFLOWS',
+  };
   const t0 = Date.now();
   await pool(refs, 20, async (r) => {
     const status = await deliver(engine.apiUrl, engine.signedPayment(r));
