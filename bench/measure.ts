@@ -16,7 +16,7 @@ import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
 import type { LoadResult, LoadSpec } from './load';
-import { cpuDelta, cpuSnapshot, rssBytes } from './proc';
+import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
 const execFileAsync = promisify(execFile);
@@ -49,6 +49,8 @@ export interface SweepStep extends LoadResult {
   /** the API process's event-loop delay over the step (prom-client's monitorEventLoopDelay), ms */
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
+  /** CPU the API process spent per answered request over the step (/proc utime+stime): what the rate costs, whatever the machine's load */
+  apiCpuMsPerRequest: number;
 }
 
 /** The API's event-loop delay since its previous scrape: prom-client resets the histogram on each. */
@@ -63,6 +65,7 @@ export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; max
 
 async function sweep(
   apiUrl: string,
+  apiPid: number | undefined,
   rates: readonly number[],
   stepSpec: (rate: number) => LoadSpec,
   log: (line: string) => void,
@@ -71,12 +74,16 @@ async function sweep(
   const steps: SweepStep[] = [];
   for (const rate of rates) {
     await eventLoopLag(apiUrl); // resets the API's histogram: the next reading covers this step only
+    const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const result = await runLoadProcess(stepSpec(rate));
+    const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const lag = await eventLoopLag(apiUrl);
-    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs };
+    const apiCpuMsPerRequest =
+      before === undefined || after === undefined || result.completed === 0 ? NaN : ((after - before) * 1000) / result.completed;
+    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs, apiCpuMsPerRequest };
     steps.push(step);
     log(
-      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms${step.saturated ? ' (saturated)' : ''}`,
+      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request${step.saturated ? ' (saturated)' : ''}`,
     );
     if (step.saturated) break;
   }
@@ -97,6 +104,7 @@ export async function webhookAckSweep(
   let next = 0;
   return sweep(
     engine.parkedApiUrl,
+    engine.stack.supervisor.pid('api-parked'),
     rates,
     (rate) => {
       const n = Math.round(rate * seconds);
@@ -126,6 +134,7 @@ export async function statusReadSweep(
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
     engine.apiUrl,
+    engine.stack.supervisor.pid('api'),
     rates,
     (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
     log,
