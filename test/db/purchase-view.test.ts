@@ -60,6 +60,10 @@ it('answers the purchase with its product split, then its approval reason; undef
 
   await db.purchase.update({ where: { id: purchase.id }, data: { status: 'awaiting_approval', failureType: 'x', failureMessage: 'y' } });
   const waiting = JSON.parse((await purchaseView(db, purchase.id))?.json ?? '') as Record<string, unknown>;
-  expect(waiting).toMatchObject({ status: 'awaiting_approval', approvalReason: 'approval_threshold', failure: { type: 'x', message: 'y' } });
+  expect(waiting).toMatchObject({
+    status: 'awaiting_approval',
+    approvalReason: 'approval_threshold',
+    failure: { type: 'x', message: 'y' },
+  });
   expect(await purchaseView(db, 'pur_unknown')).toBeUndefined();
 });
