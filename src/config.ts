@@ -97,6 +97,11 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('settlement'),
   /** Workflow tasks one worker runs at once (they share one thread; see src/worker.ts). */
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).default(10),
+  /**
+   * Workflows one worker keeps in memory between tasks (the sticky cache; at least the task slots).
+   * Each costs memory for as long as it waits; one evicted is replayed from its history at its next task.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(100),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool(false),
   TEMPORAL_PORT: port(7233),

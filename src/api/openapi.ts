@@ -142,7 +142,10 @@ export const OPERATIONS: readonly Operation[] = [
     headers: { 'Stripe-Signature': { description: "Stripe's signature of the raw body", required: true, schema: z.string() } },
     body: { schema: z.object({}).loose().meta({ description: 'a Stripe event' }), required: true },
     responses: {
-      200: json('stored (or a duplicate) and acted on; unknown event types are acknowledged and ignored', out.webhookAck),
+      200: json(
+        'stored once (or a duplicate); acted on after the answer, from the stored event; unknown event types are ignored',
+        out.webhookAck,
+      ),
     },
   },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'The process is alive', responses: { 200: json('ok', out.healthOut) } },

@@ -95,7 +95,10 @@ export const subscriptionStatusOut = z.strictObject({
 
 export const webhookAck = z.strictObject({
   received: z.literal(true),
-  outcome: z.string().meta({ examples: ['started', 'duplicate', 'signalled', 'clawback', 'ignored', 'unknown_purchase'] }),
+  outcome: z.enum(['queued', 'duplicate']).meta({
+    description:
+      '`queued`: stored, and the run is started or signalled right after (the outcome of acting on it is recorded with the event); `duplicate`: an earlier delivery was already acted on',
+  }),
 });
 
 export const healthOut = z.strictObject({ status: z.literal('ok') });
