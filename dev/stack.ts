@@ -18,7 +18,7 @@ import { Rail } from '../src/shared/status';
 import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
-import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
+import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv, temporalDevServerArgs } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 /**
@@ -153,6 +153,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
           '--log-level',
           'warn',
           ...searchAttributeCliArgs(),
+          ...temporalDevServerArgs(),
         ],
         quiet: true,
         restart: opts.restartTemporal,

@@ -7,7 +7,15 @@ import { PurchaseStatus, type Rail } from '../shared/status';
 import type { Db } from './client';
 import { newId } from './ids';
 import { queuePayoutNotifications } from './notifications';
-import { postJournal, postTreasuryHold, settlementJournalLines, clawbackJournalLines } from './ledger';
+import {
+  postJournal,
+  postTreasuryHold,
+  reserveTreasuryHoldIn,
+  settlementJournalLines,
+  clawbackJournalLines,
+  type ReserveInput,
+  type ReserveOutcome,
+} from './ledger';
 
 interface CollaboratorInput {
   wallet: string;
@@ -92,20 +100,40 @@ export async function setPurchaseStatus(
   await db.purchase.update({ where: { id: purchaseId }, data: { status, ...extra, version: { increment: 1 } } });
 }
 
+const feeColumns = (fees: FeeBreakdown, refs: { paymentIntentId: string; chargeId: string }) => ({
+  grossCents: fees.grossCents,
+  stripeFeeCents: fees.stripeFeeCents,
+  netCents: fees.netCents,
+  platformFeeCents: fees.platformFeeCents,
+  creatorPoolMicroUsdc: fees.creatorPoolMicroUsdc,
+  paymentIntentId: refs.paymentIntentId,
+  chargeId: refs.chargeId,
+});
+
 export async function recordFees(db: Db, purchaseId: string, fees: FeeBreakdown, refs: { paymentIntentId: string; chargeId: string }) {
   await db.purchase.update({
     where: { id: purchaseId },
-    data: {
-      status: PurchaseStatus.FeeCaptured,
-      grossCents: fees.grossCents,
-      stripeFeeCents: fees.stripeFeeCents,
-      netCents: fees.netCents,
-      platformFeeCents: fees.platformFeeCents,
-      creatorPoolMicroUsdc: fees.creatorPoolMicroUsdc,
-      paymentIntentId: refs.paymentIntentId,
-      chargeId: refs.chargeId,
-      version: { increment: 1 },
-    },
+    data: { status: PurchaseStatus.FeeCaptured, ...feeColumns(fees, refs), version: { increment: 1 } },
+  });
+}
+
+/**
+ * Steps 2-4 in one database transaction: book the captured fees, reserve the treasury hold, and
+ * mark the purchase `treasury_reserved`, or `awaiting_treasury` when the treasury cannot cover it.
+ * Safe to repeat: the fees are the same, and a repeat answers the hold already made.
+ */
+export async function recordFeesAndReserve(
+  db: Db,
+  input: { fees: FeeBreakdown; refs: { paymentIntentId: string; chargeId: string }; hold: ReserveInput },
+): Promise<ReserveOutcome> {
+  return db.$transaction(async (tx) => {
+    const outcome = await reserveTreasuryHoldIn(tx, input.hold);
+    const status = outcome.outcome === 'reserved' ? PurchaseStatus.TreasuryReserved : PurchaseStatus.AwaitingTreasury;
+    await tx.purchase.update({
+      where: { id: input.hold.purchaseId },
+      data: { status, ...feeColumns(input.fees, input.refs), version: { increment: 1 } },
+    });
+    return outcome;
   });
 }
 

@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveTool } from '../../dev/tools';
+import { resolveTool, temporalDevServerArgs } from '../../dev/tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;
@@ -35,6 +35,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     server: {
       ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      extraArgs: temporalDevServerArgs(),
     },
   });
 }
