@@ -23,7 +23,7 @@ const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs one load in a separate process (bench/load.ts) and returns what it measured. */
-export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
   const file = path.join(os.tmpdir(), `settlement-bench-load-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(spec));
   try {
@@ -42,7 +42,7 @@ export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
 const connectionsFor = (rate: number) => Math.max(10, Math.ceil(rate / 10));
 
 /** A step is saturated when it fell short of its rate or answered anything but 2xx. */
-export const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
+const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
 
 export interface SweepStep extends LoadResult {
   saturated: boolean;
@@ -54,7 +54,7 @@ export interface SweepStep extends LoadResult {
 }
 
 /** The API's event-loop delay since its previous scrape: prom-client resets the histogram on each. */
-export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
+async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
   const value = (name: string) => {
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);

@@ -28,7 +28,7 @@ export function parseProcStat(line: string): ProcStat | undefined {
   return { pid, ppid, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
 }
 
-function readProcStat(pid: number): ProcStat | undefined {
+export function readProcStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

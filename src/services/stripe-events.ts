@@ -47,7 +47,7 @@ export interface StripeEventDeps {
   outbox?: Partial<OutboxOptions>;
 }
 
-export interface OutboxOptions {
+interface OutboxOptions {
   /** events acted on at once by this process; more wait in memory (and in PostgreSQL) */
   concurrency: number;
   /** how long an event being acted on is left to this process before another may take it */
@@ -59,7 +59,7 @@ export interface OutboxOptions {
   maxRetryMs: number;
 }
 
-export const OUTBOX_DEFAULTS: OutboxOptions = { concurrency: 32, leaseMs: 10_000, pollMs: 1_000, retryMs: 1_000, maxRetryMs: 30_000 };
+const OUTBOX_DEFAULTS: OutboxOptions = { concurrency: 32, leaseMs: 10_000, pollMs: 1_000, retryMs: 1_000, maxRetryMs: 30_000 };
 
 export type StripeEventHandler = ReturnType<typeof createStripeEventHandler>;
 

@@ -8,7 +8,7 @@ export const RiskReason = {
   BuyerVelocity: 'risk_buyer_velocity',
 } as const;
 export type RiskReason = (typeof RiskReason)[keyof typeof RiskReason];
-const RISK_REASONS = Object.values(RiskReason) as [RiskReason, ...RiskReason[]];
+export const RISK_REASONS = Object.values(RiskReason) as [RiskReason, ...RiskReason[]];
 
 export const ApprovalReason = { ...RiskReason, AboveThreshold: 'approval_threshold' } as const;
 export type ApprovalReason = (typeof ApprovalReason)[keyof typeof ApprovalReason];

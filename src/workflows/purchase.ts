@@ -58,7 +58,7 @@ const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
  * (in the workflow task, no trip through the server), load marks the purchase paid, and the fees,
  * the treasury hold and its status are one transaction. Histories recorded before it replay the old shape.
  */
-export const MERGED_STEPS_PATCH = 'merged-db-steps';
+const MERGED_STEPS_PATCH = 'merged-db-steps';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
