@@ -51,9 +51,9 @@ export const stripeMockEnv = (): NodeJS.ProcessEnv => childProcessEnv({}, ['PORT
 export function temporalDevServerArgs(): string[] {
   return [
     ...['journal_mode=wal', 'synchronous=normal'].flatMap((pragma) => ['--sqlite-pragma', pragma]),
-    ...[
-      'matching.numTaskqueueReadPartitions=1',
-      'matching.numTaskqueueWritePartitions=1',
-    ].flatMap((value) => ['--dynamic-config-value', value]),
+    ...['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'].flatMap((value) => [
+      '--dynamic-config-value',
+      value,
+    ]),
   ];
 }
