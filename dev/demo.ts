@@ -148,7 +148,9 @@ async function printProgramSettlement(purchaseId: string, txId: string): Promise
   const tx = await connection.getTransaction(txId, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
   const units = tx?.meta?.computeUnitsConsumed;
   const programLine = tx?.meta?.logMessages?.find((l) => l.startsWith(`Program ${programId.toBase58()} consumed `));
-  console.log(`  compute units: ${units ?? '?'} for the transaction${programLine ? `; ${programLine.replace(/^Program \S+ /, 'the program ')}` : ''}`);
+  console.log(
+    `  compute units: ${units ?? '?'} for the transaction${programLine ? `; ${programLine.replace(/^Program \S+ /, 'the program ')}` : ''}`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -215,7 +215,9 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
     if (config.SOLANA_RPC_URL === undefined) {
       const chain = node('dev/solana-chain/main.ts');
       if (!fs.existsSync(SETTLEMENT_PROGRAM_SO)) {
-        throw new Error(`${path.relative(PROJECT_ROOT, SETTLEMENT_PROGRAM_SO)} is missing: run \`npm run build:program\` (setup builds it)`);
+        throw new Error(
+          `${path.relative(PROJECT_ROOT, SETTLEMENT_PROGRAM_SO)} is missing: run \`npm run build:program\` (setup builds it)`,
+        );
       }
       await supervisor.start({
         name: 'solana',

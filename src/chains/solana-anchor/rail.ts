@@ -23,7 +23,6 @@ import {
   ComputeBudgetProgram,
   PACKET_DATA_SIZE,
   PublicKey,
-  TransactionExpiredBlockheightExceededError,
   TransactionMessage,
   VersionedTransaction,
   type Commitment,
@@ -39,13 +38,7 @@ import { ConfigError, type Config } from '../../config';
 import { DomainError, ErrorType, isDomainError } from '../../shared/errors';
 import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
-import {
-  buildSettlePurchaseInstruction,
-  createSettlementProgram,
-  findReceiptAddress,
-  purchaseIdSeed,
-  sharesFromAmounts,
-} from './client';
+import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
@@ -63,6 +56,8 @@ export interface SolanaAnchorRailDeps {
   commitment?: Commitment;
   computeUnitLimit?: number;
   priorityFeeCapMicroLamports?: number;
+  /** How often a sent transaction's status is polled (ms). */
+  pollIntervalMs?: number;
 }
 
 /** The deployed program's id for this cluster; the rail cannot run without one. */
@@ -101,11 +96,16 @@ export function customErrorCode(err: unknown, logs: readonly string[] = []): num
   return undefined;
 }
 
-/** Maps a program failure to the rail's typed errors (SettlementRail.settle's contract). */
+/**
+ * Maps a program failure to the rail's typed errors (SettlementRail.settle's contract); the message
+ * starts with the program's error name and code, e.g. `RecipientIsTreasury (6012): …`.
+ */
 export function settlementFailure(code: number | undefined, message: string): DomainError {
-  if (code === SettlementProgramError.InsufficientTreasury) return new DomainError(ErrorType.InsufficientTreasury, message, { code });
-  if (code !== undefined && SPLIT_ERRORS.has(code)) return new DomainError(ErrorType.InvalidSplits, message, { code });
-  return new DomainError(ErrorType.SettlementRejected, message, { code });
+  const name = Object.entries(SettlementProgramError).find(([, c]) => c === code)?.[0];
+  const text = name === undefined ? message : `${name} (${code}): ${message}`;
+  if (code === SettlementProgramError.InsufficientTreasury) return new DomainError(ErrorType.InsufficientTreasury, text, { code });
+  if (code !== undefined && SPLIT_ERRORS.has(code)) return new DomainError(ErrorType.InvalidSplits, text, { code });
+  return new DomainError(ErrorType.SettlementRejected, text, { code });
 }
 
 function rpcUnavailable(err: unknown): DomainError {
@@ -116,6 +116,7 @@ function rpcUnavailable(err: unknown): DomainError {
 export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRail {
   const { connection, treasury, programId, usdcMint } = deps;
   const commitment = deps.commitment ?? 'confirmed';
+  const pollIntervalMs = deps.pollIntervalMs ?? 500;
   const finality: Finality = commitment === 'finalized' ? 'finalized' : 'confirmed';
   const usdcTokenProgram = deps.usdcTokenProgram ?? TOKEN_PROGRAM_ID;
   const nftTokenProgram = deps.nftTokenProgram ?? TOKEN_2022_PROGRAM_ID;
@@ -192,6 +193,24 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     return Math.min(median, cap);
   }
 
+  /**
+   * Follows a sent transaction until the cluster reports it at our commitment (its error, or null)
+   * or its blockhash has expired with no trace of it. Polls instead of web3.js's confirmTransaction,
+   * whose racing requests reject unhandled when the RPC fails mid-way.
+   */
+  async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number): Promise<unknown> {
+    for (;;) {
+      const status = (await connection.getSignatureStatuses([txId])).value[0];
+      if (status && (commitment === 'processed' || status.confirmationStatus !== 'processed')) return status.err;
+      if ((await connection.getBlockHeight(commitment)) > lastValidBlockHeight) {
+        const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
+        if (final) return final.err;
+        throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+    }
+  }
+
   const createRecipientAccount = ({ owner, account }: { owner: PublicKey; account: PublicKey }) =>
     createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, account, owner, usdcMint, usdcTokenProgram);
 
@@ -220,10 +239,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       );
       tx.sign([treasury]);
       const sent = await connection.sendRawTransaction(tx.serialize(), { preflightCommitment: commitment, maxRetries: 0 });
-      const { value } = await connection.confirmTransaction({ signature: sent, ...latest }, commitment);
-      if (value.err !== null) {
-        throw new DomainError(ErrorType.RpcUnavailable, `creating recipient accounts failed (${sent}): ${JSON.stringify(value.err)}`);
-      }
+      const err = await awaitStatus(sent, latest.lastValidBlockHeight);
+      if (err !== null)
+        throw new DomainError(ErrorType.RpcUnavailable, `creating recipient accounts failed (${sent}): ${JSON.stringify(err)}`);
     }
   }
 
@@ -276,7 +294,6 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     );
 
     let signature: TransactionSignature;
-    let blockhash = '';
     let lastValidBlockHeight = 0;
     try {
       const budget = [
@@ -284,8 +301,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         ComputeBudgetProgram.setComputeUnitPrice({ microLamports: await priorityFee() }),
       ];
       const compile = async (creating: typeof payees) => {
-        ({ blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash(commitment));
-        return compileSettlement([...budget, ...creating.map(createRecipientAccount), settleIx], blockhash);
+        const latest = await connection.getLatestBlockhash(commitment);
+        lastValidBlockHeight = latest.lastValidBlockHeight;
+        return compileSettlement([...budget, ...creating.map(createRecipientAccount), settleIx], latest.blockhash);
       };
       // Recipient accounts that do not exist yet are created in the settlement itself when they fit,
       // else first in small transactions of their own (those move rent only, never USDC).
@@ -314,17 +332,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     }
 
     try {
-      const { value } = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, commitment);
-      if (value.err !== null) {
+      const err = await awaitStatus(signature, lastValidBlockHeight);
+      if (err !== null) {
         const landed = await settledResult(purchaseId, pool);
         if (landed) return landed;
-        throw settlementFailure(customErrorCode(value.err), `settlement ${signature} failed: ${JSON.stringify(value.err)}`);
+        throw settlementFailure(customErrorCode(err), `settlement ${signature} failed: ${JSON.stringify(err)}`);
       }
       return await settledEvent(signature, purchaseId, pool, false);
     } catch (err) {
-      if (err instanceof TransactionExpiredBlockheightExceededError) {
-        throw new DomainError(ErrorType.BlockhashExpired, `settlement ${signature} expired unconfirmed`, { txId: signature });
-      }
       throw rpcUnavailable(err);
     }
   }

@@ -265,4 +265,11 @@ describe('program failures', () => {
     expect(settlementFailure(SettlementProgramError.InvalidRecipientAccount, 'x').type).toBe(ErrorType.SettlementRejected);
     expect(settlementFailure(undefined, 'x').type).toBe(ErrorType.SettlementRejected);
   });
+
+  it("names the program's error in the message", () => {
+    expect(settlementFailure(SettlementProgramError.RecipientIsTreasury, 'simulation failed').message).toBe(
+      'RecipientIsTreasury (6012): simulation failed',
+    );
+    expect(settlementFailure(undefined, 'simulation failed').message).toBe('simulation failed');
+  });
 });

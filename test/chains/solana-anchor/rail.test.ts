@@ -3,10 +3,17 @@
  * scripted RPC. The settlement program does not run here; sbf-program.test.ts runs its SBF build.
  */
 import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
+import bs58 from 'bs58';
 import { ErrorType } from '../../../src/shared/errors';
 import { Rail } from '../../../src/shared/status';
 import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
-import { SETTLEMENT_IDL, createSolanaAnchorRail, findNftMintAddress, findReceiptAddress, purchaseIdSeed } from '../../../src/chains/solana-anchor';
+import {
+  SETTLEMENT_IDL,
+  createSolanaAnchorRail,
+  findNftMintAddress,
+  findReceiptAddress,
+  purchaseIdSeed,
+} from '../../../src/chains/solana-anchor';
 
 const programId = Keypair.generate().publicKey;
 const usdcMint = Keypair.generate().publicKey;
@@ -67,20 +74,27 @@ type RpcMethod =
   | 'getLatestBlockhash'
   | 'getRecentPrioritizationFees'
   | 'sendRawTransaction'
-  | 'confirmTransaction'
   | 'getTransaction'
   | 'getMultipleAccountsInfo'
   | 'getTokenAccountBalance';
-function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}) {
+/** A scripted RPC: what the rail sends is confirmed (with `sentErr`), anything else is unknown to it. */
+function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}, sentErr: unknown = null) {
+  const sent = new Set<string>();
   const rpc: Record<RpcMethod, jest.Mock> = {
     getAccountInfo: jest.fn(async () => null),
     getSignaturesForAddress: jest.fn(async () => []),
-    getSignatureStatuses: jest.fn(async () => ({ value: [null] })),
+    getSignatureStatuses: jest.fn(async ([sig]: string[]) => ({
+      value: [sent.has(sig ?? '') ? { err: sentErr, confirmationStatus: 'confirmed' } : null],
+    })),
     getBlockHeight: jest.fn(async () => 1_000),
     getLatestBlockhash: jest.fn(async () => ({ blockhash: Keypair.generate().publicKey.toBase58(), lastValidBlockHeight: 1_150 })),
     getRecentPrioritizationFees: jest.fn(async () => [{ slot: 1, prioritizationFee: 5_000 }]),
-    sendRawTransaction: jest.fn(async () => 'sent'),
-    confirmTransaction: jest.fn(async () => ({ value: { err: null } })),
+    sendRawTransaction: jest.fn(async (raw: Uint8Array) => {
+      const signature = VersionedTransaction.deserialize(raw).signatures[0];
+      const txId = bs58.encode(signature ?? new Uint8Array());
+      sent.add(txId);
+      return txId;
+    }),
     getTransaction: jest.fn(async () => ({ meta: { err: null, logMessages: settledLogs('pur_rail_00000001') } })),
     getMultipleAccountsInfo: jest.fn(async (keys: PublicKey[]) => keys.map(() => null)),
     getTokenAccountBalance: jest.fn(async () => ({ value: { amount: '123456789' } })),
@@ -134,10 +148,11 @@ describe('createSolanaAnchorRail', () => {
     const { rpc, connection } = fakeConnection({
       // An expired earlier attempt that never landed: re-signing is allowed.
       getBlockHeight: jest.fn(async () => 2_000),
-      sendRawTransaction: jest.fn(async () => {
-        journaledAtSend = attempts.length;
-        return 'sent';
-      }),
+    });
+    const send = rpc.sendRawTransaction.getMockImplementation();
+    rpc.sendRawTransaction.mockImplementation(async (raw: Uint8Array) => {
+      journaledAtSend = attempts.length;
+      return send?.(raw);
     });
     attempts.push({ purchaseId: 'pur_rail_00000001', txId: 'expired', validUntil: 1_500n, createdAt: new Date(0) });
     const result = await railWith(connection).settle(request(), journal);
@@ -194,9 +209,7 @@ describe('createSolanaAnchorRail', () => {
   });
 
   it('maps a program error in the confirmation to a typed error', async () => {
-    const { connection } = fakeConnection({
-      confirmTransaction: jest.fn(async () => ({ value: { err: { InstructionError: [5, { Custom: 6013 }] } } })),
-    });
+    const { connection } = fakeConnection({}, { InstructionError: [5, { Custom: 6013 }] });
     await expect(railWith(connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
       type: ErrorType.InsufficientTreasury,
     });
