@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config';
-import { deploySettlementProgram } from '../settlement-program';
+import { deploySettlementProgram } from './settlement-program';
 import { startSolanaChain } from './index';
 
 async function main(): Promise<void> {

@@ -21,7 +21,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
 import { createDevStripeClient, eventOf, type DevStripeClient } from '../../dev/dev-stripe/client';
-import { deploySettlementProgram } from '../../dev/settlement-program';
+import { deploySettlementProgram } from '../../dev/solana-chain/settlement-program';
 import { SETTLEMENT_PROGRAM_SO } from '../../dev/tools';
 import { signedDelivery, type PaymentRefs } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { PublicKey } from '@solana/web3.js';
 import { address } from '@solana/kit';
-import { DEV_SETTLEMENT_PROGRAM_ID } from '../src/config';
-import type { SolanaChain } from './solana-chain';
+import { DEV_SETTLEMENT_PROGRAM_ID } from '../../src/config';
+import type { SolanaChain } from './index';
 
 export interface DeployedProgram {
   programId: PublicKey;
