@@ -6,7 +6,9 @@
  *   - a second API whose purchase runs go to a task queue no worker polls ("parked"): webhooks
  *     through it pay the whole acknowledgement (verify, store, start the run) without queueing
  *     settlements that would load the machine while the acknowledgement is measured;
- *   - the baseline worker (bench/baseline), on its own task queue of the same Temporal server.
+ *   - the baseline worker (bench/baseline), on its own task queue of the same Temporal server;
+ *   - with `workers` > 1, more engine workers (`worker-2`, …) polling the engine's task queue, for
+ *     what scaling out the workers gives on the same Temporal server.
  * This process only drives: it creates checkouts, pays them at the dev Stripe and signs webhooks.
  */
 import fs from 'node:fs';
@@ -26,7 +28,7 @@ import { Rail } from '../src/shared/status';
 import { BASELINE_TASK_QUEUE_VARIABLE } from './baseline/worker';
 import { postmasterPid } from './proc';
 
-export const PARKED_TASK_QUEUE = 'bench-parked';
+const PARKED_TASK_QUEUE = 'bench-parked';
 export const BASELINE_TASK_QUEUE = 'bench-baseline';
 
 export interface EngineOptions {
@@ -35,6 +37,8 @@ export interface EngineOptions {
   log: (line: string) => void;
   /** the stack's own lines (child output, restarts) */
   stackLog: (line: string) => void;
+  /** engine worker processes on the engine's task queue (the stack starts one) */
+  workers: number;
 }
 
 export interface BenchEngine {
@@ -112,6 +116,14 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
       env: childEnv({ PORT: String(parkedPort), TEMPORAL_TASK_QUEUE: PARKED_TASK_QUEUE }),
       ready: () => waitFor('parked API', async () => (await fetch(`http://127.0.0.1:${parkedPort}/healthz`)).ok, 60_000),
     });
+    for (let i = 2; i <= opts.workers; i += 1) {
+      await stack.supervisor.start({
+        name: `worker-${i}`,
+        command: process.execPath,
+        args: [path.join(PROJECT_ROOT, 'dist', 'worker.js')],
+        env: childEnv({}),
+      });
+    }
     await stack.supervisor.start({
       name: 'baseline-worker',
       command: process.execPath,
@@ -144,7 +156,19 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
       parkedApiUrl: `http://127.0.0.1:${parkedPort}`,
       processes() {
         const out = new Map<string, { pid: number; withChildren: boolean }>();
-        for (const name of ['api', 'worker', 'temporal', 'solana', 'dev-stripe', 'stripe-mock', 'anvil', 'baseline-worker', 'api-parked']) {
+        const workers = Array.from({ length: opts.workers - 1 }, (_, i) => `worker-${i + 2}`);
+        for (const name of [
+          'api',
+          'worker',
+          ...workers,
+          'temporal',
+          'solana',
+          'dev-stripe',
+          'stripe-mock',
+          'anvil',
+          'baseline-worker',
+          'api-parked',
+        ]) {
           const pid = stack.supervisor.pid(name);
           if (pid !== undefined) out.set(name, { pid, withChildren: false });
         }

@@ -27,7 +27,7 @@ export interface HistoryEventLike {
   upsertWorkflowSearchAttributesEventAttributes?: object | null;
 }
 
-export interface StepTiming {
+interface StepTiming {
   name: string;
   /** ms from ActivityTaskScheduled to ActivityTaskStarted (of the attempt that ended it) */
   scheduleToStartMs: number;

@@ -9,7 +9,7 @@
  *   npm run bench -- --quick             1 run, small counts: a sanity check in about a minute
  *   npm run bench -- --compare a.json b.json
  *   options: --runs N --ack-rates 25,50,100 --read-rates 250,500,1000 --step-seconds S --batch N
- *            --single N --parked N --solana-seconds S --settle-timeout S --out file.json
+ *            --single N --parked N --solana-seconds S --settle-timeout S --workers N --out file.json
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +37,7 @@ const { values: args, positionals } = parseArgs({
     parked: { type: 'string' },
     'solana-seconds': { type: 'string' },
     'settle-timeout': { type: 'string' },
+    workers: { type: 'string' },
     out: { type: 'string' },
   },
   allowPositionals: true,
@@ -76,6 +77,8 @@ const opts = {
   parked: int('parked', 1000, 50, 0),
   solanaSeconds: int('solana-seconds', 5, 2),
   settleTimeoutSeconds: int('settle-timeout', 300, 120),
+  /** engine worker processes on the one Temporal server; the parked-workflow RSS is the first one's */
+  workers: int('workers', 1, 1),
 };
 
 const SETTLE_PRICE_CENTS = 500n;
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
     approvalThresholdCents: APPROVAL_THRESHOLD_CENTS,
     log: progress,
     stackLog: (line) => stackLog.write(`${line}\n`),
+    workers: opts.workers,
   });
   const runs: RunResult[] = [];
   let parked: ParkedResult | null = null;

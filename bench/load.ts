@@ -36,7 +36,7 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
 }
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let next = 0;
   const bodies = spec.bodies;
   const paths = spec.paths ?? ['/'];

@@ -16,14 +16,14 @@ import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
 import type { LoadResult, LoadSpec } from './load';
-import { cpuDelta, cpuSnapshot, rssBytes } from './proc';
+import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs one load in a separate process (bench/load.ts) and returns what it measured. */
-export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
   const file = path.join(os.tmpdir(), `settlement-bench-load-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify(spec));
   try {
@@ -42,17 +42,19 @@ export async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
 const connectionsFor = (rate: number) => Math.max(10, Math.ceil(rate / 10));
 
 /** A step is saturated when it fell short of its rate or answered anything but 2xx. */
-export const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
+const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
 
 export interface SweepStep extends LoadResult {
   saturated: boolean;
   /** the API process's event-loop delay over the step (prom-client's monitorEventLoopDelay), ms */
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
+  /** CPU the API process spent per answered request over the step (/proc utime+stime): what the rate costs, whatever the machine's load */
+  apiCpuMsPerRequest: number;
 }
 
 /** The API's event-loop delay since its previous scrape: prom-client resets the histogram on each. */
-export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
+async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
   const value = (name: string) => {
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
@@ -63,6 +65,7 @@ export async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; max
 
 async function sweep(
   apiUrl: string,
+  apiPid: number | undefined,
   rates: readonly number[],
   stepSpec: (rate: number) => LoadSpec,
   log: (line: string) => void,
@@ -71,12 +74,16 @@ async function sweep(
   const steps: SweepStep[] = [];
   for (const rate of rates) {
     await eventLoopLag(apiUrl); // resets the API's histogram: the next reading covers this step only
+    const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const result = await runLoadProcess(stepSpec(rate));
+    const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const lag = await eventLoopLag(apiUrl);
-    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs };
+    const apiCpuMsPerRequest =
+      before === undefined || after === undefined || result.completed === 0 ? NaN : ((after - before) * 1000) / result.completed;
+    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs, apiCpuMsPerRequest };
     steps.push(step);
     log(
-      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms${step.saturated ? ' (saturated)' : ''}`,
+      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request${step.saturated ? ' (saturated)' : ''}`,
     );
     if (step.saturated) break;
   }
@@ -97,6 +104,7 @@ export async function webhookAckSweep(
   let next = 0;
   return sweep(
     engine.parkedApiUrl,
+    engine.stack.supervisor.pid('api-parked'),
     rates,
     (rate) => {
       const n = Math.round(rate * seconds);
@@ -126,6 +134,7 @@ export async function statusReadSweep(
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
     engine.apiUrl,
+    engine.stack.supervisor.pid('api'),
     rates,
     (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
     log,
@@ -329,24 +338,6 @@ export interface ParkedResult {
   secondsToPark: number;
 }
 
-/**
- * The SDK's default maxCachedWorkflows, worked out the way @temporalio/worker 1.x does (reused V8
- * context: 600 workflows per GiB of heap limit above 200 MiB, at least 10) from the heap limit a
- * node started with the worker's environment gets. The engine's worker sets no value of its own.
- */
-export async function workerCacheSize(env: NodeJS.ProcessEnv): Promise<{ size: number; source: string }> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'],
-    { env },
-  );
-  const heapMiB = Number(stdout) / 1024 / 1024;
-  return {
-    size: Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10),
-    source: `SDK default for a ${heapMiB.toFixed(0)} MiB heap limit (the worker sets none)`,
-  };
-}
-
 /** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
 export async function parkAndMeasure(
   engine: BenchEngine,
@@ -357,7 +348,11 @@ export async function parkAndMeasure(
   const pid = engine.stack.supervisor.pid('worker');
   if (pid === undefined) throw new Error('no worker process');
   const idle = rssBytes(pid) ?? NaN;
-  const cache = await workerCacheSize(engine.stack.env);
+  const config = engine.config;
+  const cache = {
+    size: Math.max(config.WORKER_MAX_CACHED_WORKFLOWS, config.WORKER_WORKFLOW_TASK_SLOTS),
+    source: 'WORKER_MAX_CACHED_WORKFLOWS',
+  };
   const t0 = Date.now();
   await pool(refs, 20, async (r) => {
     const status = await deliver(engine.apiUrl, engine.signedPayment(r));

@@ -48,7 +48,7 @@ function allProcStats(): ProcStat[] {
 }
 
 /** CPU seconds of a process plus its live children (one level: PostgreSQL forks a backend per connection). */
-export function treeCpuSeconds(pid: number, withChildren: boolean): number | undefined {
+function treeCpuSeconds(pid: number, withChildren: boolean): number | undefined {
   const own = readProcStat(pid);
   if (!own) return undefined;
   if (!withChildren) return own.cpuSeconds;

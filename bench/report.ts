@@ -129,6 +129,20 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
       runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.eventLoopP99Ms ?? NaN),
     ),
     fig(
+      'ackApiCpuMsPerRequest',
+      `API CPU per webhook ack at ${targets.ackRate}/s`,
+      'ms',
+      'lower',
+      runs.map((r) => stepAt(r.webhookAck, targets.ackRate)?.apiCpuMsPerRequest ?? NaN),
+    ),
+    fig(
+      'readApiCpuMsPerRequest',
+      `API CPU per status read at ${targets.readRate}/s`,
+      'ms',
+      'lower',
+      runs.map((r) => stepAt(r.statusRead, targets.readRate)?.apiCpuMsPerRequest ?? NaN),
+    ),
+    fig(
       'workerRssParkedMiB',
       `worker RSS, ${parked?.parked ?? 0} workflows parked`,
       'MiB',
@@ -193,11 +207,18 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
         m((s) => s.eventLoopP99Ms),
         1,
       ),
+      fmt(
+        m((s) => s.apiCpuMsPerRequest),
+        2,
+      ),
       String(steps.reduce((n, s) => n + s.non2xx + s.errors, 0)),
       `${steps.filter((s) => s.saturated).length}/${steps.length}`,
     ];
   });
-  return table(['open loop', 'runs', 'achieved/s', 'p50 ms', 'p99 ms', 'API loop p99 ms', 'non-2xx+err', 'saturated'], rows);
+  return table(
+    ['open loop', 'runs', 'achieved/s', 'p50 ms', 'p99 ms', 'API loop p99 ms', 'API CPU ms/req', 'non-2xx+err', 'saturated'],
+    rows,
+  );
 }
 
 /** One purchase's history next to one baseline run's, step by step. */

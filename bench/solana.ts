@@ -20,12 +20,12 @@ import { startSolanaChain } from '../dev/solana-chain';
 import { createHandlers, handleOne } from '../dev/solana-chain/rpc-server';
 import { summarize, type Summary } from './stats';
 
-export const SOLANA_PAYOUTS = 3;
+const SOLANA_PAYOUTS = 3;
 const WARMUP = 3;
 const MAX_SETTLEMENTS = 2_000;
 const nft = { name: 'Bench', symbol: 'BNC', uri: 'https://example.test/bench.json' };
 
-export interface SolanaPhase {
+interface SolanaPhase {
   name: string;
   count: number;
   seconds: number;

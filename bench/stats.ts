@@ -19,9 +19,6 @@ export function summarize(values: readonly number[]): Summary {
   return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
 }
 
-/** Milliseconds since `t0` (from process.hrtime.bigint()). */
-export const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
-
 /** Runs `fn` over `items` with at most `concurrency` calls in flight; results keep the input order. */
 export async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -19,7 +19,7 @@ import { Rail } from '../src/shared/status';
 import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
-import { PROJECT_ROOT, SETTLEMENT_PROGRAM_SO, resolveTool, stripeMockArgs, stripeMockEnv } from './tools';
+import { PROJECT_ROOT, SETTLEMENT_PROGRAM_SO, resolveTool, stripeMockArgs, stripeMockEnv, temporalDevServerArgs } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 /**
@@ -169,6 +169,7 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
           '--log-level',
           'warn',
           ...searchAttributeCliArgs(),
+          ...temporalDevServerArgs(),
         ],
         quiet: true,
         restart: opts.restartTemporal,

@@ -41,3 +41,21 @@ export function stripeMockArgs(port: number): string[] {
 
 /** stripe-mock also binds $PORT when it is set, which is the API's port: never pass it on. */
 export const stripeMockEnv = (): NodeJS.ProcessEnv => childProcessEnv({}, ['PORT']);
+
+/**
+ * The Temporal dev server's settings for a shorter round trip, passed by `npm start`, the bench and
+ * the tests' servers. SQLite in WAL mode with `synchronous=normal` commits without an fsync per
+ * transaction (a killed server keeps every committed write; only a power loss can drop the last
+ * ones). One task-queue partition: with one worker process, four partitions only forward tasks
+ * between them. Eager activity execution stays off: it saves a trip through matching for one run
+ * alone, but under the chaos run's worker kills it stalled settlements (see the README's Performance).
+ */
+export function temporalDevServerArgs(): string[] {
+  return [
+    ...['journal_mode=wal', 'synchronous=normal'].flatMap((pragma) => ['--sqlite-pragma', pragma]),
+    ...['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'].flatMap((value) => [
+      '--dynamic-config-value',
+      value,
+    ]),
+  ];
+}

@@ -74,9 +74,9 @@ export const SECRET_SETTINGS = [
   'CREATOR_WEBHOOK_SECRET',
 ] as const;
 /** The shortest secret production accepts (tokens, keys, seeds). */
-export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
-export const schema = z.object({
+const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
@@ -103,6 +103,11 @@ export const schema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('settlement'),
   /** Workflow tasks one worker runs at once (they share one thread; see src/worker.ts). */
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).default(10),
+  /**
+   * Workflows one worker keeps in memory between tasks (the sticky cache; at least the task slots).
+   * Each costs memory for as long as it waits; one evicted is replayed from its history at its next task.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(100),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool(false),
   TEMPORAL_PORT: port(7233),
@@ -193,7 +198,7 @@ export const schema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
-export type RawConfig = z.infer<typeof schema>;
+type RawConfig = z.infer<typeof schema>;
 
 export interface Config extends RawConfig {
   dataDir: string;

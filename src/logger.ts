@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { logContext } from './observability/log-context';
 
 /** Keys whose values never reach a log line, wherever they appear. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'config.ADMIN_TOKEN',
   'config.ADMIN_READONLY_TOKEN',
   'config.STRIPE_SECRET_KEY',

@@ -35,7 +35,13 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     workflows,
     ops,
     rails: RAILS.filter((rail) => rails[rail] !== undefined),
-    events: createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }),
+    events: createStripeEventHandler({
+      db,
+      workflows,
+      logger,
+      onSubscriptionEvent,
+      onOutcome: (type, result) => metrics.webhooks.inc({ type, result }),
+    }),
     metrics,
     logger,
     treasuryThresholds,
@@ -55,6 +61,8 @@ async function main(): Promise<void> {
   const temporal = await connectTemporalClient(config);
   const deps = buildApiDeps(config, logger, temporal);
   const app = createApp(deps);
+  // Acts on stored events nobody acted on: a predecessor killed after acknowledging, failed attempts.
+  const stopOutbox = deps.events.startOutbox();
   const server: Server = app.listen(config.PORT, config.HOST, () =>
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'),
   );
@@ -64,7 +72,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('api stopping');
     server.close(() => {
-      void Promise.all([deps.db.$disconnect(), temporal.connection.close()]).finally(() => process.exit(0));
+      void stopOutbox()
+        .then(() => Promise.all([deps.db.$disconnect(), temporal.connection.close()]))
+        .finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5_000).unref();
   };

@@ -53,6 +53,9 @@ export function createWorker({ connection, config, deps, workflowBundle, taskQue
     // them out, scheduled them again, and the replay work was thrown away. Fewer slots leave the
     // backlog on the server, where it costs nothing, and every task that starts finishes in time.
     maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
+    // The SDK's default grows with the heap limit (2,310 on this machine), so 1,000 parked purchases
+    // all stayed in memory; a purchase in progress needs its cache entry for a second or two.
+    maxCachedWorkflows: Math.max(config.WORKER_MAX_CACHED_WORKFLOWS, config.WORKER_WORKFLOW_TASK_SLOTS),
   });
 }
 

@@ -21,7 +21,7 @@ export interface FaultProxyOptions {
   port?: number;
 }
 
-export interface FaultCounts {
+interface FaultCounts {
   requests: number;
   errors: number;
   held: number;

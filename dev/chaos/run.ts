@@ -20,7 +20,7 @@ import { childProcessEnv, loadConfig, DEV_SETTLEMENT_PROGRAM_ID, type Config } f
 import { createDb, type Db } from '../../src/db/client';
 import { freeStackPorts } from '../net';
 import { startStack, type Stack } from '../stack';
-import type { AuditReport } from '../../src/audit';
+import type { AuditReport } from '../../src/audit/types';
 import { createDevStripeClient, type DevPayment } from '../dev-stripe/client';
 import { PROJECT_ROOT } from '../tools';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
@@ -73,7 +73,7 @@ interface Tracked {
   driverError?: string;
 }
 
-export interface BalanceFinding {
+interface BalanceFinding {
   rail: Rail;
   wallet: string;
   onChainMicroUsdc: string;

@@ -9,7 +9,7 @@ import { Rail } from '../../src/shared/status';
 import type { Random } from './random';
 
 /** Share tables in basis points: 1 to 12 collaborators, remainders that do not divide evenly. */
-export const SHARE_TABLES: readonly (readonly number[])[] = [
+const SHARE_TABLES: readonly (readonly number[])[] = [
   [10_000],
   [3333, 3333, 3334],
   [1, 9999],
@@ -29,7 +29,7 @@ export interface ProductSpec {
   needsApproval: boolean;
 }
 
-export type Abort = { kind: 'refund' | 'dispute'; moment: 'before_pivot' | 'after_settlement'; delayMs: number };
+type Abort = { kind: 'refund' | 'dispute'; moment: 'before_pivot' | 'after_settlement'; delayMs: number };
 
 export interface PurchasePlan {
   index: number;

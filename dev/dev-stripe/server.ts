@@ -60,7 +60,7 @@ export interface DevStripe {
 }
 
 /** A delivery as `/_dev/webhook_deliveries` shows it. */
-export interface WebhookDeliveryView extends WebhookDelivery {
+interface WebhookDeliveryView extends WebhookDelivery {
   type: string;
 }
 

@@ -37,7 +37,7 @@ export interface SolanaChainOptions {
   log?: (line: string) => void;
 }
 
-export interface Bootstrap {
+interface Bootstrap {
   usdcMint: string;
   treasury: string;
   rpcUrl: string;

@@ -13,8 +13,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import { listDueNotifications, markNotificationAttemptFailed, markNotificationDelivered } from '../db/notifications';
 
-export const CREATOR_SIGNATURE_HEADER = 'Settlement-Signature';
-export const CREATOR_EVENT_ID_HEADER = 'Settlement-Event-Id';
+const CREATOR_SIGNATURE_HEADER = 'Settlement-Signature';
+const CREATOR_EVENT_ID_HEADER = 'Settlement-Event-Id';
 
 export function signCreatorWebhook(secret: string, body: string, timestampSec: number): string {
   const v1 = createHmac('sha256', secret).update(`${timestampSec}.${body}`, 'utf8').digest('hex');

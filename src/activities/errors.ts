@@ -7,7 +7,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { isDomainError, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 
 /** A DomainError as an ApplicationFailure: its type, non-retryable when the registry says so, its details. */
-export function toApplicationFailure(err: unknown): unknown {
+function toApplicationFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (isDomainError(err)) {
     return ApplicationFailure.create({

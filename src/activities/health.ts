@@ -41,7 +41,7 @@ export interface HealthCheckOutcome {
 }
 
 /** Measure the engine, then fire or clear each check's alert. */
-export async function runHealthChecks(db: Db, thresholds: HealthThresholds, now: Date, logger?: Logger): Promise<HealthCheckOutcome[]> {
+async function runHealthChecks(db: Db, thresholds: HealthThresholds, now: Date, logger?: Logger): Promise<HealthCheckOutcome[]> {
   const f = await settlementHealthFigures(db, now, thresholds.windowMs, thresholds.maxPendingAgeMs);
   const results = evaluateHealth(
     { ...f, oldestPendingAgeMs: f.oldestPendingSince ? now.getTime() - f.oldestPendingSince.getTime() : null },
@@ -82,7 +82,7 @@ async function syncAlert(db: Db, r: HealthCheckResult, logger?: Logger): Promise
   return 'unchanged';
 }
 
-export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
+const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
   windowMs: 15 * 60_000,
   minSuccessRatePct: 95,
   maxPending: 100,

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { SettlementRail } from '../chains/rail';
 import type { Db } from '../db/client';
-import { reserveTreasuryHold, voidTreasuryHold } from '../db/ledger';
+import { reserveTreasuryHold, voidTreasuryHold, type ReserveOutcome } from '../db/ledger';
 import { NO_RISK_LIMITS, type RiskLimits } from '../db/risk-limits';
 import { enterSettlement } from '../db/settlement-pause';
 import {
@@ -11,13 +11,14 @@ import {
   loadPurchaseForSettlement,
   recordClawback,
   recordFees,
+  recordFeesAndReserve,
   recordSettlement,
   setPurchaseStatus,
 } from '../db/purchases';
 import { DomainError, ErrorType } from '../shared/errors';
 import { assertValidShares, type FeeBreakdown } from '../shared/money';
 import type { RiskReason } from '../shared/risk';
-import type { PurchaseStatus, Rail } from '../shared/status';
+import { PurchaseStatus, type Rail } from '../shared/status';
 import { withHeartbeat } from './heartbeat';
 
 export interface PurchaseActivityDeps {
@@ -50,6 +51,33 @@ export interface PayoutInput {
   amountMicroUsdc: string;
 }
 
+/** A treasury reservation's answer, as the workflow sees it. */
+export interface ReserveAnswer {
+  reserved: boolean;
+  availableMicroUsdc: string;
+  riskReason?: RiskReason;
+}
+
+function reserveAnswer(res: ReserveOutcome): ReserveAnswer {
+  if (res.outcome !== 'reserved') return { reserved: false, availableMicroUsdc: res.position.availableMicro.toString() };
+  return {
+    reserved: true,
+    availableMicroUsdc: res.position.availableMicro.toString(),
+    ...(res.riskReason ? { riskReason: res.riskReason } : {}),
+  };
+}
+
+function feeBreakdownOf(f: Record<keyof FeeBreakdown, string>): FeeBreakdown {
+  return {
+    grossCents: BigInt(f.grossCents),
+    stripeFeeCents: BigInt(f.stripeFeeCents),
+    netCents: BigInt(f.netCents),
+    platformFeeCents: BigInt(f.platformFeeCents),
+    creatorPoolCents: BigInt(f.creatorPoolCents),
+    creatorPoolMicroUsdc: BigInt(f.creatorPoolMicroUsdc),
+  };
+}
+
 export function createPurchaseActivities({
   db,
   rails,
@@ -66,28 +94,36 @@ export function createPurchaseActivities({
     return r;
   };
 
+  async function loadPlan(purchaseId: string): Promise<SettlementPlan> {
+    const p = await loadPurchaseForSettlement(db, purchaseId);
+    const rail = p.rail as Rail;
+    const chain = railFor(rail);
+    assertValidShares(p.product.collaborators);
+    if (!chain.isValidWallet(p.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
+    for (const c of p.product.collaborators) {
+      if (!chain.isValidWallet(c.wallet))
+        throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
+    }
+    return {
+      purchaseId: p.id,
+      productId: p.productId,
+      rail,
+      buyerWallet: p.buyerWallet,
+      expectedGrossCents: (p.grossCents ?? p.product.priceCents).toString(),
+      nft: { name: p.product.title.slice(0, 32), symbol: p.product.nftSymbol, uri: p.product.nftUri },
+      collaborators: p.product.collaborators.map((c) => ({ position: c.position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
+    };
+  }
+
   return {
     /** Step 1 of a purchase: read and validate; bad data is a non-retryable typed failure. */
-    async loadPurchase(purchaseId: string): Promise<SettlementPlan> {
-      const p = await loadPurchaseForSettlement(db, purchaseId);
-      const rail = p.rail as Rail;
-      const chain = railFor(rail);
-      assertValidShares(p.product.collaborators);
-      if (!chain.isValidWallet(p.buyerWallet))
-        throw new DomainError(ErrorType.InvalidWallet, `buyer wallet is not a valid ${rail} address`);
-      for (const c of p.product.collaborators) {
-        if (!chain.isValidWallet(c.wallet))
-          throw new DomainError(ErrorType.InvalidWallet, `collaborator ${c.position} wallet is not a valid ${rail} address`);
-      }
-      return {
-        purchaseId: p.id,
-        productId: p.productId,
-        rail,
-        buyerWallet: p.buyerWallet,
-        expectedGrossCents: (p.grossCents ?? p.product.priceCents).toString(),
-        nft: { name: p.product.title.slice(0, 32), symbol: p.product.nftSymbol, uri: p.product.nftUri },
-        collaborators: p.product.collaborators.map((c) => ({ position: c.position, wallet: c.wallet, role: c.role, shareBps: c.shareBps })),
-      };
+    loadPurchase: loadPlan,
+
+    /** Step 1 with its status: read and validate, then mark the purchase paid. */
+    async beginPurchase(purchaseId: string): Promise<SettlementPlan> {
+      const plan = await loadPlan(purchaseId);
+      await setPurchaseStatus(db, purchaseId, PurchaseStatus.Paid);
+      return plan;
     },
 
     async markPurchaseStatus(purchaseId: string, status: PurchaseStatus, failure?: { type: string; message: string }): Promise<void> {
@@ -105,27 +141,45 @@ export function createPurchaseActivities({
       chargeId: string;
       fees: Record<keyof FeeBreakdown, string>;
     }): Promise<void> {
-      const f = input.fees;
-      const fees: FeeBreakdown = {
-        grossCents: BigInt(f.grossCents),
-        stripeFeeCents: BigInt(f.stripeFeeCents),
-        netCents: BigInt(f.netCents),
-        platformFeeCents: BigInt(f.platformFeeCents),
-        creatorPoolCents: BigInt(f.creatorPoolCents),
-        creatorPoolMicroUsdc: BigInt(f.creatorPoolMicroUsdc),
-      };
-      await recordFees(db, input.purchaseId, fees, { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId });
+      await recordFees(db, input.purchaseId, feeBreakdownOf(input.fees), {
+        paymentIntentId: input.paymentIntentId,
+        chargeId: input.chargeId,
+      });
+    },
+
+    /**
+     * Steps 2-4 as one: book the fees, then the atomic availability check of step 4 with the risk
+     * limits, and the purchase's status (`treasury_reserved` or `awaiting_treasury`), in one
+     * database transaction. `riskReason` says the hold went over a limit and the purchase waits for approval.
+     */
+    async recordFeesAndReserve(input: {
+      purchaseId: string;
+      paymentIntentId: string;
+      chargeId: string;
+      fees: Record<keyof FeeBreakdown, string>;
+      rail: Rail;
+    }): Promise<ReserveAnswer> {
+      const at = now();
+      const res = await recordFeesAndReserve(db, {
+        fees: feeBreakdownOf(input.fees),
+        refs: { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId },
+        hold: {
+          purchaseId: input.purchaseId,
+          rail: input.rail,
+          amountMicro: BigInt(input.fees.creatorPoolMicroUsdc),
+          expiresAt: new Date(at.getTime() + holdTtlMs),
+          now: at,
+          limits: riskLimits,
+        },
+      });
+      return reserveAnswer(res);
     },
 
     /**
      * The atomic availability check of step 4 (front from the treasury), with the risk limits in the
      * same transaction: `riskReason` says the hold went over one and the purchase waits for approval.
      */
-    async reserveTreasury(input: {
-      purchaseId: string;
-      rail: Rail;
-      amountMicroUsdc: string;
-    }): Promise<{ reserved: boolean; availableMicroUsdc: string; riskReason?: RiskReason }> {
+    async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<ReserveAnswer> {
       const at = now();
       const res = await reserveTreasuryHold(db, {
         purchaseId: input.purchaseId,
@@ -135,12 +189,7 @@ export function createPurchaseActivities({
         now: at,
         limits: riskLimits,
       });
-      if (res.outcome !== 'reserved') return { reserved: false, availableMicroUsdc: res.position.availableMicro.toString() };
-      return {
-        reserved: true,
-        availableMicroUsdc: res.position.availableMicro.toString(),
-        ...(res.riskReason ? { riskReason: res.riskReason } : {}),
-      };
+      return reserveAnswer(res);
     },
 
     /** The gate before the pivot: `entered` marks the purchase settling; false while the emergency pause is on (marked paused). */

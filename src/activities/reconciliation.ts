@@ -28,14 +28,14 @@ export interface ReconciliationActivityDeps {
 }
 
 /** Discrepancy kinds are the auditor's finding codes (src/audit/types.ts), so both speak one language. */
-export const DiscrepancyKind = {
+const DiscrepancyKind = {
   TreasuryBalance: FindingCode.TreasuryBalanceMismatch,
   StripeFeeMissingFromLedger: FindingCode.StripeFeeMissingFromLedger,
   StripeFeeMismatch: FindingCode.StripeFeeMismatch,
   LedgerFeeMissingInStripe: FindingCode.LedgerFeeMissingInStripe,
 } as const;
 
-export interface DiscrepancyReport {
+interface DiscrepancyReport {
   kind: string;
   reference: string;
   /** the source of truth's value (ledger for the chain check, Stripe for fees), decimal string */
@@ -43,7 +43,7 @@ export interface DiscrepancyReport {
   actual: string;
 }
 
-export interface StaleHoldReport {
+interface StaleHoldReport {
   holdId: string;
   purchaseId: string;
   account: string;
@@ -84,7 +84,7 @@ function toDiscrepancy(f: Finding): DiscrepancyReport {
   return { kind: f.code, reference: f.reference ?? '', expected: f.expected ?? '', actual: f.actual ?? '' };
 }
 
-export const DEFAULT_TREASURY_THRESHOLDS: HealthThresholds = { warningBalanceCents: 200_000n, runwayWarningDays: 7 };
+const DEFAULT_TREASURY_THRESHOLDS: HealthThresholds = { warningBalanceCents: 200_000n, runwayWarningDays: 7 };
 
 export function createReconciliationActivities({
   db,

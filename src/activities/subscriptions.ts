@@ -30,7 +30,7 @@ export interface SubscriptionActivityDeps {
   now?: () => Date;
 }
 
-export interface DriftItem {
+interface DriftItem {
   subscriptionId: string;
   kind: 'missing_in_mirror' | 'field_mismatch' | 'missing_in_stripe';
   fields: string[];

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/client';
 import type { PurchaseWorkflows } from '../services/purchase-workflows';
 import type { WorkflowOps } from '../services/workflow-ops';
-import type { createStripeEventHandler } from '../services/stripe-events';
+import type { StripeEventHandler } from '../services/stripe-events';
 import type { TreasuryOverviewDeps } from '../services/treasury';
 import { durationMs } from '../shared/duration';
 import { ErrorType } from '../shared/errors';
@@ -42,7 +42,8 @@ export interface ApiDeps {
   ops: WorkflowOps;
   /** rails this deployment can settle on */
   rails: readonly Rail[];
-  events: ReturnType<typeof createStripeEventHandler>;
+  /** the webhook's event store and outbox (its poller is started by the entry point) */
+  events: StripeEventHandler;
   metrics: Metrics;
   logger: Logger;
   readiness: HealthDeps['checks'];

@@ -14,7 +14,7 @@ import { customerIdParam, subscriptionCheckoutBody } from './routes/subscription
 import { scheduleParam } from './routes/treasury';
 import { batchResetBody, cancelBody, listQuery, resetBody, terminateBody, workflowIdParam } from './routes/workflows';
 import * as out from './responses';
-import { actionBody, checkoutBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody, resumeBody } from './validators';
+import { actionBody, checkoutBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody } from './validators';
 
 export type Method = 'get' | 'post';
 
@@ -56,6 +56,11 @@ const json = (description: string, schema: z.ZodType, headers?: ResponseSpec['he
 });
 const optionalBody = (schema: z.ZodType) => ({ schema, required: false });
 const requiredBody = (schema: z.ZodType) => ({ schema, required: true });
+/** An admin route: the admin token (GET also takes the read-only token). */
+const admin = (op: Omit<Operation, 'tag' | 'security'>): Operation => ({ ...op, tag: 'admin', security: 'admin' });
+/** An admin GET answering 200 with `schema`. */
+const adminRead = (path: string, summary: string, schema: z.ZodType): Operation =>
+  admin({ method: 'get', path, summary, responses: { 200: json('ok', schema) } });
 
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -137,7 +142,10 @@ export const OPERATIONS: readonly Operation[] = [
     headers: { 'Stripe-Signature': { description: "Stripe's signature of the raw body", required: true, schema: z.string() } },
     body: { schema: z.object({}).loose().meta({ description: 'a Stripe event' }), required: true },
     responses: {
-      200: json('stored (or a duplicate) and acted on; unknown event types are acknowledged and ignored', out.webhookAck),
+      200: json(
+        'stored once (or a duplicate); acted on after the answer, from the stored event; unknown event types are ignored',
+        out.webhookAck,
+      ),
     },
   },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'The process is alive', responses: { 200: json('ok', out.healthOut) } },
@@ -169,22 +177,12 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "The admin page's script",
     responses: { 200: { description: 'javascript', contentType: 'application/javascript', schema: z.string() } },
   },
-  {
-    method: 'get',
-    path: '/admin/dashboard.json',
-    tag: 'admin',
-    security: 'admin',
-    summary: 'Treasury, recent purchases, stuck and awaiting runs for the admin page',
-    responses: { 200: json('ok', out.dashboardOut) },
-  },
-  {
-    method: 'get',
-    path: '/admin/dashboard/charts.json',
-    tag: 'admin',
-    security: 'admin',
-    summary: "The admin page's charts: treasury balance and available per hour, settlements and failures per hour, weekly reconciliations",
-    responses: { 200: json('ok', dashboardChartsOut) },
-  },
+  adminRead('/admin/dashboard.json', 'Treasury, recent purchases, stuck and awaiting runs for the admin page', out.dashboardOut),
+  adminRead(
+    '/admin/dashboard/charts.json',
+    "The admin page's charts: treasury balance and available per hour, settlements and failures per hour, weekly reconciliations",
+    dashboardChartsOut,
+  ),
   ...(['js', 'css'] as const).map((ext): Operation => ({
     method: 'get',
     path: `/admin/static/uplot.${ext}`,
@@ -192,191 +190,147 @@ export const OPERATIONS: readonly Operation[] = [
     summary: `The charting library (uPlot) ${ext === 'js' ? 'script' : 'style sheet'}, served by the engine`,
     responses: { 200: { description: ext, contentType: ext === 'js' ? 'application/javascript' : 'text/css', schema: z.string() } },
   })),
-  ...(['', '.csv'] as const).map((ext): Operation => ({
-    method: 'get',
-    path: `/admin/creators/{wallet}/earnings${ext}`,
-    tag: 'admin',
-    security: 'admin',
-    summary: ext
-      ? "Any creator's earnings lines for a period as CSV"
-      : "Any creator's earnings for a period (totals and lines, as the public route)",
-    params: creatorWalletParam,
-    query: earningsQuery,
-    responses: {
-      200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut),
-    },
-  })),
-  {
-    method: 'get',
-    path: '/admin/products',
-    tag: 'admin',
-    security: 'admin',
-    summary: 'List products',
-    responses: { 200: json('ok', out.productList) },
-  },
-  {
+  ...(['', '.csv'] as const).map((ext) =>
+    admin({
+      method: 'get',
+      path: `/admin/creators/{wallet}/earnings${ext}`,
+      summary: ext
+        ? "Any creator's earnings lines for a period as CSV"
+        : "Any creator's earnings for a period (totals and lines, as the public route)",
+      params: creatorWalletParam,
+      query: earningsQuery,
+      responses: {
+        200: ext ? { description: 'CSV with a header row', contentType: 'text/csv', schema: z.string() } : json('ok', earningsOut),
+      },
+    }),
+  ),
+  adminRead('/admin/products', 'List products', out.productList),
+  admin({
     method: 'post',
     path: '/admin/products',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Create a product (audited)',
     body: requiredBody(createProductBody),
     responses: { 201: json('created', out.productOut) },
-  },
-  ...(['approve', 'reject', 'retry'] as const).map((action): Operation => ({
-    method: 'post',
-    path: `/admin/purchases/{purchaseId}/${action}`,
-    tag: 'admin',
-    security: 'admin',
-    summary: {
-      approve: 'Approve a purchase awaiting approval (audited, idempotent)',
-      reject: 'Reject a purchase awaiting approval (audited, idempotent)',
-      retry: 'Signal a purchase to re-check now (fee capture, treasury); audited',
-    }[action],
-    params: purchaseIdParam,
-    body: optionalBody(actionBody),
-    responses: { 202: json('accepted', out.purchaseActionOut) },
-    notFound: 'no purchase or run with that id',
-    conflict: "the action makes no sense in the run's current state",
-  })),
-  {
-    method: 'get',
-    path: '/admin/settlement',
-    tag: 'admin',
-    security: 'admin',
-    summary: 'The emergency pause: whether settlement is paused, by whom and why, and how many runs wait at the pivot',
-    responses: { 200: json('ok', out.settlementStateOut) },
-  },
-  {
+  }),
+  ...(['approve', 'reject', 'retry'] as const).map((action) =>
+    admin({
+      method: 'post',
+      path: `/admin/purchases/{purchaseId}/${action}`,
+      summary: {
+        approve: 'Approve a purchase awaiting approval (audited, idempotent)',
+        reject: 'Reject a purchase awaiting approval (audited, idempotent)',
+        retry: 'Signal a purchase to re-check now (fee capture, treasury); audited',
+      }[action],
+      params: purchaseIdParam,
+      body: optionalBody(actionBody),
+      responses: { 202: json('accepted', out.purchaseActionOut) },
+      notFound: 'no purchase or run with that id',
+      conflict: "the action makes no sense in the run's current state",
+    }),
+  ),
+  adminRead(
+    '/admin/settlement',
+    'The emergency pause: whether settlement is paused, by whom and why, and how many runs wait at the pivot',
+    out.settlementStateOut,
+  ),
+  admin({
     method: 'post',
     path: '/admin/settlement/pause',
-    tag: 'admin',
-    security: 'admin',
     summary:
       'Emergency pause (audited, flagged, idempotent): purchase runs wait before the on-chain pivot as `paused`; a send already under way finishes',
     body: requiredBody(pauseBody),
     responses: { 200: json('paused (alreadyApplied when it already was)', out.settlementPauseOut) },
-  },
-  {
+  }),
+  admin({
     method: 'post',
     path: '/admin/settlement/resume',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Lift the emergency pause (audited, idempotent) and signal every run waiting at the pivot, oldest first',
-    body: optionalBody(resumeBody),
+    body: optionalBody(actionBody),
     responses: { 200: json('resumed (alreadyApplied when it was not paused)', out.settlementResumeOut) },
-  },
-  {
-    method: 'get',
-    path: '/admin/treasury',
-    tag: 'admin',
-    security: 'admin',
-    summary: 'Balance, open holds, available, runway, health, last reconciliation and weekly stats',
-    responses: { 200: json('ok', out.treasuryOverviewOut) },
-  },
-  {
+  }),
+  adminRead(
+    '/admin/treasury',
+    'Balance, open holds, available, runway, health, last reconciliation and weekly stats',
+    out.treasuryOverviewOut,
+  ),
+  admin({
     method: 'post',
     path: '/admin/treasury/replenished',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Book a treasury top-up (idempotent by reference) and wake every purchase awaiting the treasury',
     body: requiredBody(replenishedBody),
     responses: { 202: json('recorded (false when the reference was already booked)', out.replenishedOut) },
-  },
-  {
+  }),
+  admin({
     method: 'get',
     path: '/admin/workflows',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Purchase runs by state, from Temporal visibility plus describe, with Temporal UI links',
     query: listQuery,
     responses: { 200: json('ok', out.workflowListOut) },
-  },
-  {
+  }),
+  admin({
     method: 'get',
     path: '/admin/workflows/{workflowId}',
-    tag: 'admin',
-    security: 'admin',
     summary: 'One run with pending activities, last failure and purchase context',
     params: workflowIdParam,
     responses: { 200: json('ok', out.workflowRowOut) },
     notFound: 'no workflow with that id',
-  },
-  {
+  }),
+  admin({
     method: 'post',
     path: '/admin/workflows/batch-reset',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Reset every running purchase run matching a visibility query; a dry run unless dryRun is false',
     body: requiredBody(batchResetBody),
     responses: {
       200: json('the targets (dry run)', out.batchResetOut),
       202: json('the targets and what each reset did', out.batchResetOut),
     },
-  },
-  {
+  }),
+  admin({
     method: 'post',
     path: '/admin/workflows/{workflowId}/reset',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Reset to the last or first completed workflow task, or to an event id; signals are reapplied (audited)',
     params: workflowIdParam,
     body: optionalBody(resetBody),
     responses: { 202: json('accepted', out.actionResultOut) },
     notFound: 'no workflow with that id',
     conflict: 'the run is past the pivot or has nothing to reset to',
-  },
-  {
+  }),
+  admin({
     method: 'post',
     path: '/admin/workflows/{workflowId}/cancel',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Cancel a running purchase run; its compensations run (audited)',
     params: workflowIdParam,
     body: optionalBody(cancelBody),
     responses: { 202: json('accepted', out.actionResultOut) },
     notFound: 'no workflow with that id',
     conflict: 'the run is not running or is past the pivot',
-  },
-  {
+  }),
+  admin({
     method: 'post',
     path: '/admin/workflows/{workflowId}/terminate',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Terminate a running run: no compensation runs; the reason is required and the action flagged in the audit',
     params: workflowIdParam,
     body: requiredBody(terminateBody),
     responses: { 202: json('accepted', out.actionResultOut) },
     notFound: 'no workflow with that id',
     conflict: 'the run is not running',
-  },
-  {
-    method: 'get',
-    path: '/admin/schedules',
-    tag: 'admin',
-    security: 'admin',
-    summary: 'The schedules (reconciliation, trial check, engine health check) and their next runs',
-    responses: { 200: json('ok', out.schedulesOut) },
-  },
-  {
+  }),
+  adminRead('/admin/schedules', 'The schedules (reconciliation, trial check, engine health check) and their next runs', out.schedulesOut),
+  admin({
     method: 'post',
     path: '/admin/schedules/{scheduleId}/trigger',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Trigger treasury-reconciliation, subscription-trial-check or engine-health-check now (audited)',
     params: scheduleParam,
     responses: { 202: json('triggered', out.scheduleTriggeredOut) },
     notFound: 'the schedule does not exist yet (the worker creates it at start)',
-  },
-  {
+  }),
+  admin({
     method: 'get',
     path: '/admin/audit',
-    tag: 'admin',
-    security: 'admin',
     summary: 'Audit rows (who, what, target, reason, result, time), newest first, filterable',
     query: auditQuery,
     responses: { 200: json('ok', out.auditListOut) },
-  },
+  }),
 ];
 
 type JsonSchema = Record<string, unknown>;

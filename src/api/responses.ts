@@ -27,7 +27,7 @@ export const errorBody = z
   })
   .meta({ description: 'Every error: a stable `type` and a human-readable `message`.' });
 
-export const collaboratorOut = z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int() });
+const collaboratorOut = z.strictObject({ wallet: z.string(), role: z.string(), shareBps: z.number().int() });
 
 export const productOut = z.strictObject({
   id: z.string(),
@@ -95,7 +95,10 @@ export const subscriptionStatusOut = z.strictObject({
 
 export const webhookAck = z.strictObject({
   received: z.literal(true),
-  outcome: z.string().meta({ examples: ['started', 'duplicate', 'signalled', 'clawback', 'ignored', 'unknown_purchase'] }),
+  outcome: z.enum(['queued', 'duplicate']).meta({
+    description:
+      '`queued`: stored, and the run is started or signalled right after (the outcome of acting on it is recorded with the event); `duplicate`: an earlier delivery was already acted on',
+  }),
 });
 
 export const healthOut = z.strictObject({ status: z.literal('ok') });
@@ -112,7 +115,7 @@ const periodStats = {
   netToReplenishCents: z.string().regex(/^-?(0|[1-9]\d*)$/),
 };
 
-export const reconciliationOut = z.strictObject({
+const reconciliationOut = z.strictObject({
   id: z.string(),
   periodStart: isoTime,
   periodEnd: isoTime,

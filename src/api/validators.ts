@@ -12,8 +12,8 @@ import { Rail, RAILS } from '../shared/status';
  */
 
 /** Money on the wire: a decimal string of a positive integer that fits the database's int8 columns. */
-export const centsString = z.string().regex(/^[1-9]\d{0,13}$/, 'must be a positive integer number of cents, as a decimal string');
-export const microString = z.string().regex(/^[1-9]\d{0,17}$/, 'must be a positive integer amount, as a decimal string');
+const centsString = z.string().regex(/^[1-9]\d{0,13}$/, 'must be a positive integer number of cents, as a decimal string');
+const microString = z.string().regex(/^[1-9]\d{0,17}$/, 'must be a positive integer amount, as a decimal string');
 
 /** Free text: at most `max` characters and not blank; stored trimmed. */
 export const text = (max: number) => z.string().max(max).regex(/\S/, 'must not be blank').trim();
@@ -34,7 +34,7 @@ const anyWallet = z
   .meta({ description: "a base58 Solana address or a 0x EVM address, valid for the product's rail (400 invalid_wallet otherwise)" });
 
 /** The most payouts one settlement transaction carries per rail (Solana: measured in src/chains/solana/rail.ts). */
-export const MAX_PAYOUTS: Record<Rail, number> = { [Rail.Solana]: MAX_SOLANA_PAYOUTS, [Rail.SolanaAnchor]: 16, [Rail.Evm]: 64 };
+const MAX_PAYOUTS: Record<Rail, number> = { [Rail.Solana]: MAX_SOLANA_PAYOUTS, [Rail.SolanaAnchor]: 16, [Rail.Evm]: 64 };
 
 const productOn = <R extends Rail>(rail: R, wallet: z.ZodString) =>
   z
@@ -63,7 +63,6 @@ export const createProductBody = z
     productOn(Rail.Evm, evmWallet),
   ])
   .meta({ description: 'a rail this deployment does not run is refused with 400 validation_failed' });
-export type CreateProductBody = z.infer<typeof createProductBody>;
 
 export const checkoutBody = z
   .object({
@@ -79,9 +78,8 @@ export const actionBody = z
   .strict()
   .default({});
 
-/** The emergency pause: a pause says why (it is audited and shown to everyone who looks); a resume may. */
+/** The emergency pause: a pause says why (it is audited and shown to everyone who looks); a resume may (actionBody). */
 export const pauseBody = z.object({ reason: text(500) }).strict();
-export const resumeBody = actionBody;
 
 export const replenishedBody = z
   .object({

@@ -20,14 +20,14 @@ import {
   type TreasuryTransfer,
 } from './types';
 
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
   PurchaseStatus.Settled,
   PurchaseStatus.Failed,
   PurchaseStatus.Refunded,
   PurchaseStatus.Disputed,
 ]);
 /** Waiting for a stated reason: the buyer's payment, the treasury, an approver, or the emergency pause's resume. */
-export const WAITING_STATUSES: ReadonlySet<string> = new Set([
+const WAITING_STATUSES: ReadonlySet<string> = new Set([
   PurchaseStatus.PendingPayment,
   PurchaseStatus.AwaitingTreasury,
   PurchaseStatus.AwaitingApproval,

@@ -53,7 +53,7 @@ export function chainReadersFromConfig(
         connection: new Connection(config.solanaRpcUrl, {
           commitment: 'confirmed',
           disableRetryOnRateLimit: false,
-          fetch: timeoutFetch(30_000) as never,
+          fetch: timeoutFetch(30_000),
         }),
         treasury: loadTreasuryKeypair(config).publicKey,
         usdcMint: resolveUsdcMint(config),

@@ -4,7 +4,7 @@
  */
 import type { Rail } from '../shared/status';
 
-export interface SettlementPayout {
+interface SettlementPayout {
   wallet: string;
   amountMicroUsdc: bigint;
 }

@@ -1,8 +1,8 @@
 import { DomainError, ErrorType } from '../shared/errors';
 
 /** Tries of one unanswered RPC call before it fails the settlement attempt, and the pause between. */
-export const RPC_ATTEMPTS = 3;
-export const RPC_RETRY_MS = 150;
+const RPC_ATTEMPTS = 3;
+const RPC_RETRY_MS = 150;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

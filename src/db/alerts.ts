@@ -5,7 +5,7 @@
 import type { Db, Prisma } from './client';
 import { newId } from './ids';
 
-export type AlertPayload = Record<string, string | number | boolean | null>;
+type AlertPayload = Record<string, string | number | boolean | null>;
 
 export interface QueuedAlert {
   /** one alert per key: re-raising the same condition changes nothing */

@@ -22,7 +22,7 @@ function refundTarget(payload: unknown): { purchaseId?: string; paymentIntentId?
   return { ...(typeof claimed === 'string' ? { purchaseId: claimed } : {}), ...(piId ? { paymentIntentId: piId } : {}) };
 }
 
-export async function readAuditSnapshot(db: Db): Promise<AuditSnapshot> {
+async function readAuditSnapshot(db: Db): Promise<AuditSnapshot> {
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SET TRANSACTION READ ONLY`;

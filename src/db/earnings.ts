@@ -9,7 +9,7 @@ import { PurchaseStatus } from '../shared/status';
 import type { Db } from './client';
 
 /** Paid but not settled yet: the wallet's share is on its way. */
-export const PENDING_EARNING_STATUSES: readonly PurchaseStatus[] = [
+const PENDING_EARNING_STATUSES: readonly PurchaseStatus[] = [
   PurchaseStatus.Paid,
   PurchaseStatus.FeeCaptured,
   PurchaseStatus.TreasuryReserved,
@@ -20,11 +20,11 @@ export const PENDING_EARNING_STATUSES: readonly PurchaseStatus[] = [
 ];
 
 /** The most lines one answer carries; a longer period is refused rather than cut silently. */
-export const MAX_EARNING_LINES = 10_000;
+const MAX_EARNING_LINES = 10_000;
 
-export type EarningKind = 'settled' | 'pending' | 'clawback';
+type EarningKind = 'settled' | 'pending' | 'clawback';
 
-export interface EarningLine {
+interface EarningLine {
   kind: EarningKind;
   purchaseId: string;
   productId: string;

@@ -123,53 +123,62 @@ export type ReserveOutcome =
   | { outcome: 'reserved'; holdId: string; position: TreasuryPosition; riskReason: RiskReason | null }
   | { outcome: 'insufficient'; position: TreasuryPosition };
 
+export interface ReserveInput {
+  purchaseId: string;
+  rail: Rail;
+  amountMicro: bigint;
+  expiresAt: Date;
+  now?: Date;
+  limits?: RiskLimits;
+}
+
 /**
  * Reserve `amountMicro` for a purchase, or report that the treasury cannot cover it. Idempotent: a
  * repeat answers the hold already made, with the risk verdict it was made with. The risk limits are
  * checked in the same transaction, under the same lock, as the availability (src/db/risk-limits.ts).
  */
-export async function reserveTreasuryHold(
-  db: Db,
-  input: { purchaseId: string; rail: Rail; amountMicro: bigint; expiresAt: Date; now?: Date; limits?: RiskLimits },
-): Promise<ReserveOutcome> {
+export async function reserveTreasuryHold(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
+  return db.$transaction((tx) => reserveTreasuryHoldIn(tx, input));
+}
+
+/** `reserveTreasuryHold` inside a caller's transaction, which then holds the treasury's row lock until it commits. */
+export async function reserveTreasuryHoldIn(tx: Tx, input: ReserveInput): Promise<ReserveOutcome> {
   const account = Account.treasury(input.rail);
   const now = input.now ?? new Date();
-  return db.$transaction(async (tx) => {
-    const position = await lockedTreasuryPosition(tx, account);
-    const existing = await tx.treasuryHold.findUnique({ where: { purchaseId: input.purchaseId } });
-    if (existing && (existing.status === HoldStatus.Pending || existing.status === HoldStatus.Posted)) {
-      return { outcome: 'reserved', holdId: existing.id, position, riskReason: riskReasonOf(existing.riskReason) };
-    }
-    if (position.availableMicro < input.amountMicro) return { outcome: 'insufficient', position };
-    const riskReason = await riskLimitExceeded(tx, { purchaseId: input.purchaseId, account, now, limits: input.limits ?? NO_RISK_LIMITS });
-    const hold = existing
-      ? await tx.treasuryHold.update({
-          where: { id: existing.id },
-          data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt, reservedAt: now, riskReason },
-        })
-      : await tx.treasuryHold.create({
-          data: {
-            id: newId('hold'),
-            purchaseId: input.purchaseId,
-            account,
-            amountMicro: input.amountMicro,
-            status: HoldStatus.Pending,
-            expiresAt: input.expiresAt,
-            reservedAt: now,
-            riskReason,
-          },
-        });
-    return {
-      outcome: 'reserved',
-      holdId: hold.id,
-      position: {
-        ...position,
-        openHoldsMicro: position.openHoldsMicro + input.amountMicro,
-        availableMicro: position.availableMicro - input.amountMicro,
-      },
-      riskReason,
-    };
-  });
+  const position = await lockedTreasuryPosition(tx, account);
+  const existing = await tx.treasuryHold.findUnique({ where: { purchaseId: input.purchaseId } });
+  if (existing && (existing.status === HoldStatus.Pending || existing.status === HoldStatus.Posted)) {
+    return { outcome: 'reserved', holdId: existing.id, position, riskReason: riskReasonOf(existing.riskReason) };
+  }
+  if (position.availableMicro < input.amountMicro) return { outcome: 'insufficient', position };
+  const riskReason = await riskLimitExceeded(tx, { purchaseId: input.purchaseId, account, now, limits: input.limits ?? NO_RISK_LIMITS });
+  const hold = existing
+    ? await tx.treasuryHold.update({
+        where: { id: existing.id },
+        data: { status: HoldStatus.Pending, amountMicro: input.amountMicro, expiresAt: input.expiresAt, reservedAt: now, riskReason },
+      })
+    : await tx.treasuryHold.create({
+        data: {
+          id: newId('hold'),
+          purchaseId: input.purchaseId,
+          account,
+          amountMicro: input.amountMicro,
+          status: HoldStatus.Pending,
+          expiresAt: input.expiresAt,
+          reservedAt: now,
+          riskReason,
+        },
+      });
+  return {
+    outcome: 'reserved',
+    holdId: hold.id,
+    position: {
+      ...position,
+      openHoldsMicro: position.openHoldsMicro + input.amountMicro,
+      availableMicro: position.availableMicro - input.amountMicro,
+    },
+    riskReason,
+  };
 }
 
 const riskReasonOf = (v: string | null): RiskReason | null => (isRiskReason(v) ? v : null);

@@ -6,10 +6,10 @@
  */
 import type { Db, Prisma } from './client';
 
-export const NotificationType = { PayoutSettled: 'payout.settled' } as const;
+const NotificationType = { PayoutSettled: 'payout.settled' } as const;
 
 /** The body of a `payout.settled` event (money as decimal strings). */
-export interface PayoutSettledData {
+interface PayoutSettledData {
   purchaseId: string;
   productId: string;
   wallet: string;
@@ -26,7 +26,7 @@ export interface PayoutNotificationInput extends Omit<PayoutSettledData, 'settle
 }
 
 /** The stable id of a payout's event: the same on every endpoint, for receivers to deduplicate on. */
-export const payoutEventId = (purchaseId: string, position: number): string => `evt_payout_${purchaseId}_${position}`;
+const payoutEventId = (purchaseId: string, position: number): string => `evt_payout_${purchaseId}_${position}`;
 
 export async function queuePayoutNotifications(
   tx: Prisma.TransactionClient,
@@ -78,5 +78,3 @@ export async function markNotificationAttemptFailed(db: Db, id: string, error: s
     data: { attempts: { increment: 1 }, lastError: error.slice(0, 500), ...(retryAt ? { nextAttemptAt: retryAt } : { failedAt: now }) },
   });
 }
-
-export const listNotifications = (db: Db) => db.notificationOutbox.findMany({ orderBy: { createdAt: 'asc' } });

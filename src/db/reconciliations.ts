@@ -19,7 +19,7 @@ export interface ReconciliationFigures {
 }
 
 /** A stale hold as the reconciliation reports it: money as a decimal string. */
-export interface StaleHoldEntry {
+interface StaleHoldEntry {
   holdId: string;
   purchaseId: string;
   account: string;

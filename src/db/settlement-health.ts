@@ -11,7 +11,7 @@ import type { Db } from './client';
  * Paid and on the way to settlement. `awaiting_approval` is left out: it waits for a person, up
  * to APPROVAL_TIMEOUT, and is not a sign of an unhealthy engine.
  */
-export const HEALTH_PENDING_STATUSES: readonly PurchaseStatus[] = [
+const HEALTH_PENDING_STATUSES: readonly PurchaseStatus[] = [
   PurchaseStatus.Paid,
   PurchaseStatus.FeeCaptured,
   PurchaseStatus.TreasuryReserved,

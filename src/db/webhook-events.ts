@@ -3,18 +3,54 @@ import type Stripe from 'stripe';
 import type { Db, Prisma } from './client';
 
 /**
- * Store the event unless its id is already stored. `processed` tells whether an earlier delivery
- * already acted on it.
+ * Store the event unless its id is already stored, leased to the caller until `leaseUntil` (who acts
+ * on it next). `rawBody` is the verified body itself, stored as the payload. `processed` tells
+ * whether an earlier delivery already acted on it. One statement: the acknowledgement's only
+ * round trip for a new event.
  */
-export async function storeWebhookEvent(db: Db, event: Stripe.Event): Promise<{ stored: boolean; processed: boolean }> {
-  const payload: Prisma.InputJsonObject = JSON.parse(JSON.stringify(event));
-  const res = await db.webhookEvent.createMany({
-    data: [{ id: event.id, type: event.type, livemode: event.livemode, stripeCreatedAt: new Date(event.created * 1000), payload }],
-    skipDuplicates: true,
-  });
-  if (res.count === 1) return { stored: true, processed: false };
-  const existing = await db.webhookEvent.findUnique({ where: { id: event.id }, select: { processedAt: true } });
-  return { stored: false, processed: Boolean(existing?.processedAt) };
+export async function storeWebhookEvent(
+  db: Db,
+  event: Stripe.Event,
+  rawBody: string,
+  leaseUntil: Date,
+): Promise<{ stored: boolean; processed: boolean }> {
+  const rows = await db.$queryRaw<{ stored: boolean; processed: boolean }[]>`
+    WITH ins AS (
+      INSERT INTO "WebhookEvent" (id, type, livemode, "stripeCreatedAt", payload, attempts, "nextAttemptAt")
+      VALUES (${event.id}, ${event.type}, ${event.livemode}, ${new Date(event.created * 1000)}, ${rawBody}::jsonb, 1, ${leaseUntil})
+      ON CONFLICT (id) DO NOTHING
+      RETURNING true AS stored
+    )
+    SELECT true AS stored, false AS processed FROM ins
+    UNION ALL
+    SELECT false, "processedAt" IS NOT NULL FROM "WebhookEvent" WHERE id = ${event.id} AND NOT EXISTS (SELECT 1 FROM ins)`;
+  return rows[0] ?? { stored: false, processed: false };
+}
+
+/**
+ * Claim up to `limit` stored events nobody has acted on whose `nextAttemptAt` has passed (or passes
+ * before `dueBefore`): each is leased to the caller until `leaseUntil`. Concurrent claimers (several
+ * API processes) skip each other's rows.
+ */
+export async function claimDueWebhookEvents(
+  db: Db,
+  opts: { dueBefore: Date; leaseUntil: Date; limit: number },
+): Promise<{ id: string; attempts: number; payload: Prisma.JsonValue }[]> {
+  return db.$queryRaw`
+    UPDATE "WebhookEvent" SET attempts = attempts + 1, "nextAttemptAt" = ${opts.leaseUntil}
+    WHERE id IN (
+      SELECT id FROM "WebhookEvent"
+      WHERE "processedAt" IS NULL AND "nextAttemptAt" <= ${opts.dueBefore}
+      ORDER BY "nextAttemptAt"
+      LIMIT ${opts.limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, attempts, payload`;
+}
+
+/** A failed attempt: act on the event again from `at`. */
+export async function deferWebhookEvent(db: Db, eventId: string, at: Date): Promise<void> {
+  await db.webhookEvent.updateMany({ where: { id: eventId, processedAt: null }, data: { nextAttemptAt: at } });
 }
 
 export async function markWebhookEventProcessed(db: Db, eventId: string, outcome: string, at: Date): Promise<void> {
@@ -22,7 +58,7 @@ export async function markWebhookEventProcessed(db: Db, eventId: string, outcome
 }
 
 /** The refund and dispute events that act on a purchase once its PaymentIntent is known. */
-export const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
+const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
 export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[number];
 
 /**

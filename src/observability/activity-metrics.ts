@@ -24,7 +24,7 @@ export function registerActivityMetrics(registry: Registry): void {
   if (!registry.getSingleMetric(NAME)) registry.registerMetric(activityFailures);
 }
 
-export function errorTypeOf(err: unknown): string {
+function errorTypeOf(err: unknown): string {
   if (err instanceof ApplicationFailure) return err.type ?? 'application_error';
   if (typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string') return err.type;
   if (err instanceof Error && err.name === 'CancelledFailure') return ErrorType.Cancelled;

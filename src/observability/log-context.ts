@@ -14,7 +14,7 @@ export function runWithRequestId<T>(requestId: string, fn: () => T): T {
   return requestStore.run({ requestId }, fn);
 }
 
-export function requestLogContext(): Record<string, string> {
+function requestLogContext(): Record<string, string> {
   const store = requestStore.getStore();
   return store ? { requestId: store.requestId } : {};
 }
@@ -24,7 +24,7 @@ export function logContext(): Record<string, string> {
   return { ...requestLogContext(), ...temporalLogContext() };
 }
 
-export function temporalLogContext(): Record<string, string> {
+function temporalLogContext(): Record<string, string> {
   let info: Context['info'];
   try {
     info = Context.current().info;

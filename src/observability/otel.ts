@@ -3,9 +3,10 @@
  * off unless OTEL_ENABLED. The package is not a dependency yet: enabling tracing without it stops
  * the boot with the exact packages to add.
  */
-import type { WorkerInterceptors } from '@temporalio/worker';
+import type { Context } from '@temporalio/activity';
+import type { ActivityInboundCallsInterceptor, ActivityOutboundCallsInterceptor, WorkerInterceptors } from '@temporalio/worker';
 
-export const OTEL_PACKAGES = [
+const OTEL_PACKAGES = [
   '@temporalio/interceptors-opentelemetry',
   '@opentelemetry/sdk-node',
   '@opentelemetry/exporter-trace-otlp-http',
@@ -20,8 +21,8 @@ export class OtelUnavailableError extends Error {
 
 type OtelModule = {
   makeWorkflowExporter?: unknown;
-  OpenTelemetryActivityInboundInterceptor: new (ctx: unknown) => unknown;
-  OpenTelemetryActivityOutboundInterceptor?: new (ctx: unknown) => unknown;
+  OpenTelemetryActivityInboundInterceptor: new (ctx: Context) => ActivityInboundCallsInterceptor;
+  OpenTelemetryActivityOutboundInterceptor?: new (ctx: Context) => ActivityOutboundCallsInterceptor;
 };
 
 /**
@@ -43,10 +44,8 @@ export function otelWorkerInterceptors(
     interceptors: {
       activity: [
         (ctx) => ({
-          inbound: new mod.OpenTelemetryActivityInboundInterceptor(ctx) as never,
-          ...(mod.OpenTelemetryActivityOutboundInterceptor
-            ? { outbound: new mod.OpenTelemetryActivityOutboundInterceptor(ctx) as never }
-            : {}),
+          inbound: new mod.OpenTelemetryActivityInboundInterceptor(ctx),
+          ...(mod.OpenTelemetryActivityOutboundInterceptor ? { outbound: new mod.OpenTelemetryActivityOutboundInterceptor(ctx) } : {}),
         }),
       ],
     },

@@ -17,7 +17,7 @@ const WORKFLOW_TASK_TIMEOUT: Duration = '5 seconds';
 
 export type PurchaseWorkflows = ReturnType<typeof createPurchaseWorkflows>;
 
-export function purchasePolicy(config: Readonly<Config>): PurchasePolicy {
+function purchasePolicy(config: Readonly<Config>): PurchasePolicy {
   return {
     platformFeeBps: config.PLATFORM_FEE_BPS,
     approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS.toString(),

@@ -36,7 +36,7 @@ export const reconciliationWorkflowId = (periodStart: string): string => `${Sche
 
 type Definition = ScheduleOptions<ScheduleOptionsStartWorkflowAction<Workflow>>;
 
-export function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.TEMPORAL_TASK_QUEUE): Definition[] {
+function scheduleDefinitions(config: ScheduleConfig, taskQueue = config.TEMPORAL_TASK_QUEUE): Definition[] {
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: durationMs(config.SCHEDULE_CATCHUP_WINDOW) };
   return [
     {

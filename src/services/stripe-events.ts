@@ -1,12 +1,23 @@
 /**
- * Stripe webhook events: store each one once under its event id, then start or signal the purchase
- * run. Nothing slow happens here: no Stripe or chain calls, only PostgreSQL and Temporal.
+ * Stripe webhook events through an outbox in PostgreSQL: the webhook stores each event once under its
+ * event id and is acknowledged; then this process acts on it (start or signal the purchase run) in
+ * the background. An event not acted on (the process died after the acknowledgement, Temporal or
+ * PostgreSQL was down) is claimed again by the outbox poller of any API process once its lease or
+ * backoff has passed, so no acknowledged event is lost. Acting is idempotent per event, so acting
+ * twice (two processes, a lease that ran out) changes nothing.
  */
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
 import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
-import { markWebhookEventProcessed, storeWebhookEvent, unmatchedChargeReversals, type ChargeReversalEventType } from '../db/webhook-events';
+import {
+  claimDueWebhookEvents,
+  deferWebhookEvent,
+  markWebhookEventProcessed,
+  storeWebhookEvent,
+  unmatchedChargeReversals,
+  type ChargeReversalEventType,
+} from '../db/webhook-events';
 import type { PurchaseWorkflows } from './purchase-workflows';
 import type { SubscriptionEventOutcome } from './subscriptions';
 
@@ -21,15 +32,39 @@ export type EventOutcome =
   | 'ignored'
   | SubscriptionEventOutcome;
 
+/** What the webhook answers: stored and queued for acting, or already acted on. */
+export type ReceiveOutcome = 'queued' | 'duplicate';
+
 export interface StripeEventDeps {
   db: Db;
   workflows: PurchaseWorkflows;
   logger: Logger;
   /** Subscription events are handled by the subscription mirror when it is wired in. */
   onSubscriptionEvent?: (event: Stripe.Event) => Promise<SubscriptionEventOutcome>;
+  /** each event acted on, with its outcome (the webhook metrics) */
+  onOutcome?: (type: string, outcome: EventOutcome) => void;
+  /** defaults: see OUTBOX_DEFAULTS */
+  outbox?: Partial<OutboxOptions>;
 }
 
-export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent }: StripeEventDeps) {
+interface OutboxOptions {
+  /** events acted on at once by this process; more wait in memory (and in PostgreSQL) */
+  concurrency: number;
+  /** how long an event being acted on is left to this process before another may take it */
+  leaseMs: number;
+  /** how often the poller looks for events nobody is acting on */
+  pollMs: number;
+  /** the first retry's delay after a failed attempt, doubling up to maxRetryMs */
+  retryMs: number;
+  maxRetryMs: number;
+}
+
+const OUTBOX_DEFAULTS: OutboxOptions = { concurrency: 32, leaseMs: 10_000, pollMs: 1_000, retryMs: 1_000, maxRetryMs: 30_000 };
+
+export type StripeEventHandler = ReturnType<typeof createStripeEventHandler>;
+
+export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent, onOutcome, outbox }: StripeEventDeps) {
+  const opts: OutboxOptions = { ...OUTBOX_DEFAULTS, ...outbox };
   /** Our purchase id travels as metadata.purchase_id (and client_reference_id); else match the PaymentIntent. */
   async function purchaseIdFor(
     claimedId: string | null | undefined,
@@ -111,17 +146,131 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
     }
   }
 
-  return {
-    /**
-     * Store, then act. A duplicate delivery of a processed event changes nothing; a duplicate of one
-     * whose first delivery died before acting is acted on (every action is idempotent).
-     */
-    async handle(event: Stripe.Event): Promise<EventOutcome> {
-      if ((await storeWebhookEvent(db, event)).processed) return 'duplicate';
+  /** Act on one stored event; a failure leaves it to the poller after a backoff. */
+  async function act(event: Stripe.Event, attempts: number): Promise<void> {
+    try {
       const outcome = await dispatch(event);
       await markWebhookEventProcessed(db, event.id, outcome, new Date());
+      onOutcome?.(event.type, outcome);
       logger.info({ eventId: event.id, eventType: event.type, outcome }, 'stripe event');
-      return outcome;
+    } catch (err) {
+      const delayMs = Math.min(opts.retryMs * 2 ** Math.max(attempts - 1, 0), opts.maxRetryMs);
+      logger.warn(
+        { eventId: event.id, eventType: event.type, attempts, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) },
+        'stripe event not acted on yet; retried by the outbox',
+      );
+      // If this write fails too, the lease runs out and the poller takes the event anyway.
+      await deferWebhookEvent(db, event.id, new Date(Date.now() + delayMs)).catch(() => undefined);
+    }
+  }
+
+  // Events known to this process (queued or being acted on), so it never acts on one twice at once.
+  const known = new Set<string>();
+  const queue: { event: Stripe.Event; attempts: number }[] = [];
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
+
+  function pump(): void {
+    while (active < opts.concurrency && queue.length > 0) {
+      const next = queue.shift();
+      if (!next) break;
+      active += 1;
+      void act(next.event, next.attempts).finally(() => {
+        active -= 1;
+        known.delete(next.event.id);
+        pump();
+      });
+    }
+    if (active === 0 && queue.length === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function enqueue(event: Stripe.Event, attempts: number): void {
+    if (known.has(event.id)) return;
+    known.add(event.id);
+    queue.push({ event, attempts });
+    pump();
+  }
+
+  /**
+   * Claim the stored events whose lease or backoff has passed and act on them. `orphans` also takes
+   * events still leased (a process that starts cannot tell its own dead predecessor's leases from a
+   * live one's; acting twice is harmless).
+   */
+  async function poll(orphans: boolean): Promise<number> {
+    const now = Date.now();
+    const free = Math.max(opts.concurrency * 2 - queue.length - active, 0);
+    if (free === 0) return 0;
+    const rows = await claimDueWebhookEvents(db, {
+      dueBefore: new Date(orphans ? now + opts.leaseMs : now),
+      leaseUntil: new Date(now + opts.leaseMs),
+      limit: free,
+    });
+    for (const r of rows) {
+      if (isStoredEvent(r.payload)) enqueue(r.payload, r.attempts);
+      else logger.error({ eventId: r.id }, 'stored stripe event has no id, type or data.object; not acted on');
+    }
+    return rows.length;
+  }
+
+  function idle(): Promise<void> {
+    if (active === 0 && queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => idleWaiters.push(resolve));
+  }
+
+  return {
+    /**
+     * The webhook's part: store the event (leased to this process), then act on it in the
+     * background. A duplicate of a processed event changes nothing; a duplicate of one not yet acted
+     * on (an earlier delivery's process may have died) is acted on again.
+     */
+    async receive(event: Stripe.Event, rawBody: string): Promise<ReceiveOutcome> {
+      const { processed } = await storeWebhookEvent(db, event, rawBody, new Date(Date.now() + opts.leaseMs));
+      if (processed) return 'duplicate';
+      enqueue(event, 1);
+      return 'queued';
     },
+
+    /**
+     * Poll the outbox every `pollMs` until the returned stop is called (which waits for the events
+     * being acted on). The first poll takes orphans: events a dead predecessor had leased.
+     */
+    startOutbox(): () => Promise<void> {
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      let current: Promise<unknown> = Promise.resolve();
+      const tick = (orphans: boolean) => {
+        current = poll(orphans)
+          .catch((err: unknown) => {
+            logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook outbox poll failed');
+            return 0;
+          })
+          .then((claimed) => {
+            if (stopped) return;
+            // A full claim means more may be due: look again at once.
+            timer = setTimeout(() => tick(orphans && claimed > 0), claimed > 0 && active < opts.concurrency ? 0 : opts.pollMs);
+          });
+      };
+      tick(true);
+      return async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await current;
+        await idle();
+      };
+    },
+
+    /** Resolves once this process is acting on nothing (tests, shutdown). */
+    idle,
   };
+}
+
+/** The stored payload is the verified body Stripe sent: an event with an id, a type and its object. */
+function isStoredEvent(v: unknown): v is Stripe.Event {
+  if (typeof v !== 'object' || v === null || !('id' in v) || !('type' in v) || !('data' in v)) return false;
+  const { id, type, data } = v;
+  return typeof id === 'string' && typeof type === 'string' && typeof data === 'object' && data !== null && 'object' in data;
 }

@@ -14,9 +14,9 @@ import { runwayDays, treasuryHealth, WEEK_MS, type HealthThresholds, type Treasu
 export const TREASURY_RAILS = [Rail.Solana, Rail.Evm] as const;
 
 /** A runway beyond this many days is reported as this (it fits the Int column and means "plenty"). */
-export const RUNWAY_CAP_DAYS = 36_500n;
+const RUNWAY_CAP_DAYS = 36_500n;
 
-export interface PeriodFee {
+interface PeriodFee {
   purchaseId: string;
   chargeId: string | null;
   stripeFeeCents: bigint;
@@ -162,5 +162,3 @@ export async function getTreasuryOverview(deps: TreasuryOverviewDeps) {
     lastReconciliation: reconciliationJson(last),
   };
 }
-
-export type TreasuryOverview = Awaited<ReturnType<typeof getTreasuryOverview>>;

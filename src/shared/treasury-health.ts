@@ -4,7 +4,7 @@
  */
 export const DAY_MS = 86_400_000;
 export const WEEK_MS = 7 * DAY_MS;
-export const RECONCILIATION_PERIOD_DAYS = 7n;
+const RECONCILIATION_PERIOD_DAYS = 7n;
 
 export type TreasuryHealth = 'healthy' | 'warning' | 'critical';
 

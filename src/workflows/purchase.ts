@@ -12,6 +12,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -50,7 +51,14 @@ export interface PurchasePolicy {
 }
 
 /** The patch id of the emergency-pause gate before the pivot (histories recorded before it replay without it). */
-export const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
+const SETTLEMENT_PAUSE_PATCH = 'settlement-pause-gate';
+
+/**
+ * The patch id of the shape with fewer round trips: the PostgreSQL steps run as local activities
+ * (in the workflow task, no trip through the server), load marks the purchase paid, and the fees,
+ * the treasury hold and its status are one transaction. Histories recorded before it replay the old shape.
+ */
+const MERGED_STEPS_PATCH = 'merged-db-steps';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
@@ -63,6 +71,16 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
 /** PostgreSQL: single statements or one short transaction each. */
 const db = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes },
+});
+
+/**
+ * The same PostgreSQL steps as local activities, for runs of the merged shape. A local activity is
+ * at least once like any other (re-run when its workflow task is lost before it completes); each of
+ * these is idempotent.
+ */
+const localDb = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', nonRetryableErrorTypes },
 });
@@ -121,11 +139,19 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   setHandler(settlementResumedSignal, () => void (inbox.resumes += 1));
 
   const compensations: { name: string; run: () => Promise<unknown> }[] = [];
+  const merged = patched(MERGED_STEPS_PATCH);
+  const store = merged ? localDb : db;
+
+  /** The status for the Temporal UI's filters, when the database already has it. */
+  function showStatus(status: PurchaseStatus) {
+    state.status = status;
+    upsertSearchAttributes([purchaseStatusAttribute(status)]);
+  }
 
   async function setStatus(status: PurchaseStatus, failure?: { type: string; message: string }) {
     state.status = status;
     upsertSearchAttributes([purchaseStatusAttribute(status)]);
-    await db.markPurchaseStatus(purchaseId, status, failure);
+    await store.markPurchaseStatus(purchaseId, status, failure);
   }
 
   /** Park until a signal or the re-check interval; returns false if the purchase was aborted meanwhile. */
@@ -148,7 +174,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
           const error = `${failure.type}: ${failure.message}`;
           state.compensations.push({ name: c.name, ok: false, error });
           log.error('compensation failed', { purchaseId, compensation: c.name, error });
-          await db.raiseAlert({
+          await store.raiseAlert({
             dedupeKey: `purchase:${purchaseId}:compensation:${c.name}`,
             severity: 'critical',
             kind: 'compensation_failed',
@@ -175,7 +201,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   async function passPauseGate(): Promise<boolean> {
     for (;;) {
       const seen = inbox.resumes;
-      const { entered } = await db.enterSettlement(purchaseId);
+      const { entered } = await store.enterSettlement(purchaseId);
       const status = entered ? PurchaseStatus.Settling : PurchaseStatus.Paused;
       if (state.status !== status) {
         state.status = status;
@@ -197,19 +223,20 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
 
   let plan: SettlementPlan;
   try {
-    // 1. Load and validate.
-    plan = await db.loadPurchase(purchaseId);
-    upsertSearchAttributes(
-      purchaseDetailAttributes({
+    // 1. Load and validate (the merged shape marks the purchase paid in the same step).
+    plan = merged ? await localDb.beginPurchase(purchaseId) : await db.loadPurchase(purchaseId);
+    upsertSearchAttributes([
+      ...purchaseDetailAttributes({
         purchaseId,
         productId: plan.productId,
         rail: plan.rail,
         buyerWallet: plan.buyerWallet,
         grossCents: plan.expectedGrossCents,
       }),
-    );
+      ...(merged ? [purchaseStatusAttribute(PurchaseStatus.Paid)] : []),
+    ]);
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
-    await setStatus(PurchaseStatus.Paid);
+    if (!merged) await setStatus(PurchaseStatus.Paid);
     if (policy.autoRefundOnFailure) {
       compensations.push({ name: 'refundPayment', run: () => stripeRefund.refundPayment(purchaseId) });
     }
@@ -224,7 +251,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
         if (!isRetryExhausted(err, ErrorType.FeeNotYetAvailable)) throw err;
         state.waitingFor = 'payment_fee';
         state.lastError = failureOf(err);
-        await db.raiseAlert({
+        await store.raiseAlert({
           dedupeKey: `purchase:${purchaseId}:fee-unavailable`,
           severity: 'warning',
           kind: 'fee_unavailable',
@@ -246,16 +273,21 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       creatorPoolCents: fees.creatorPoolCents.toString(),
       creatorPoolMicroUsdc: fees.creatorPoolMicroUsdc.toString(),
     };
-    await db.recordFees({ purchaseId, paymentIntentId: fee.paymentIntentId, chargeId: fee.chargeId, fees: feeStrings });
-    state.status = PurchaseStatus.FeeCaptured;
-    upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
+    const feeRecord = { purchaseId, paymentIntentId: fee.paymentIntentId, chargeId: fee.chargeId, fees: feeStrings };
+    if (!merged) {
+      await db.recordFees(feeRecord);
+      showStatus(PurchaseStatus.FeeCaptured);
+    }
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
 
-    // 4. Front from the treasury: a pending hold, or a durable wait for funds.
+    // 4. Front from the treasury: a pending hold, or a durable wait for funds. The merged shape
+    // books the fees and the purchase's status in the reservation's transaction.
     let alerted = false;
     let riskReason: RiskReason | undefined;
     for (;;) {
-      const hold = await db.reserveTreasury({ purchaseId, rail: plan.rail, amountMicroUsdc: feeStrings.creatorPoolMicroUsdc });
+      const hold = merged
+        ? await localDb.recordFeesAndReserve({ ...feeRecord, rail: plan.rail })
+        : await db.reserveTreasury({ purchaseId, rail: plan.rail, amountMicroUsdc: feeStrings.creatorPoolMicroUsdc });
       if (hold.reserved) {
         riskReason = hold.riskReason;
         break;
@@ -263,20 +295,22 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       state.waitingFor = 'treasury';
       if (!alerted) {
         alerted = true;
-        await db.raiseAlert({
+        await store.raiseAlert({
           dedupeKey: `purchase:${purchaseId}:treasury-short`,
           severity: 'critical',
           kind: 'treasury_insufficient',
           message: `treasury cannot front ${feeStrings.creatorPoolMicroUsdc} micro-USDC for ${purchaseId}`,
           payload: { availableMicroUsdc: hold.availableMicroUsdc },
         });
-        await setStatus(PurchaseStatus.AwaitingTreasury);
+        if (merged) showStatus(PurchaseStatus.AwaitingTreasury);
+        else await setStatus(PurchaseStatus.AwaitingTreasury);
       }
       if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
     }
-    compensations.push({ name: 'voidTreasuryHold', run: () => db.voidTreasuryHold(purchaseId) });
+    compensations.push({ name: 'voidTreasuryHold', run: () => store.voidTreasuryHold(purchaseId) });
     state.waitingFor = null;
-    await setStatus(PurchaseStatus.TreasuryReserved);
+    if (merged) showStatus(PurchaseStatus.TreasuryReserved);
+    else await setStatus(PurchaseStatus.TreasuryReserved);
 
     // Over a risk limit (decided with the hold) or above the threshold: an admin decides.
     const approvalReason =
@@ -286,7 +320,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       await setStatus(PurchaseStatus.AwaitingApproval);
       state.waitingFor = 'approval';
       if (riskReason) {
-        await db.raiseAlert({
+        await store.raiseAlert({
           dedupeKey: `purchase:${purchaseId}:${riskReason}`,
           severity: 'warning',
           kind: riskReason,
@@ -308,7 +342,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
 
     // 5. The pivot. The chain call is idempotent per purchase (deterministic mint / purchaseId).
-    if (patched(SETTLEMENT_PAUSE_PATCH)) {
+    if (merged || patched(SETTLEMENT_PAUSE_PATCH)) {
       if (!(await passPauseGate())) return await endBeforePivot(abortStatus(), abortFailure());
     } else {
       await setStatus(PurchaseStatus.Settling);
@@ -325,7 +359,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
         if (failureType(err) !== ErrorType.InsufficientTreasury) throw err;
         state.lastError = failureOf(err);
         state.waitingFor = 'treasury';
-        await db.raiseAlert({
+        await store.raiseAlert({
           dedupeKey: `purchase:${purchaseId}:chain-treasury-short`,
           severity: 'critical',
           kind: 'treasury_mismatch',
@@ -340,7 +374,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
 
     // 6. Record: forward-only from here.
     await CancellationScope.nonCancellable(async () => {
-      await db.recordSettlement({
+      await store.recordSettlement({
         purchaseId,
         rail: plan.rail,
         txId: settled.txId,
@@ -350,8 +384,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
         creatorPoolMicroUsdc: feeStrings.creatorPoolMicroUsdc,
         payouts,
       });
-      state.status = PurchaseStatus.Settled;
-      upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
+      showStatus(PurchaseStatus.Settled);
       const late = inbox.abort;
       if (late === 'refunded' || late === 'disputed') {
         await recordClawback(late, feeStrings.grossCents, feeStrings.creatorPoolMicroUsdc);
@@ -369,10 +402,9 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
   }
 
   async function recordClawback(reason: 'refunded' | 'disputed', grossCents: string, creatorPoolMicroUsdc: string) {
-    await db.recordClawback({ purchaseId, reason, grossCents, creatorPoolMicroUsdc });
-    state.status = reason === 'refunded' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed;
-    upsertSearchAttributes([purchaseStatusAttribute(state.status)]);
-    await db.raiseAlert({
+    await store.recordClawback({ purchaseId, reason, grossCents, creatorPoolMicroUsdc });
+    showStatus(reason === 'refunded' ? PurchaseStatus.Refunded : PurchaseStatus.Disputed);
+    await store.raiseAlert({
       dedupeKey: `purchase:${purchaseId}:clawback`,
       severity: 'critical',
       kind: 'clawback',

@@ -42,7 +42,7 @@ const delivery = proxyActivities<Activities>({
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6 },
 });
 
-export function scheduledTime(): Date {
+function scheduledTime(): Date {
   const info = workflowInfo();
   return info.typedSearchAttributes.get(ScheduledStartTime) ?? info.startTime;
 }

@@ -2,30 +2,22 @@
  * Issue 7 through HTTP against the whole engine: visibility listings, stuck → reset → settles once,
  * auth (401/403 and nothing happens), idempotent and audited actions, batch reset dry run.
  */
-import type { SettlementRail } from '../../src/chains/rail';
 import { DomainError, ErrorType } from '../../src/shared/errors';
-import { Rail } from '../../src/shared/status';
 import { createWorkflowOps } from '../../src/services/workflow-ops';
 import { startEngine, type Engine } from '../helpers/engine';
+import { runOpsCli } from '../helpers/ops-cli';
+import { wrapSolanaSettle } from '../helpers/rails';
 
 const READONLY = 'readonly-token-for-tests';
 const fault = { broken: false, sends: new Map<string, number>() };
 
 /** The real Solana rail, with a switch that makes settle fail (retryably) on purpose. */
-function faultyRail(real: SettlementRail): SettlementRail {
-  return {
-    rail: real.rail,
-    isValidWallet: (a) => real.isValidWallet(a),
-    treasuryBalanceMicroUsdc: () => real.treasuryBalanceMicroUsdc(),
-    ping: () => real.ping(),
-    async settle(request, journal) {
-      if (fault.broken) throw new DomainError(ErrorType.RpcUnavailable, 'injected: RPC down');
-      const result = await real.settle(request, journal);
-      if (!result.alreadySettled) fault.sends.set(request.purchaseId, (fault.sends.get(request.purchaseId) ?? 0) + 1);
-      return result;
-    },
-  };
-}
+const faultyRail = wrapSolanaSettle(async (request, journal, settle) => {
+  if (fault.broken) throw new DomainError(ErrorType.RpcUnavailable, 'injected: RPC down');
+  const result = await settle(request, journal);
+  if (!result.alreadySettled) fault.sends.set(request.purchaseId, (fault.sends.get(request.purchaseId) ?? 0) + 1);
+  return result;
+});
 
 let engine: Engine;
 let product: string;
@@ -36,7 +28,7 @@ beforeAll(async () => {
   engine = await startEngine({
     // The test products cost $25.00, so a $20.00 threshold puts every purchase through approval.
     env: { STUCK_ATTEMPTS: '2', ADMIN_READONLY_TOKEN: READONLY, APPROVAL_THRESHOLD_CENTS: '2000' },
-    activityDeps: (deps) => ({ ...deps, rails: { ...deps.rails, [Rail.Solana]: faultyRail(deps.rails[Rail.Solana] as SettlementRail) } }),
+    activityDeps: faultyRail,
   });
   admin = engine.adminHeaders;
   product = (await engine.createProduct()).id;
@@ -320,27 +312,7 @@ describe('cancel and terminate', () => {
 });
 
 describe('ops CLI (same service layer)', () => {
-  async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      DATABASE_URL: engine.config.databaseUrl,
-      TEMPORAL_ADDRESS: engine.config.temporalAddress,
-      TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE,
-      LOG_LEVEL: 'silent',
-    });
-    const out: string[] = [];
-    const err: string[] = [];
-    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-    try {
-      const { main } = await import('../../src/ops/cli');
-      return { code: await main(argv), stdout: out.join(''), stderr: err.join('') };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-      process.env = saved;
-    }
-  }
+  const ops = (...argv: string[]) => runOpsCli(engine, ...argv);
 
   it('lists, dry-runs a batch reset, approves (audited as the CLI user) and explains a refusal', async () => {
     const purchaseId = await paidPurchase(product, ['awaiting_approval']);

@@ -6,87 +6,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { chromiumSuite, launchChromium } from '../helpers/chromium';
 import { startEngine, type Engine } from '../helpers/engine';
 
-/** The few playwright-core calls used here (the package is optional: it may not be installed). */
-interface Locator {
-  click(): Promise<void>;
-  fill(v: string): Promise<void>;
-  textContent(): Promise<string | null>;
-  waitFor(o?: { timeout?: number }): Promise<void>;
-}
-interface Page {
-  goto(url: string): Promise<unknown>;
-  locator(selector: string): Locator;
-  title(): Promise<string>;
-  on(event: 'dialog' | 'console', fn: (d: { accept(v?: string): Promise<void>; type(): string; text(): string }) => void): void;
-  setViewportSize(s: { width: number; height: number }): Promise<void>;
-  screenshot(o: { path: string; fullPage?: boolean }): Promise<Buffer>;
-  evaluate<T>(fn: () => T): Promise<T>;
-}
-interface Context {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Chromium {
-  launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[] }): Promise<Context>;
-}
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-function findChromium(): string | undefined {
-  const candidates = [
-    process.env.CHROMIUM_PATH,
-    ...(process.env.PATH ?? '').split(path.delimiter).flatMap((d) => [path.join(d, 'chromium'), path.join(d, 'chromium-browser')]),
-  ];
-  return candidates.find((c): c is string => !!c && fs.existsSync(c));
-}
-const PLAYWRIGHT = 'playwright-core';
-function hasPlaywright(): boolean {
-  try {
-    require.resolve(PLAYWRIGHT);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const executablePath = findChromium();
-const missing = !executablePath
-  ? 'Chromium is not installed (apt-get install -y chromium, or set CHROMIUM_PATH)'
-  : !hasPlaywright()
-    ? 'playwright-core is not installed (npm install --save-dev playwright-core)'
-    : undefined;
-if (missing) {
-  console.warn(`SKIPPED admin page e2e test: ${missing}`);
-}
-const suite = missing ? describe.skip : describe;
+const { suite, executablePath } = chromiumSuite('admin page');
 
 suite('admin page in headless Chromium', () => {
   let engine: Engine;
-  let context: Context | undefined;
+  let context: BrowserContext | undefined;
   let profile: string;
 
   beforeAll(async () => {
     // The test product costs $25.00: a $20.00 threshold makes it wait for approval.
     engine = await startEngine({ env: { APPROVAL_THRESHOLD_CENTS: '2000' } });
-    const { chromium } = (await import(PLAYWRIGHT)) as { chromium: Chromium };
-    // A fresh profile: playwright passes it to Chromium as --user-data-dir.
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'admin-page-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: executablePath as string,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-    });
+    context = await launchChromium(executablePath, profile);
   });
   afterAll(async () => {
     await context?.close();
@@ -100,7 +35,7 @@ suite('admin page in headless Chromium', () => {
     expect((await engine.pay(refs)).status).toBe(200);
     await engine.waitForStatus(refs.purchaseId, ['awaiting_approval']);
 
-    const page = await (context as Context).newPage();
+    const page = await (context as BrowserContext).newPage();
     const cspViolations: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());

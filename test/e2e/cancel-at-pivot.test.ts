@@ -2,31 +2,19 @@
  * A cancellation that arrives while the settlement transaction is being sent (from the Temporal UI,
  * say) cannot abandon it: the pivot finishes, the purchase is recorded as settled, nothing is undone.
  */
-import type { SettlementRail } from '../../src/chains/rail';
 import { purchaseWorkflowId } from '../../src/shared/ids';
-import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine } from '../helpers/engine';
+import { wrapSolanaSettle } from '../helpers/rails';
 
 let engine: Engine;
 let entered: () => void = () => undefined;
 beforeAll(async () => {
   engine = await startEngine({
-    activityDeps: (deps) => {
-      const real = deps.rails[Rail.Solana] as SettlementRail;
-      const slow: SettlementRail = {
-        ...real,
-        rail: real.rail,
-        isValidWallet: (a) => real.isValidWallet(a),
-        treasuryBalanceMicroUsdc: () => real.treasuryBalanceMicroUsdc(),
-        ping: () => real.ping(),
-        async settle(req, journal) {
-          entered();
-          await new Promise((r) => setTimeout(r, 2_000));
-          return real.settle(req, journal);
-        },
-      };
-      return { ...deps, rails: { ...deps.rails, [Rail.Solana]: slow } };
-    },
+    activityDeps: wrapSolanaSettle(async (req, journal, settle) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 2_000));
+      return settle(req, journal);
+    }),
   });
 });
 afterAll(async () => {

@@ -9,29 +9,20 @@ import type { AddressInfo } from 'node:net';
 import { Keypair } from '@solana/web3.js';
 import { ed25519 } from '@noble/curves/ed25519';
 import { verifyCreatorWebhookSignature } from '../../src/activities/creator-webhooks';
-import type { SettlementRail } from '../../src/chains/rail';
 import { walletProofMessage } from '../../src/api/wallet-proof';
 import { eventOf } from '../../dev/dev-stripe/client';
 import { DomainError, ErrorType } from '../../src/shared/errors';
 import { splitLargestRemainder } from '../../src/shared/money';
-import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine, type PurchaseView } from '../helpers/engine';
+import { wrapSolanaSettle } from '../helpers/rails';
 
 const SECRET = 'creator-webhook-test-secret';
 const fault = { settlementRejected: false };
 
-function faultyRail(real: SettlementRail): SettlementRail {
-  return {
-    rail: real.rail,
-    isValidWallet: (a) => real.isValidWallet(a),
-    treasuryBalanceMicroUsdc: () => real.treasuryBalanceMicroUsdc(),
-    ping: () => real.ping(),
-    async settle(request, journal) {
-      if (fault.settlementRejected) throw new DomainError(ErrorType.SettlementRejected, 'injected: the chain refused the settlement');
-      return real.settle(request, journal);
-    },
-  };
-}
+const faultyRail = wrapSolanaSettle(async (request, journal, settle) => {
+  if (fault.settlementRejected) throw new DomainError(ErrorType.SettlementRejected, 'injected: the chain refused the settlement');
+  return settle(request, journal);
+});
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -63,7 +54,7 @@ beforeAll(async () => {
       HEALTH_WINDOW: '15 seconds',
       WALLET_PROOF_MAX_AGE: '2 minutes',
     },
-    activityDeps: (deps) => ({ ...deps, rails: { ...deps.rails, [Rail.Solana]: faultyRail(deps.rails[Rail.Solana] as SettlementRail) } }),
+    activityDeps: faultyRail,
   });
 });
 afterAll(async () => {

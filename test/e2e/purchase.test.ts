@@ -92,6 +92,7 @@ it('finds the purchase by client_reference_id when the session carries no metada
   const evt = checkoutSessionCompleted(refs);
   (evt.data.object as { metadata: Record<string, string> }).metadata = {};
   const res = await engine.deliver(evt);
-  expect(await res.json()).toMatchObject({ outcome: 'started' });
+  expect(await res.json()).toMatchObject({ outcome: 'queued' });
+  expect(await engine.outcome(evt.id)).toBe('started');
   expect((await engine.waitForStatus(refs.purchaseId, ['settled'])).status).toBe('settled');
 });

@@ -4,9 +4,9 @@
  * resume, which releases them; a send already under way when the pause comes finishes.
  */
 import { PublicKey } from '@solana/web3.js';
-import type { SettlementRail } from '../../src/chains/rail';
-import { Rail } from '../../src/shared/status';
 import { startEngine, type Engine } from '../helpers/engine';
+import { runOpsCli } from '../helpers/ops-cli';
+import { wrapSolanaSettle } from '../helpers/rails';
 import { usdcOf } from '../helpers/solana-chain';
 
 const ARTIST_SHARE_OF_25_USD = 12_948_000n; // 60% of the 21.58 USDC pool of a $25.00 purchase
@@ -18,25 +18,14 @@ let held: { purchaseId: string; entered: () => void; release: Promise<void> } | 
 let engine: Engine;
 beforeAll(async () => {
   engine = await startEngine({
-    activityDeps: (deps) => {
-      const real = deps.rails[Rail.Solana] as SettlementRail;
-      const watched: SettlementRail = {
-        ...real,
-        rail: real.rail,
-        isValidWallet: (a) => real.isValidWallet(a),
-        treasuryBalanceMicroUsdc: () => real.treasuryBalanceMicroUsdc(),
-        ping: () => real.ping(),
-        async settle(req, journal) {
-          sends.push(req.purchaseId);
-          if (held?.purchaseId === req.purchaseId) {
-            held.entered();
-            await held.release;
-          }
-          return real.settle(req, journal);
-        },
-      };
-      return { ...deps, rails: { ...deps.rails, [Rail.Solana]: watched } };
-    },
+    activityDeps: wrapSolanaSettle(async (req, journal, settle) => {
+      sends.push(req.purchaseId);
+      if (held?.purchaseId === req.purchaseId) {
+        held.entered();
+        await held.release;
+      }
+      return settle(req, journal);
+    }),
   });
 });
 afterAll(async () => {
@@ -173,27 +162,7 @@ it('pause needs a reason (400 validation_failed) and the admin token (401); an u
 });
 
 it('the ops CLI pauses, shows and resumes through the same service, audited as the CLI user', async () => {
-  async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      DATABASE_URL: engine.config.databaseUrl,
-      TEMPORAL_ADDRESS: engine.config.temporalAddress,
-      TEMPORAL_TASK_QUEUE: engine.config.TEMPORAL_TASK_QUEUE,
-      LOG_LEVEL: 'silent',
-    });
-    const out: string[] = [];
-    const err: string[] = [];
-    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-    try {
-      const { main } = await import('../../src/ops/cli');
-      return { code: await main(argv), stdout: out.join(''), stderr: err.join('') };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-      process.env = saved;
-    }
-  }
+  const ops = (...argv: string[]) => runOpsCli(engine, ...argv);
 
   expect(await ops('pause')).toMatchObject({ code: 1, stderr: expect.stringContaining('pause needs --reason') });
   const paused = await ops('pause', '--reason', 'cli drill');

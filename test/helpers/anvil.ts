@@ -6,7 +6,7 @@ import path from 'node:path';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
+const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 
 export interface Anvil {
   rpcUrl: string;

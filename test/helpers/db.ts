@@ -70,3 +70,14 @@ export async function startDatabaseServer(): Promise<void> {
     { ...asPostgres, stdio: 'ignore' },
   );
 }
+
+/** The outcome of acting on a stored webhook event, once the API has acted on it (the webhook answers before). */
+export async function eventOutcome(db: Db, eventId: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await db.webhookEvent.findUnique({ where: { id: eventId }, select: { processedAt: true, outcome: true } });
+    if (row?.processedAt && row.outcome) return row.outcome;
+    if (Date.now() > deadline) throw new Error(`webhook event ${eventId} not acted on after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

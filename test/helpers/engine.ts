@@ -30,7 +30,7 @@ import { Rail } from '../../src/shared/status';
 import { buildActivityDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { startAnvil, type Anvil } from './anvil';
-import { freshDb } from './db';
+import { eventOutcome, freshDb } from './db';
 import { startTestChain, type TestChain } from './solana-chain';
 import { startTemporal, workflowBundle } from './temporal';
 
@@ -75,6 +75,8 @@ export interface Engine {
   /** Checkout through the API, then the buyer pays at the dev Stripe; the webhooks are the test's to deliver. */
   checkout(productId: string, buyerWallet?: string): Promise<CheckoutRefs>;
   deliver(event: Stripe.Event, opts?: { timestampSec?: number; secret?: string }): Promise<Response>;
+  /** Waits until the API has acted on a delivered event (the webhook answers once it is stored); its outcome. */
+  outcome(eventId: string, timeoutMs?: number): Promise<string>;
   /** Delivers the dev Stripe's checkout.session.completed for this payment. */
   pay(refs: CheckoutRefs): Promise<Response>;
   purchase(purchaseId: string): Promise<PurchaseView>;
@@ -83,7 +85,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export interface CheckoutRefs extends PaymentRefs {
+interface CheckoutRefs extends PaymentRefs {
   buyerWallet: string;
   chargeId: string;
   feeCents: bigint;
@@ -91,7 +93,7 @@ export interface CheckoutRefs extends PaymentRefs {
   events: Stripe.Event[];
 }
 
-export interface ProductBody {
+interface ProductBody {
   title: string;
   priceCents: string;
   rail: string;
@@ -181,6 +183,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
 
   const api = buildApiDeps(config, logger, temporal.client);
   const app = createApp(api);
+  const stopOutbox = api.events.startOutbox();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -258,6 +261,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     pay(refs) {
       return engine.deliver(eventOf(refs.events, 'checkout.session.completed'));
     },
+    outcome: (eventId, timeoutMs) => eventOutcome(db, eventId, timeoutMs),
     async purchase(purchaseId) {
       const res = await http('GET', `/api/purchases/${purchaseId}`);
       if (res.status !== 200) throw new Error(`purchase ${purchaseId}: ${res.status} ${await res.text()}`);
@@ -276,6 +280,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     async close() {
       await engine.stopWorker();
       await new Promise((r) => server.close(r));
+      await stopOutbox();
       await api.db.$disconnect();
       await temporal.teardown();
       await chain.destroy();

@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveTool } from '../../dev/tools';
+import { resolveTool, temporalDevServerArgs } from '../../dev/tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes';
 
 const { IndexedValueType } = temporal.api.enums.v1;
@@ -35,6 +35,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     server: {
       ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      extraArgs: temporalDevServerArgs(),
     },
   });
 }
@@ -49,9 +50,11 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   const local = path.resolve(__dirname, '../../.tools/bin/temporal-test-server');
   const server = process.env.TEMPORAL_TEST_SERVER_PATH ?? (fs.existsSync(local) ? local : undefined);
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: server ? { executable: { type: 'existing-path', path: server } } : {},
-  });
+  const env = await withStartRetries(() =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      server: server ? { executable: { type: 'existing-path', path: server } } : {},
+    }),
+  );
   // The test server takes no search-attribute flags; it registers them through the operator service.
   const indexed = (type: SearchAttributeType) =>
     type === SearchAttributeType.INT ? IndexedValueType.INDEXED_VALUE_TYPE_INT : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
@@ -60,6 +63,23 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, indexed(k.type)])),
   });
   return env;
+}
+
+/**
+ * The SDK gives the test server's JVM a fixed 5 s to start listening, which a loaded 2-core machine
+ * can exceed; a later attempt usually finds the JVM's files in the page cache. A failure for any
+ * other reason is thrown at once.
+ */
+async function withStartRetries<T>(start: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const slowStart = err instanceof Error && /did not start within/.test(err.message);
+      if (!slowStart || attempt >= attempts) throw err;
+      console.warn(`time-skipping test server did not start in time (attempt ${attempt} of ${attempts}); starting it again`);
+    }
+  }
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

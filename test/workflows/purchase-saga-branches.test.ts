@@ -21,12 +21,11 @@ import type { PurchasePolicy } from '../../src/workflows/purchase';
 import { startTimeSkipping, workflowBundle } from '../helpers/temporal';
 
 type SagaActivityName =
-  | 'loadPurchase'
+  | 'beginPurchase'
   | 'markPurchaseStatus'
   | 'raiseAlert'
   | 'captureStripeFee'
-  | 'recordFees'
-  | 'reserveTreasury'
+  | 'recordFeesAndReserve'
   | 'enterSettlement'
   | 'voidTreasuryHold'
   | 'settleOnChain'
@@ -87,7 +86,7 @@ function fakeActivities(grossCents: bigint, overrides: Partial<SagaActivities> =
   const calls: { name: SagaActivityName; args: unknown[] }[] = [];
   const feeCents = (grossCents * 29n + 500n) / 1000n + 30n;
   const defaults: SagaActivities = {
-    loadPurchase: (purchaseId) => Promise.resolve(planFor(purchaseId, grossCents)),
+    beginPurchase: (purchaseId) => Promise.resolve(planFor(purchaseId, grossCents)),
     markPurchaseStatus: () => Promise.resolve(),
     raiseAlert: () => Promise.resolve({ created: true }),
     captureStripeFee: (purchaseId) =>
@@ -97,8 +96,7 @@ function fakeActivities(grossCents: bigint, overrides: Partial<SagaActivities> =
         paymentIntentId: `pi_${purchaseId}`,
         chargeId: `ch_${purchaseId}`,
       }),
-    recordFees: () => Promise.resolve(),
-    reserveTreasury: () => Promise.resolve({ reserved: true, availableMicroUsdc: '1000000000000' }),
+    recordFeesAndReserve: () => Promise.resolve({ reserved: true, availableMicroUsdc: '1000000000000' }),
     enterSettlement: () => Promise.resolve({ entered: true }),
     voidTreasuryHold: () => Promise.resolve('voided'),
     settleOnChain: (input) => Promise.resolve({ txId: `tx_${input.purchaseId}`, nftId: `nft_${input.purchaseId}`, alreadySettled: false }),
@@ -186,12 +184,8 @@ describe('approval timeout', () => {
       expect(fakes.of('voidTreasuryHold')).toEqual([[purchaseId]]);
       expect(fakes.of('settleOnChain')).toEqual([]);
       expect(fakes.of('refundPayment')).toEqual([]);
-      expect(fakes.of('markPurchaseStatus').map((a) => a[1])).toEqual([
-        PurchaseStatus.Paid,
-        PurchaseStatus.TreasuryReserved,
-        PurchaseStatus.AwaitingApproval,
-        PurchaseStatus.Failed,
-      ]);
+      // paid and treasury_reserved are written by beginPurchase and recordFeesAndReserve
+      expect(fakes.of('markPurchaseStatus').map((a) => a[1])).toEqual([PurchaseStatus.AwaitingApproval, PurchaseStatus.Failed]);
       expect(fakes.of('markPurchaseStatus').at(-1)).toEqual([purchaseId, PurchaseStatus.Failed, reason]);
       // the hold is voided before the purchase is marked failed
       expect(fakes.names().lastIndexOf('voidTreasuryHold')).toBeLessThan(fakes.names().lastIndexOf('markPurchaseStatus'));
@@ -261,17 +255,17 @@ describe('fee wait loop', () => {
       txId: null,
       lastError: { type: ErrorType.FeeNotYetAvailable, message: `charge ch_${purchaseId} has no balance transaction yet` },
     });
-    expect(fakes.of('recordFees')).toEqual([]);
-    expect(fakes.of('reserveTreasury')).toEqual([]);
+    expect(fakes.of('recordFeesAndReserve')).toEqual([]);
   }
 
   function expectSettledWithFee(fakes: Fakes, purchaseId: string) {
     expect(fakes.of('captureStripeFee')).toHaveLength(13);
     // $25.00 − 103¢ fee = 2397¢ net; 10% platform fee floors to 239¢; pool 2158¢ = 21,580,000 micro-USDC
-    expect(fakes.of('recordFees')).toEqual([
+    expect(fakes.of('recordFeesAndReserve')).toEqual([
       [
         {
           purchaseId,
+          rail: Rail.Solana,
           paymentIntentId: `pi_${purchaseId}`,
           chargeId: `ch_${purchaseId}`,
           fees: {

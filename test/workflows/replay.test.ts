@@ -1,7 +1,9 @@
 /**
  * Determinism guard: recorded histories of real purchase runs replay against the current workflow
  * code. A change that would break running workflows fails here. Re-record after an intentional,
- * versioned change with `RECORD_HISTORIES=1 npx jest test/workflows/replay --runInBand`.
+ * versioned change with `RECORD_HISTORIES=1 npx jest test/workflows/replay --runInBand`, after
+ * renaming the current ones after the patch that replaces their shape (`*-before-merged-steps.json`),
+ * so runs of every shape still in flight keep being replayed.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -20,7 +20,7 @@ import { buildApiDeps } from '../../src/server';
 import { subscriptionStatus } from '../../src/services/subscriptions';
 import { createWorker } from '../../src/worker';
 import type { TrialCheckResult } from '../../src/workflows/subscription-trials';
-import { freshDb } from '../helpers/db';
+import { eventOutcome, freshDb } from '../helpers/db';
 import { startTemporal, workflowBundle } from '../helpers/temporal';
 
 const FIXTURE_SUB = 'sub_1Pgc6rB7WZ01zgkWNy0Cn5nw';
@@ -122,7 +122,7 @@ async function deliver(evt: Stripe.Event): Promise<string> {
     .set('stripe-signature', signature)
     .send(body);
   expect(res.status).toBe(200);
-  return (res.body as { outcome: string }).outcome;
+  return (res.body as { outcome: string }).outcome === 'duplicate' ? 'duplicate' : eventOutcome(db, evt.id);
 }
 
 describe('checkout and the one-trial rule', () => {

@@ -9,7 +9,7 @@ import { DomainError, ErrorType } from '../../shared/errors';
 import { assertValidShares } from '../../shared/money';
 import type { Rail } from '../../shared/status';
 import { actorOf } from '../auth';
-import { actionBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody, resumeBody } from '../validators';
+import { actionBody, createProductBody, pauseBody, purchaseIdParam, replenishedBody } from '../validators';
 
 export interface AdminDeps {
   db: Db;
@@ -92,7 +92,7 @@ export function adminRouter({ db, ops, rails }: AdminDeps): Router {
     res.json(await ops.pauseSettlement({ actor: actor(req), reason }));
   });
   router.post('/settlement/resume', async (req, res) => {
-    const { reason } = resumeBody.parse(req.body ?? {});
+    const { reason } = actionBody.parse(req.body ?? {});
     res.json(await ops.resumeSettlement({ actor: actor(req), reason }));
   });
 

@@ -38,7 +38,7 @@ export const ADMIN_PAGE_STYLE = `
  .error{color:#b00020} .ok{color:#1b5e20} .empty{color:#888} button{margin-right:.25rem} #updated{color:#888;font-size:.8rem}
 `;
 
-export function renderAdminPage(temporalUiUrl: string): string {
+function renderAdminPage(temporalUiUrl: string): string {
   const ui = escapeHtml(temporalUiUrl);
   const table = (id: string, title: string, headings: string[]) => `
   <section><h2>${title}</h2><table><thead><tr>${headings.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody id="${id}"></tbody></table></section>`;
@@ -86,9 +86,9 @@ export function adminPageRouter({ config }: { config: Pick<Config, 'temporalUiUr
 
 const HOUR_MS = 3_600_000;
 /** How far back the charts reach. */
-export const CHART_TREASURY_HOURS = 7 * 24;
-export const CHART_OUTCOME_HOURS = 48;
-export const CHART_RECONCILIATION_WEEKS = 12;
+const CHART_TREASURY_HOURS = 7 * 24;
+const CHART_OUTCOME_HOURS = 48;
+const CHART_RECONCILIATION_WEEKS = 12;
 
 const micro = z.string().regex(/^-?(0|[1-9]\d*)$/);
 export const dashboardChartsOut = z.strictObject({

@@ -13,8 +13,8 @@ import { EVM_WALLET_PATTERN, SOLANA_WALLET_PATTERN } from '../validators';
 
 const DAY_MS = 86_400_000;
 /** Without `from`, the 30 days before `to`. */
-export const DEFAULT_EARNINGS_DAYS = 30;
-export const MAX_EARNINGS_DAYS = 366;
+const DEFAULT_EARNINGS_DAYS = 30;
+const MAX_EARNINGS_DAYS = 366;
 
 export const creatorWalletParam = z.object({
   wallet: z
@@ -68,7 +68,7 @@ export const earningsOut = z
   })
   .meta({ description: 'micro-USDC amounts as decimal strings' });
 
-export const EARNINGS_CSV_COLUMNS = [
+const EARNINGS_CSV_COLUMNS = [
   'kind',
   'purchaseId',
   'productId',
@@ -92,7 +92,7 @@ function period(req: Request, now: Date): { from: Date; to: Date } {
   return { from, to };
 }
 
-export function earningsJson(e: Earnings): z.infer<typeof earningsOut> {
+function earningsJson(e: Earnings): z.infer<typeof earningsOut> {
   const t = e.totals;
   return {
     wallet: e.wallet,
@@ -117,7 +117,7 @@ const cell = (v: string | number | null): string => {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 
-export function earningsCsv(e: Earnings): string {
+function earningsCsv(e: Earnings): string {
   const rows = earningsJson(e).lines.map((l) => EARNINGS_CSV_COLUMNS.map((c) => cell(l[c])).join(','));
   return [EARNINGS_CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
 }

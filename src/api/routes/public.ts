@@ -30,7 +30,8 @@ export function publicRouter(deps: CheckoutDeps & { db: Db }): Router {
     }
     const view = await purchaseView(deps.db, purchaseId);
     if (!view) throw new HttpError(404, ErrorType.NotFound, `purchase ${purchaseId} not found`);
-    res.set('ETag', etagOf(view.version)).json(view.body);
+    // The JSON text as PostgreSQL built it: nothing parsed or serialized here.
+    res.set('ETag', etagOf(view.version)).type('json').send(view.json);
   });
 
   return router;

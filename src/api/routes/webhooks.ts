@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import type Stripe from 'stripe';
-import type { createStripeEventHandler } from '../../services/stripe-events';
+import type { StripeEventHandler } from '../../services/stripe-events';
 import { ErrorType } from '../../shared/errors';
 import { HttpError } from '../errors';
 import type { Metrics } from '../metrics';
@@ -10,11 +10,15 @@ export interface WebhookDeps {
   webhookSecret: string;
   toleranceSeconds: number;
   bodyLimit: string;
-  events: ReturnType<typeof createStripeEventHandler>;
+  events: StripeEventHandler;
   metrics: Metrics;
 }
 
-/** Thin by design: verify the signature on the raw body, store, start or signal, answer 2xx. */
+/**
+ * Thin by design: verify the signature on the raw body, store the event once, answer 2xx. The run is
+ * started or signalled from the stored event right after (src/services/stripe-events.ts), so the
+ * acknowledgement waits for one PostgreSQL statement and never for Temporal.
+ */
 export function webhookRouter(deps: WebhookDeps): Router {
   const router = Router();
   router.post('/stripe', express.raw({ type: () => true, limit: deps.bodyLimit }), async (req, res) => {
@@ -34,8 +38,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
           : 'signature verification failed';
       throw new HttpError(400, ErrorType.InvalidSignature, message);
     }
-    const outcome = await deps.events.handle(event);
-    deps.metrics.webhooks.inc({ type: event.type, result: outcome });
+    const outcome = await deps.events.receive(event, req.body.toString('utf8'));
+    if (outcome === 'duplicate') deps.metrics.webhooks.inc({ type: event.type, result: outcome });
     res.status(200).json({ received: true, outcome });
   });
   return router;

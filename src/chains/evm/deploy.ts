@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Contract, ContractFactory, getAddress, isAddress, MaxUint256, NonceManager, Wallet, type JsonRpcProvider } from 'ethers';
 import { settlementSplitterAbi, settlementSplitterBytecode, testUsdcAbi, testUsdcBytecode } from '../../../generated/evm/abi';
-import { defaultDeploymentsFile, evmDeploymentSchema, readEvmDeployment, type EvmDeployment } from './deployments';
+import { defaultDeploymentsFile, readEvmDeployment, type EvmDeployment } from './deployments';
 import { connectProvider, LOCAL_CHAIN_ID } from './provider';
 
-export { defaultDeploymentsFile, evmDeploymentSchema, readEvmDeployment, type EvmDeployment };
+export type { EvmDeployment };
 
 export const DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC = 1_000_000_000_000n; // 1,000,000 USDC
 

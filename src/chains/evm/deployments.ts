@@ -12,7 +12,7 @@ const address = z
   .string()
   .refine((v) => isAddress(v), 'not an address')
   .transform((v) => getAddress(v));
-export const evmDeploymentSchema = z.object({
+const evmDeploymentSchema = z.object({
   chainId: z.number().int().positive(),
   splitter: address,
   splitterBlock: z.number().int().nonnegative(),

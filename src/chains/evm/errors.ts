@@ -21,7 +21,7 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** The raw revert data inside an ethers error, wherever the provider put it. */
-export function revertData(err: unknown): string | undefined {
+function revertData(err: unknown): string | undefined {
   const seen = new Set<unknown>();
   const visit = (value: unknown): string | undefined => {
     if (value === null || typeof value !== 'object' || seen.has(value)) return undefined;
@@ -38,7 +38,7 @@ export function revertData(err: unknown): string | undefined {
   return visit(err);
 }
 
-export function decodeRevert(err: unknown): ErrorDescription | undefined {
+function decodeRevert(err: unknown): ErrorDescription | undefined {
   const data = revertData(err);
   if (!data) return undefined;
   try {
@@ -48,7 +48,7 @@ export function decodeRevert(err: unknown): ErrorDescription | undefined {
   }
 }
 
-export function isNetworkError(err: unknown): boolean {
+function isNetworkError(err: unknown): boolean {
   if (isError(err, 'NETWORK_ERROR') || isError(err, 'TIMEOUT') || isError(err, 'SERVER_ERROR')) return true;
   const seen = new Set<unknown>();
   const visit = (value: unknown): boolean => {

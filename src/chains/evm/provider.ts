@@ -12,7 +12,7 @@ export interface ProviderOptions {
 }
 
 /** One-shot eth_chainId, failing fast instead of ethers' endless start-up retry. */
-export async function fetchChainId(rpcUrl: string, timeoutMs = 10_000): Promise<number> {
+async function fetchChainId(rpcUrl: string, timeoutMs = 10_000): Promise<number> {
   const req = new FetchRequest(rpcUrl);
   req.timeout = timeoutMs;
   req.setHeader('content-type', 'application/json');

@@ -30,7 +30,7 @@ import { erc20InterfaceAbi, settlementSplitterInterfaceAbi } from './interfaces'
 import { withRpcRetry } from '../rpc-retry';
 import { isAlreadyKnown, isChainError, isNonceError, settlementErrorsInterface, toDomainError } from './errors';
 import { NonceAllocator } from './nonce';
-import { connectProvider, LOCAL_CHAIN_ID } from './provider';
+import { connectProvider } from './provider';
 
 export interface EvmLogger {
   info(obj: object, msg?: string): void;
@@ -44,7 +44,7 @@ export interface EvmContracts {
 }
 
 /** Addresses the rail needs; the treasury defaults to the splitter's own `treasury()`. */
-export interface EvmContractsInput {
+interface EvmContractsInput {
   splitter: string;
   usdc: string;
   treasury?: string;
@@ -422,5 +422,3 @@ export function evmRailFromConfig(config: Readonly<Config>, logger?: EvmLogger):
     },
   });
 }
-
-export { LOCAL_CHAIN_ID };

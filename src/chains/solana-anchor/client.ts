@@ -103,7 +103,7 @@ export function encodeSettlePurchaseData(params: SettlePurchaseParams): Buffer {
 }
 
 /** Every account of settle_purchase, in IDL order, derived where the program derives it. */
-export function settlePurchaseAccounts(accounts: SettlePurchaseAccounts, purchaseId: string) {
+function settlePurchaseAccounts(accounts: SettlePurchaseAccounts, purchaseId: string) {
   const usdcTokenProgram = accounts.usdcTokenProgram ?? TOKEN_PROGRAM_ID;
   const nftTokenProgram = accounts.nftTokenProgram ?? TOKEN_2022_PROGRAM_ID;
   const [receipt] = findReceiptAddress(accounts.programId, purchaseId);

@@ -9,7 +9,6 @@ import settlementIdlJson from '../../../idl/settlement.json';
 export const SETTLEMENT_IDL: Idl = settlementIdlJson as Idl;
 
 /** Names as they appear in the IDL (snake_case, as in the Rust source). */
-export const SETTLE_PURCHASE_IX = 'settle_purchase';
 export const RECEIPT_SEED = 'receipt';
 export const NFT_MINT_SEED = 'nft_mint';
 export const MAX_SPLITS = 16;

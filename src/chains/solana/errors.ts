@@ -12,7 +12,7 @@ export interface ChainFailure {
 const TRANSPORT_PATTERN =
   /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|timeout|timed out|aborted|network|\b5\d\d\b|\b429\b|Too Many Requests|Service Unavailable/i;
 
-export function isTransportError(err: unknown): boolean {
+function isTransportError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const cause = (err as { cause?: unknown }).cause;
   const text = `${err.name} ${err.message} ${cause instanceof Error ? cause.message : ''} ${(cause as { code?: string } | undefined)?.code ?? ''}`;

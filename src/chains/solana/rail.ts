@@ -100,7 +100,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * stale keep-alive socket (the RPC restarted) is retried once: every Solana RPC call is a read or a
  * signature-idempotent send, so repeating it is safe.
  */
-export function timeoutFetch(ms: number) {
+export function timeoutFetch(ms: number): typeof fetch {
   return async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -125,7 +125,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     new Connection(deps.rpcUrl ?? '', {
       commitment,
       disableRetryOnRateLimit: true,
-      fetch: timeoutFetch(deps.rpcTimeoutMs ?? 15_000) as never,
+      fetch: timeoutFetch(deps.rpcTimeoutMs ?? 15_000),
     });
   const treasury = deps.treasury;
   const log = deps.logger;

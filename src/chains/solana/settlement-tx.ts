@@ -18,7 +18,7 @@ import {
 } from '@solana/spl-token';
 import { createInitializeInstruction, pack, type TokenMetadata } from '@solana/spl-token-metadata';
 
-export const USDC_DECIMALS = 6;
+const USDC_DECIMALS = 6;
 
 export interface SettlementPlanInput {
   treasury: PublicKey;

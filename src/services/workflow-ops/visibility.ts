@@ -22,7 +22,7 @@ import type { PendingActivityView, PurchaseContext, WorkflowOpsDeps, WorkflowRow
 /** What a listing and a description have in common (their `raw` messages differ). */
 export type RunInfo = Omit<WorkflowExecutionInfo, 'raw'>;
 
-export const QUERIES: Record<WorkflowState, string> = {
+const QUERIES: Record<WorkflowState, string> = {
   awaiting: `${RUNNING_PURCHASE_RUNS} AND ${withPurchaseStatus(AWAITING_STATUSES)}`,
   failed: `${PURCHASE_RUNS} AND (${withExecutionStatus(ENDED_UNSUCCESSFULLY)} OR ${withPurchaseStatus([PurchaseStatus.Failed])})`,
   // Candidates only; stuck is decided per run from describe() (attempts, last progress, reported problems).

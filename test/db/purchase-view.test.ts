@@ -1,0 +1,69 @@
+/**
+ * The status read model built by PostgreSQL in one statement (`purchaseView`): the answer's fields,
+ * the payouts before and after settlement, and the approval reason.
+ */
+import { Keypair } from '@solana/web3.js';
+import type { Db } from '../../src/db/client';
+import { createPendingPurchase, createProduct, purchaseView } from '../../src/db/purchases';
+import { Rail } from '../../src/shared/status';
+import { freshDb } from '../helpers/db';
+
+let db: Db;
+beforeAll(async () => {
+  ({ db } = await freshDb());
+});
+afterAll(async () => {
+  await db?.$disconnect();
+});
+
+it('answers the purchase with its product split, then its approval reason; undefined for an unknown id', async () => {
+  const wallets = [Keypair.generate().publicKey.toBase58(), Keypair.generate().publicKey.toBase58()];
+  const product = await createProduct(db, {
+    title: 'View',
+    priceCents: 2500n,
+    currency: 'usd',
+    rail: Rail.Solana,
+    collaborators: [
+      { wallet: wallets[0] ?? '', role: 'artist', shareBps: 7000 },
+      { wallet: wallets[1] ?? '', role: 'writer', shareBps: 3000 },
+    ],
+  });
+  const purchase = await createPendingPurchase(db, {
+    id: `pur_view${Date.now()}`,
+    productId: product.id,
+    buyerWallet: Keypair.generate().publicKey.toBase58(),
+    rail: Rail.Solana,
+    grossCents: 2500n,
+    checkoutSessionId: `cs_view${Date.now()}`,
+  });
+  const view = await purchaseView(db, purchase.id);
+  const row = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
+  expect(view?.version).toBe(row.version);
+  expect(JSON.parse(view?.json ?? '')).toEqual({
+    purchaseId: purchase.id,
+    productId: product.id,
+    status: row.status,
+    grossCents: '2500',
+    stripeFeeCents: null,
+    netCents: null,
+    platformFeeCents: null,
+    creatorPoolMicroUsdc: null,
+    payouts: [
+      { wallet: wallets[0], role: 'artist', shareBps: 7000, amountMicroUsdc: null },
+      { wallet: wallets[1], role: 'writer', shareBps: 3000, amountMicroUsdc: null },
+    ],
+    settlement: { rail: Rail.Solana, txId: null, nftId: null },
+    failure: null,
+    approvalReason: null,
+    updatedAt: row.updatedAt.toISOString(),
+  });
+
+  await db.purchase.update({ where: { id: purchase.id }, data: { status: 'awaiting_approval', failureType: 'x', failureMessage: 'y' } });
+  const waiting = JSON.parse((await purchaseView(db, purchase.id))?.json ?? '') as Record<string, unknown>;
+  expect(waiting).toMatchObject({
+    status: 'awaiting_approval',
+    approvalReason: 'approval_threshold',
+    failure: { type: 'x', message: 'y' },
+  });
+  expect(await purchaseView(db, 'pur_unknown')).toBeUndefined();
+});
