@@ -3,18 +3,22 @@
  * the dev Stripe's Checkout page (the endpoint its Pay button calls), the signed webhook the dev
  * Stripe then sends to the API, and a human summary of what moved where.
  */
-import { Keypair } from '@solana/web3.js';
+import { Connection, Keypair } from '@solana/web3.js';
 import { Wallet } from 'ethers';
+import { createSettlementProgram, findReceiptAddress, programIdFromConfig } from '../src/chains/solana-anchor';
 import { loadConfig } from '../src/config';
 import { createDevStripeClient, DevStripeError, eventOf } from './dev-stripe/client';
 
 const config = loadConfig();
 const base = `http://127.0.0.1:${config.PORT}`;
 const admin = { authorization: `Bearer ${config.ADMIN_TOKEN}` };
-/** `npm run demo -- --rail evm` settles on anvil instead of the local Solana chain. */
+/**
+ * `npm run demo -- --rail evm` settles on anvil instead of the local Solana chain; `--rail
+ * solana-anchor` through the settlement program the stack deployed there.
+ */
 const rail = process.argv.includes('--rail') ? process.argv[process.argv.indexOf('--rail') + 1] : 'solana';
-if (rail !== 'solana' && rail !== 'evm') throw new Error('--rail must be solana or evm');
-const DEMO_TITLE = rail === 'evm' ? 'Demo track (EVM)' : 'Demo track';
+if (rail !== 'solana' && rail !== 'solana-anchor' && rail !== 'evm') throw new Error('--rail must be solana, solana-anchor or evm');
+const DEMO_TITLE = { solana: 'Demo track', 'solana-anchor': 'Demo track (Anchor program)', evm: 'Demo track (EVM)' }[rail];
 const newWallet = () => (rail === 'evm' ? Wallet.createRandom().address : Keypair.generate().publicKey.toBase58());
 
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -119,9 +123,34 @@ async function main(): Promise<void> {
     console.log(`  → ${p.role.padEnd(9)} ${percent(p.shareBps).padStart(6)}%  ${usdc(p.amountMicroUsdc).padStart(16)}  to ${p.wallet}`);
   console.log(`  NFT ${v.settlement.nftId ?? '-'} minted to ${buyerWallet}`);
   console.log(`  one ${v.settlement.rail} transaction: ${v.settlement.txId ?? '-'}`);
+  if (rail === 'solana-anchor' && v.settlement.txId) await printProgramSettlement(checkout.purchaseId, v.settlement.txId);
   if (v.failure) console.log(`  failure: ${v.failure.type}: ${v.failure.message}`);
   console.log(`  Temporal UI: ${config.temporalUiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/purchase-${checkout.purchaseId}`);
   if (v.status !== 'settled') process.exitCode = 1;
+}
+
+/** What the settlement program left on chain: the receipt PDA and the compute units it took. */
+async function printProgramSettlement(purchaseId: string, txId: string): Promise<void> {
+  const programId = programIdFromConfig(config);
+  const connection = new Connection(config.solanaRpcUrl, config.SOLANA_COMMITMENT);
+  const [receiptKey] = findReceiptAddress(programId, purchaseId);
+  const info = await connection.getAccountInfo(receiptKey);
+  if (info === null) {
+    console.log(`  receipt ${receiptKey.toBase58()}: MISSING`);
+    process.exitCode = 1;
+    return;
+  }
+  const receipt: unknown = createSettlementProgram(programId).coder.accounts.decode('receipt', info.data);
+  const fields = typeof receipt === 'object' && receipt !== null && 'pool' in receipt && 'splitCount' in receipt ? receipt : undefined;
+  console.log(
+    `  receipt ${receiptKey.toBase58()} (program ${programId.toBase58()}): pool ${String(fields?.pool ?? '?')} micro-USDC, ${String(fields?.splitCount ?? '?')} splits, ${info.data.length} bytes`,
+  );
+  const tx = await connection.getTransaction(txId, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+  const units = tx?.meta?.computeUnitsConsumed;
+  const programLine = tx?.meta?.logMessages?.find((l) => l.startsWith(`Program ${programId.toBase58()} consumed `));
+  console.log(
+    `  compute units: ${units ?? '?'} for the transaction${programLine ? `; ${programLine.replace(/^Program \S+ /, 'the program ')}` : ''}`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../src/config';
+import { Connection, PublicKey } from '@solana/web3.js';
+import { childProcessEnv, loadConfig, DEV_SETTLEMENT_PROGRAM_ID, DEV_STRIPE_SECRET_KEY, type Config } from '../src/config';
 import { evmRailFromConfig } from '../src/chains/evm';
 import { deployEvmContracts } from '../src/chains/evm/deploy';
 import { resolveUsdcMint, solanaRailFromConfig } from '../src/chains/solana';
@@ -18,7 +19,7 @@ import { Rail } from '../src/shared/status';
 import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
-import { PROJECT_ROOT, resolveTool, stripeMockArgs, stripeMockEnv, temporalDevServerArgs } from './tools';
+import { PROJECT_ROOT, SETTLEMENT_PROGRAM_SO, resolveTool, stripeMockArgs, stripeMockEnv, temporalDevServerArgs } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 /**
@@ -43,6 +44,21 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
       // not up yet
     }
     if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Resolves once the chain at `rpcUrl` answers with `programId` deployed (an executable account). */
+async function waitForProgram(rpcUrl: string, programId: string, timeoutMs = 60_000): Promise<void> {
+  const connection = new Connection(rpcUrl, 'confirmed');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await connection.getAccountInfo(new PublicKey(programId)))?.executable) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${rpcUrl} did not have program ${programId} deployed within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -196,13 +212,20 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
     }
 
-    // Local Solana chain
+    // Local Solana chain, with the settlement program deployed (the solana-anchor rail's default in dev)
     if (config.SOLANA_RPC_URL === undefined) {
+      const chain = node('dev/solana-chain/main.ts');
+      if (!fs.existsSync(SETTLEMENT_PROGRAM_SO)) {
+        throw new Error(
+          `${path.relative(PROJECT_ROOT, SETTLEMENT_PROGRAM_SO)} is missing: run \`npm run build:program\` (setup builds it)`,
+        );
+      }
       await supervisor.start({
         name: 'solana',
-        ...node('dev/solana-chain/main.ts'),
+        command: chain.command,
+        args: [...chain.args, '--program', SETTLEMENT_PROGRAM_SO],
         env: childEnv(config, env),
-        ready: () => waitForPort(config.SOLANA_RPC_PORT),
+        ready: () => waitForProgram(config.solanaRpcUrl, DEV_SETTLEMENT_PROGRAM_ID),
       });
     }
 

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { childProcessEnv, executablePath } from '../src/config';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** programs/settlement's SBPF v3 build (`npm run build:program`, scripts/build-program.mjs). */
+export const SETTLEMENT_PROGRAM_SO = path.join(PROJECT_ROOT, 'programs', 'settlement', 'target', 'deploy', 'settlement.so');
 
 function executable(file: string): boolean {
   try {

@@ -6,13 +6,27 @@
 //   linker  sbpf-linker LINKER_VERSION (cargo install --locked), which drives rustc's own LLVM
 //   target  programs/settlement/sbf/sbpf-v3-solana.json (upstream bpfel with os/vendor "solana")
 //
-// Everything it installs or builds lives under .tools/sbf (ignored); the result is copied to
-// programs/settlement/target/deploy/settlement.so (ignored). `--verify` builds a second time in a
-// fresh target directory and fails unless both shared objects are byte-identical. Node builtins
-// only, like scripts/setup.mjs, which runs this when the .so is missing or its inputs changed.
+// The linker is installed under .tools/sbf; the patched std copy and cargo's build directory live
+// under programs/settlement/target/sbf, inside the crate's workspace, so that cargo's `trim-paths`
+// maps every source path to a relative or fixed name and nothing depends on where the clone is.
+// The result is copied to programs/settlement/target/deploy/settlement.so (all ignored).
+// `--verify` copies the crate to a temporary directory elsewhere, builds it there from scratch too,
+// and fails unless both shared objects are byte-identical. Node builtins only, like
+// scripts/setup.mjs, which runs this when the .so is missing or its inputs changed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +41,8 @@ export const TARGET_SPEC = path.join(sbfDir, 'sbpf-v3-solana.json');
 export const STD_PATCH = path.join(sbfDir, 'std-solana.patch');
 export const PROGRAM_SO = path.join(programDir, 'target/deploy/settlement.so');
 const toolsDir = path.join(root, '.tools/sbf');
+/** Where a crate's SBF build keeps the patched std and cargo's build directory (inside its workspace). */
+const sbfBuildDir = (crateDir) => path.join(crateDir, 'target/sbf');
 const linkerRoot = path.join(toolsDir, `sbpf-linker-${LINKER_VERSION}`);
 const linkerBin = path.join(linkerRoot, 'bin');
 const targetName = path.basename(TARGET_SPEC, '.json');
@@ -103,12 +119,12 @@ function installLinker() {
  * Upstream std has no `target_os = "solana"` arms; the committed patch adds them to a copy of the
  * toolchain's rust-src. The copy is keyed by the patch's hash, so editing the patch makes a new one.
  */
-function patchedLibrary(sysroot) {
+function patchedLibrary(sysroot, crateDir) {
   const patchHash = sha256(STD_PATCH).slice(0, 16);
-  const dir = path.join(toolsDir, `rust-src-${TOOLCHAIN}-${patchHash}`);
+  const dir = path.join(sbfBuildDir(crateDir), `rust-src-${TOOLCHAIN}-${patchHash}`);
   const library = path.join(dir, 'library');
   if (existsSync(path.join(dir, 'complete'))) return library;
-  log(`copying ${TOOLCHAIN}'s rust-src and applying ${path.relative(root, STD_PATCH)}`);
+  log(`copying ${TOOLCHAIN}'s rust-src into ${dir} and applying ${path.relative(root, STD_PATCH)}`);
   const staging = `${dir}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
@@ -120,22 +136,23 @@ function patchedLibrary(sysroot) {
   return library;
 }
 
-/** One cargo build into `targetDir`; returns the built shared object. */
-function cargoBuild(library, targetDir) {
-  const cargoHome = process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo');
-  // Absolute paths end up in panic locations and debug sections: map them to fixed names so the
-  // bytes do not depend on where the clone, the cargo cache or the std copy live. When several
-  // prefixes match, rustc applies the last one, so the most specific come last.
-  const remaps = [
-    [cargoHome, '/cargo'],
-    [root, '/settlement-engine'],
-    [library, '/rustc/library'],
-  ].map(([from, to]) => `--remap-path-prefix=${from}=${to}`);
+/**
+ * One cargo build of the crate at `crateDir` into its target/sbf/build; returns the shared object.
+ *
+ * Reproducible across clones: cargo's `trim-paths = "all"` remaps the workspace (which holds the
+ * std copy and the build directory) to `.`, registry crates to `<name>-<version>` and the sysroot
+ * to `/rustc/<commit>`, so no absolute path reaches the output. Those remaps are cargo's own, not
+ * RUSTFLAGS, so the flags (which cargo hashes into every artifact) are the same in every clone, and
+ * a path dependency inside the workspace is hashed by its relative path.
+ */
+function cargoBuild(crateDir, library) {
+  const targetDir = path.join(sbfBuildDir(crateDir), 'build');
   const env = {
     ...process.env,
     RUSTUP_TOOLCHAIN: TOOLCHAIN,
     CARGO_TARGET_DIR: targetDir,
-    CARGO_ENCODED_RUSTFLAGS: [...RUSTFLAGS, ...remaps].join('\x1f'),
+    CARGO_PROFILE_RELEASE_TRIM_PATHS: 'all',
+    CARGO_ENCODED_RUSTFLAGS: RUSTFLAGS.join('\x1f'),
     // cargo's -Zbuild-std reads std's sources from here instead of the toolchain's rust-src.
     __CARGO_TESTS_ONLY_SRC_ROOT: library,
     PATH: `${linkerBin}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -150,18 +167,18 @@ function cargoBuild(library, targetDir) {
       '--release',
       '--locked',
       '--manifest-path',
-      path.join(programDir, 'Cargo.toml'),
+      path.join(crateDir, 'Cargo.toml'),
       '-p',
       'settlement',
       '--lib',
       '--target',
-      TARGET_SPEC,
+      path.join(crateDir, path.relative(programDir, TARGET_SPEC)),
       '-Zbuild-std=std,panic_abort',
       '-Zjson-target-spec',
       '-j',
       String(Math.max(1, os.availableParallelism())),
     ],
-    { env },
+    { env, cwd: crateDir },
   );
   // The target spec keeps rustc's default `lib` prefix for shared objects.
   const built = path.join(targetDir, targetName, 'release', 'libsettlement.so');
@@ -169,23 +186,43 @@ function cargoBuild(library, targetDir) {
   return built;
 }
 
+/** Absolute paths of this machine that must not appear in the output. */
+function leakedPaths(file, crateDir) {
+  const bytes = readFileSync(file);
+  const cargoHome = process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo');
+  const rustupHome = process.env.RUSTUP_HOME ?? path.join(os.homedir(), '.rustup');
+  return [crateDir, root, cargoHome, rustupHome].filter((p) => bytes.includes(Buffer.from(p)));
+}
+
+/** The crate as a clone elsewhere would have it: its sources without any build output. */
+function copyCrate(dest) {
+  cpSync(programDir, dest, {
+    recursive: true,
+    filter: (src) => path.relative(programDir, src).split(path.sep)[0] !== 'target',
+  });
+}
+
 function main() {
   const verify = process.argv.includes('--verify');
   const sysroot = installToolchain();
   installLinker();
-  const library = patchedLibrary(sysroot);
-  const targetDir = path.join(toolsDir, 'target');
   log(`cargo build --release --target ${path.relative(root, TARGET_SPEC)} -Zbuild-std (a cold build takes a few minutes)`);
-  const built = cargoBuild(library, targetDir);
+  const built = cargoBuild(programDir, patchedLibrary(sysroot, programDir));
   const digest = sha256(built);
+  const leaks = leakedPaths(built, programDir);
+  if (leaks.length > 0) throw new Error(`${built} contains absolute paths: ${leaks.join(', ')}`);
   if (verify) {
-    const second = path.join(toolsDir, 'target-verify');
-    rmSync(second, { recursive: true, force: true });
-    log('--verify: building again in a fresh target directory');
-    const again = sha256(cargoBuild(library, second));
-    rmSync(second, { recursive: true, force: true });
-    if (again !== digest) throw new Error(`not reproducible: ${digest} then ${again}`);
-    log('--verify: both builds are byte-identical');
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'settlement-verify-'));
+    try {
+      const crateDir = path.join(elsewhere, 'programs/settlement');
+      copyCrate(crateDir);
+      log(`--verify: building again from scratch in a copy at ${crateDir}`);
+      const again = sha256(cargoBuild(crateDir, patchedLibrary(sysroot, crateDir)));
+      if (again !== digest) throw new Error(`not reproducible: ${digest} here, ${again} in ${crateDir}`);
+      log('--verify: both builds are byte-identical');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   }
   mkdirSync(path.dirname(PROGRAM_SO), { recursive: true });
   copyFileSync(built, PROGRAM_SO);

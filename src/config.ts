@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { SETTLEMENT_IDL } from './chains/solana-anchor/idl';
 import { durationMs } from './shared/duration';
 import { RAILS, type Rail } from './shared/status';
 
@@ -44,6 +45,11 @@ export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_dev_settlement_engine';
 /** anvil's first well-known development account. */
 export const DEV_EVM_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 export const DEV_NFT_MINT_SEED = 'dev-nft-mint-seed';
+/**
+ * The id `declare_id!` gives programs/settlement (the committed IDL's address): the stack deploys
+ * the compiled program there on its local chain, and Anchor refuses to run under any other id.
+ */
+export const DEV_SETTLEMENT_PROGRAM_ID: string = SETTLEMENT_IDL.address;
 /** anvil's (and Hardhat's) first well-known accounts: published keys, never a production settler. */
 const WELL_KNOWN_EVM_KEYS = new Set([
   DEV_EVM_PRIVATE_KEY,
@@ -205,6 +211,11 @@ export interface Config extends RawConfig {
   solanaRpcUrl: string;
   evmRpcUrl: string;
   treasuryKeypairPath: string;
+  /**
+   * SETTLEMENT_PROGRAM_ID, or on the stack's local chain outside production (SOLANA_RPC_URL unset)
+   * the program the stack deploys there; undefined leaves the solana-anchor rail unwired.
+   */
+  settlementProgramId: string | undefined;
   /** false in production unless EVM_RPC_URL names a chain: no rail then points at a local anvil */
   evmConfigured: boolean;
   /** CREATOR_WEBHOOK_URLS split; empty when creator webhooks are off */
@@ -341,6 +352,8 @@ export function loadConfig(input: Record<string, string | undefined> = process.e
     solanaRpcUrl: raw.SOLANA_RPC_URL ?? `http://127.0.0.1:${raw.SOLANA_RPC_PORT}`,
     evmRpcUrl: raw.EVM_RPC_URL ?? `http://127.0.0.1:${raw.EVM_RPC_PORT}`,
     treasuryKeypairPath: raw.TREASURY_KEYPAIR_PATH ?? path.join(dataDir, 'solana', 'treasury-keypair.json'),
+    settlementProgramId:
+      raw.SETTLEMENT_PROGRAM_ID ?? (production || raw.SOLANA_RPC_URL !== undefined ? undefined : DEV_SETTLEMENT_PROGRAM_ID),
     evmConfigured: !production || raw.EVM_RPC_URL !== undefined,
     creatorWebhookUrls,
     riskDailyVolumeLimitCents,

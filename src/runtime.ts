@@ -41,7 +41,7 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
   // In production only when EVM_RPC_URL names a chain; dev and tests default to the local anvil.
   if (config.evmConfigured) rails[Rail.Evm] = evmRailFromConfig(config, logger.child({ rail: 'evm' }));
   const solana = rails[Rail.Solana];
-  if (config.SETTLEMENT_PROGRAM_ID !== undefined && solana) {
+  if (config.settlementProgramId !== undefined && solana) {
     // Only where the Anchor program is deployed; products choose it with rail "solana-anchor".
     rails[Rail.SolanaAnchor] = createSolanaAnchorRail({
       connection: new SolanaConnection(config.solanaRpcUrl, config.SOLANA_COMMITMENT),

@@ -23,7 +23,7 @@ const { values } = parseArgs({
     // (about 4/s), so the run measures recovery rather than a backlog: at 2/s under every fault the
     // worker's replays after each kill grew with the backlog and throughput collapsed.
     rate: { type: 'string', default: '1' },
-    rails: { type: 'string', default: 'solana,evm' },
+    rails: { type: 'string', default: 'solana,solana-anchor,evm' },
     'fault-scale': { type: 'string', default: '1' },
     'no-faults': { type: 'boolean', default: false },
     'no-treasury-short': { type: 'boolean', default: false },
@@ -54,8 +54,7 @@ function scaled(plan: FaultPlan, scale: number): FaultPlan {
 
 async function main(): Promise<void> {
   const rails = (values.rails ?? '').split(',').map((r) => r.trim());
-  for (const r of rails)
-    if (!RAILS.includes(r as Rail) || r === 'solana-anchor') throw new Error(`--rails takes solana and/or evm (got ${r})`);
+  for (const r of rails) if (!RAILS.includes(r as Rail)) throw new Error(`--rails takes ${RAILS.join(', ')} (got ${r})`);
   const dataDir = path.resolve(values['data-dir'] ?? path.join(loadConfig().dataDir, 'chaos'));
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Math.floor(positive('seed', values.seed));
   const report = await runChaos({

@@ -16,7 +16,7 @@ import Stripe from 'stripe';
 import { testUsdcAbi } from '../../generated/evm/abi';
 import { evmRailFromConfig } from '../../src/chains/evm';
 import { loadTreasuryKeypair, resolveUsdcMint } from '../../src/chains/solana';
-import { childProcessEnv, loadConfig, type Config } from '../../src/config';
+import { childProcessEnv, loadConfig, DEV_SETTLEMENT_PROGRAM_ID, type Config } from '../../src/config';
 import { createDb, type Db } from '../../src/db/client';
 import { freeStackPorts } from '../net';
 import { startStack, type Stack } from '../stack';
@@ -206,9 +206,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const products = catalogue(workloadRandom, opts.rails, opts.prices, opts.approvalShare > 0 ? opts.approvalPriceCents : null);
   const plans = planPurchases(workloadRandom, products, opts);
   const platformFeeBps = 1000;
+  // Per treasury: solana-anchor pays from the Solana treasury.
   const poolByRail = new Map<Rail, bigint>();
-  for (const p of plans)
-    poolByRail.set(p.product.rail, (poolByRail.get(p.product.rail) ?? 0n) + expectedPoolMicroUsdc(p.product, platformFeeBps));
+  for (const p of plans) {
+    const treasury = p.product.rail === Rail.Evm ? Rail.Evm : Rail.Solana;
+    poolByRail.set(treasury, (poolByRail.get(treasury) ?? 0n) + expectedPoolMicroUsdc(p.product, platformFeeBps));
+  }
   const largestPool = [...poolByRail.values()].reduce((a, b) => (a > b ? a : b), 0n);
   const initialFunding = opts.treasuryShort ? largestPool / 3n : largestPool * 2n + 1_000_000_000n;
 
@@ -250,7 +253,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     progress(`[chaos] seed ${opts.seed}: starting the stack in ${opts.dataDir} (logs in stack.log)`);
     stack = await startStack(config, {
       env,
-      appEnv: { STRIPE_API_BASE: proxies.stripe.url, SOLANA_RPC_URL: proxies.solana.url, EVM_RPC_URL: proxies.evm.url },
+      appEnv: {
+        STRIPE_API_BASE: proxies.stripe.url,
+        SOLANA_RPC_URL: proxies.solana.url,
+        EVM_RPC_URL: proxies.evm.url,
+        // The program the stack deployed on its chain; behind the proxy the config does not default to it.
+        SETTLEMENT_PROGRAM_ID: DEV_SETTLEMENT_PROGRAM_ID,
+      },
       restartTemporal: true,
       log: logLine,
       onStopped: (signal) => {

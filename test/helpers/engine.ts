@@ -4,7 +4,8 @@
  * drive it only through HTTP and signed webhooks, like Stripe and the frontend do; the buyer's card and
  * the bank act at the dev Stripe (`devStripe`), whose events the tests deliver. With `evm`, a
  * throwaway anvil carries the EVM rail too: the contracts are deployed into the chain's DATA_DIR,
- * where evmRailFromConfig finds the deployments file.
+ * where evmRailFromConfig finds the deployments file. With `anchor`, the settlement program's SBF build
+ * is deployed into the chain as `npm start` deploys it, and the solana-anchor rail is wired to it.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,8 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
 import { createDevStripeClient, eventOf, type DevStripeClient } from '../../dev/dev-stripe/client';
+import { deploySettlementProgram } from '../../dev/solana-chain/settlement-program';
+import { SETTLEMENT_PROGRAM_SO } from '../../dev/tools';
 import { signedDelivery, type PaymentRefs } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
 import { buildApiDeps } from '../../src/server';
@@ -41,6 +44,8 @@ export interface EngineOptions {
   activityDeps?: (deps: ActivityDeps) => ActivityDeps;
   /** Also run the EVM rail on a throwaway anvil; treasuryMicroUsdc is minted on chain and booked in the ledger. */
   evm?: boolean | { treasuryMicroUsdc?: bigint };
+  /** Deploy programs/settlement's SBF build into the chain and wire the solana-anchor rail to it. */
+  anchor?: boolean;
 }
 
 export interface EngineEvm {
@@ -115,6 +120,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const { db, url: databaseUrl } = await freshDb();
   const funding = opts.treasuryMicroUsdc ?? 1_000_000_000_000n;
   const chain = await startTestChain({ funding });
+  const program = opts.anchor ? deploySettlementProgram(chain, SETTLEMENT_PROGRAM_SO) : undefined;
   const temporal = await startTemporal();
   const evmOpts = opts.evm ? (opts.evm === true ? {} : opts.evm) : undefined;
   const anvil = evmOpts ? await startAnvil() : undefined;
@@ -136,6 +142,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     CHECKOUT_RATE_LIMIT: '0',
     ADMIN_AUTH_FAILURE_LIMIT: '0',
     ...(anvil ? { EVM_RPC_URL: anvil.rpcUrl, EVM_PRIVATE_KEY: anvil.keys[0] ?? '' } : {}),
+    ...(program ? { SETTLEMENT_PROGRAM_ID: program.programId.toBase58() } : {}),
     ...opts.env,
   });
   await recordTreasuryFunding(db, {

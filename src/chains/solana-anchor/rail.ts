@@ -9,6 +9,9 @@
  * Idempotency (docs/architecture.md §4): the receipt PDA makes a second settlement fail on chain; before signing
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the
  * previous attempt's blockhash has expired and a final status check found nothing.
+ *
+ * What it reports comes from the program: every settlement found or landed is read back from its
+ * transaction's `PurchaseSettled` event (the NFT mint, checked against the purchase and the pool).
  */
 import {
   createAssociatedTokenAccountIdempotentInstruction,
@@ -18,35 +21,34 @@ import {
 } from '@solana/spl-token';
 import {
   ComputeBudgetProgram,
+  PACKET_DATA_SIZE,
   PublicKey,
-  TransactionExpiredBlockheightExceededError,
   TransactionMessage,
   VersionedTransaction,
   type Commitment,
   type Connection,
   type Finality,
   type Keypair,
+  type TransactionInstruction,
   type TransactionSignature,
 } from '@solana/web3.js';
+import { BN, EventParser } from '@coral-xyz/anchor';
 import bs58 from 'bs58';
 import { ConfigError, type Config } from '../../config';
 import { DomainError, ErrorType, isDomainError } from '../../shared/errors';
 import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
-import {
-  buildSettlePurchaseInstruction,
-  createSettlementProgram,
-  findNftMintAddress,
-  findReceiptAddress,
-  sharesFromAmounts,
-} from './client';
+import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
+
+/** Recipient token accounts created per transaction when the settlement has no room for them. */
+const ACCOUNTS_PER_PREPARE_TX = 4;
 
 export interface SolanaAnchorRailDeps {
   connection: Connection;
   /** Signs settlements, owns the treasury's USDC account and pays rent. */
   treasury: Keypair;
-  /** config.SETTLEMENT_PROGRAM_ID (see programIdFromConfig). */
+  /** config.settlementProgramId (see programIdFromConfig). */
   programId: PublicKey;
   usdcMint: PublicKey;
   usdcTokenProgram?: PublicKey;
@@ -54,15 +56,17 @@ export interface SolanaAnchorRailDeps {
   commitment?: Commitment;
   computeUnitLimit?: number;
   priorityFeeCapMicroLamports?: number;
+  /** How often a sent transaction's status is polled (ms). */
+  pollIntervalMs?: number;
 }
 
 /** The deployed program's id for this cluster; the rail cannot run without one. */
-export function programIdFromConfig(config: Pick<Config, 'SETTLEMENT_PROGRAM_ID'>): PublicKey {
-  if (config.SETTLEMENT_PROGRAM_ID === undefined) {
+export function programIdFromConfig(config: Pick<Config, 'settlementProgramId'>): PublicKey {
+  if (config.settlementProgramId === undefined) {
     throw new ConfigError('SETTLEMENT_PROGRAM_ID', 'required for the solana-anchor rail');
   }
   try {
-    return new PublicKey(config.SETTLEMENT_PROGRAM_ID);
+    return new PublicKey(config.settlementProgramId);
   } catch {
     throw new ConfigError('SETTLEMENT_PROGRAM_ID', 'must be a base58 public key');
   }
@@ -92,11 +96,16 @@ export function customErrorCode(err: unknown, logs: readonly string[] = []): num
   return undefined;
 }
 
-/** Maps a program failure to the rail's typed errors (SettlementRail.settle's contract). */
+/**
+ * Maps a program failure to the rail's typed errors (SettlementRail.settle's contract); the message
+ * starts with the program's error name and code, e.g. `RecipientIsTreasury (6012): …`.
+ */
 export function settlementFailure(code: number | undefined, message: string): DomainError {
-  if (code === SettlementProgramError.InsufficientTreasury) return new DomainError(ErrorType.InsufficientTreasury, message, { code });
-  if (code !== undefined && SPLIT_ERRORS.has(code)) return new DomainError(ErrorType.InvalidSplits, message, { code });
-  return new DomainError(ErrorType.SettlementRejected, message, { code });
+  const name = Object.entries(SettlementProgramError).find(([, c]) => c === code)?.[0];
+  const text = name === undefined ? message : `${name} (${code}): ${message}`;
+  if (code === SettlementProgramError.InsufficientTreasury) return new DomainError(ErrorType.InsufficientTreasury, text, { code });
+  if (code !== undefined && SPLIT_ERRORS.has(code)) return new DomainError(ErrorType.InvalidSplits, text, { code });
+  return new DomainError(ErrorType.SettlementRejected, text, { code });
 }
 
 function rpcUnavailable(err: unknown): DomainError {
@@ -107,11 +116,13 @@ function rpcUnavailable(err: unknown): DomainError {
 export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRail {
   const { connection, treasury, programId, usdcMint } = deps;
   const commitment = deps.commitment ?? 'confirmed';
+  const pollIntervalMs = deps.pollIntervalMs ?? 500;
   const finality: Finality = commitment === 'finalized' ? 'finalized' : 'confirmed';
   const usdcTokenProgram = deps.usdcTokenProgram ?? TOKEN_PROGRAM_ID;
   const nftTokenProgram = deps.nftTokenProgram ?? TOKEN_2022_PROGRAM_ID;
   const treasuryUsdc = getAssociatedTokenAddressSync(usdcMint, treasury.publicKey, false, usdcTokenProgram);
   const program = createSettlementProgram(programId, connection);
+  const events = new EventParser(programId, program.coder);
 
   const isValidWallet = (address: string): boolean => {
     try {
@@ -121,14 +132,39 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     }
   };
 
-  /** The settlement that created the receipt: the oldest signature touching it. */
-  async function settledResult(purchaseId: string): Promise<SettlementResult | undefined> {
+  /**
+   * The `PurchaseSettled` event of a landed settlement, from its transaction's logs. A transaction
+   * not readable yet is the RPC lagging (retryable); an event for another purchase or pool is not.
+   */
+  async function settledEvent(txId: TransactionSignature, purchaseId: string, pool: bigint, alreadySettled: boolean) {
+    const tx = await connection.getTransaction(txId, { commitment: finality, maxSupportedTransactionVersion: 0 });
+    if (tx === null) throw new DomainError(ErrorType.RpcUnavailable, `settlement ${txId} is not readable yet`, { txId });
+    const seed = purchaseIdSeed(purchaseId);
+    for (const event of events.parseLogs(tx.meta?.logMessages ?? [])) {
+      // Program presents the IDL in camelCase, event names included.
+      if (event.name !== 'purchaseSettled') continue;
+      const data: unknown = event.data;
+      if (typeof data !== 'object' || data === null || !('purchaseId' in data) || !('nftMint' in data) || !('pool' in data)) continue;
+      const { purchaseId: id, nftMint, pool: settledPool } = data;
+      if (!Array.isArray(id) || !(nftMint instanceof PublicKey) || !BN.isBN(settledPool)) continue;
+      if (!Buffer.from(id).equals(seed)) continue;
+      if (BigInt(settledPool.toString()) !== pool) {
+        throw new DomainError(ErrorType.Internal, `settlement ${txId} paid a pool of ${settledPool.toString()}, not ${pool}`, { txId });
+      }
+      return { txId, nftId: nftMint.toBase58(), alreadySettled };
+    }
+    throw new DomainError(ErrorType.Internal, `settlement ${txId} has no PurchaseSettled event for ${purchaseId}`, { txId });
+  }
+
+  /** The settlement that created the receipt (the oldest signature touching it), or undefined. */
+  async function settledResult(purchaseId: string, pool: bigint): Promise<SettlementResult | undefined> {
     const [receipt] = findReceiptAddress(programId, purchaseId);
     const info = await connection.getAccountInfo(receipt, commitment);
     if (info === null) return undefined;
     const signatures = await connection.getSignaturesForAddress(receipt, undefined, finality);
     const oldest = signatures[signatures.length - 1];
-    return { txId: oldest?.signature ?? '', nftId: findNftMintAddress(programId, purchaseId)[0].toBase58(), alreadySettled: true };
+    if (oldest === undefined) throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} has no visible signature yet`);
+    return settledEvent(oldest.signature, purchaseId, pool, true);
   }
 
   /** Waits out a journaled attempt: resolves true if it landed, false once it can never land. */
@@ -157,6 +193,58 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     return Math.min(median, cap);
   }
 
+  /**
+   * Follows a sent transaction until the cluster reports it at our commitment (its error, or null)
+   * or its blockhash has expired with no trace of it. Polls instead of web3.js's confirmTransaction,
+   * whose racing requests reject unhandled when the RPC fails mid-way.
+   */
+  async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number): Promise<unknown> {
+    for (;;) {
+      const status = (await connection.getSignatureStatuses([txId])).value[0];
+      if (status && (commitment === 'processed' || status.confirmationStatus !== 'processed')) return status.err;
+      if ((await connection.getBlockHeight(commitment)) > lastValidBlockHeight) {
+        const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
+        if (final) return final.err;
+        throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+    }
+  }
+
+  const createRecipientAccount = ({ owner, account }: { owner: PublicKey; account: PublicKey }) =>
+    createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, account, owner, usdcMint, usdcTokenProgram);
+
+  /** A v0 transaction of these instructions paid by the treasury, or undefined when it exceeds a packet. */
+  function compileSettlement(instructions: TransactionInstruction[], recentBlockhash: string): VersionedTransaction | undefined {
+    try {
+      const tx = new VersionedTransaction(
+        new TransactionMessage({ payerKey: treasury.publicKey, recentBlockhash, instructions }).compileToV0Message(),
+      );
+      return tx.serialize().length <= PACKET_DATA_SIZE ? tx : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates recipients' USDC accounts ahead of a settlement with no room for them, a few per transaction. */
+  async function createRecipientAccounts(missing: { owner: PublicKey; account: PublicKey }[]): Promise<void> {
+    for (let i = 0; i < missing.length; i += ACCOUNTS_PER_PREPARE_TX) {
+      const latest = await connection.getLatestBlockhash(commitment);
+      const tx = new VersionedTransaction(
+        new TransactionMessage({
+          payerKey: treasury.publicKey,
+          recentBlockhash: latest.blockhash,
+          instructions: missing.slice(i, i + ACCOUNTS_PER_PREPARE_TX).map(createRecipientAccount),
+        }).compileToV0Message(),
+      );
+      tx.sign([treasury]);
+      const sent = await connection.sendRawTransaction(tx.serialize(), { preflightCommitment: commitment, maxRetries: 0 });
+      const err = await awaitStatus(sent, latest.lastValidBlockHeight);
+      if (err !== null)
+        throw new DomainError(ErrorType.RpcUnavailable, `creating recipient accounts failed (${sent}): ${JSON.stringify(err)}`);
+    }
+  }
+
   async function settle(request: SettlementRequest, journal: SettlementJournal): Promise<SettlementResult> {
     const { purchaseId } = request;
     if (!isValidWallet(request.buyerWallet)) throw new DomainError(ErrorType.InvalidWallet, 'buyer wallet is not a Solana wallet');
@@ -171,16 +259,15 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     // Checks the plan the way the program will (assertSettlePurchaseSplits) or throws InvalidSplits.
     const splits = sharesFromAmounts(request.payouts.map((p) => p.amountMicroUsdc));
     const pool = splits.reduce((sum, s) => sum + s.amount, 0n);
-    // The program mints a bare Token-2022 NFT: request.nft (name, symbol, uri) is not written on
-    // chain by this rail yet. The NFT is identified by its mint PDA.
-    const nftId = findNftMintAddress(programId, purchaseId)[0].toBase58();
+    // The program mints a bare Token-2022 NFT at its mint PDA: request.nft (name, symbol, uri) is
+    // not written on chain by this rail yet.
 
     try {
-      const existing = await settledResult(purchaseId);
+      const existing = await settledResult(purchaseId, pool);
       if (existing) return existing;
       const attempts = [...(await journal.attempts(purchaseId))].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
       for (const attempt of attempts) {
-        if (await attemptLanded(attempt.txId, attempt.validUntil)) return { txId: attempt.txId, nftId, alreadySettled: true };
+        if (await attemptLanded(attempt.txId, attempt.validUntil)) return await settledEvent(attempt.txId, purchaseId, pool, true);
       }
     } catch (err) {
       throw rpcUnavailable(err);
@@ -207,24 +294,29 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     );
 
     let signature: TransactionSignature;
-    let blockhash: string;
-    let lastValidBlockHeight: number;
+    let lastValidBlockHeight = 0;
     try {
-      ({ blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash(commitment));
-      const instructions = [
+      const budget = [
         ComputeBudgetProgram.setComputeUnitLimit({ units: deps.computeUnitLimit ?? 600_000 }),
         ComputeBudgetProgram.setComputeUnitPrice({ microLamports: await priorityFee() }),
-        ...payees.map(({ owner, account }) =>
-          createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, account, owner, usdcMint, usdcTokenProgram),
-        ),
-        settleIx,
       ];
-      const message = new TransactionMessage({
-        payerKey: treasury.publicKey,
-        recentBlockhash: blockhash,
-        instructions,
-      }).compileToV0Message();
-      const tx = new VersionedTransaction(message);
+      const compile = async (creating: typeof payees) => {
+        const latest = await connection.getLatestBlockhash(commitment);
+        lastValidBlockHeight = latest.lastValidBlockHeight;
+        return compileSettlement([...budget, ...creating.map(createRecipientAccount), settleIx], latest.blockhash);
+      };
+      // Recipient accounts that do not exist yet are created in the settlement itself when they fit,
+      // else first in small transactions of their own (those move rent only, never USDC).
+      const infos = await connection.getMultipleAccountsInfo(recipients, commitment);
+      const missing = payees.filter((_, i) => infos[i] === null || infos[i] === undefined);
+      let tx = await compile(missing);
+      if (tx === undefined && missing.length > 0) {
+        await createRecipientAccounts(missing);
+        tx = await compile([]);
+      }
+      if (tx === undefined) {
+        throw new DomainError(ErrorType.InvalidSplits, `${payees.length} payouts do not fit in one settlement transaction`);
+      }
       tx.sign([treasury]);
       const firstSignature = tx.signatures[0];
       if (firstSignature === undefined) throw new DomainError(ErrorType.Internal, 'transaction was not signed');
@@ -240,17 +332,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     }
 
     try {
-      const { value } = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, commitment);
-      if (value.err !== null) {
-        const landed = await settledResult(purchaseId);
+      const err = await awaitStatus(signature, lastValidBlockHeight);
+      if (err !== null) {
+        const landed = await settledResult(purchaseId, pool);
         if (landed) return landed;
-        throw settlementFailure(customErrorCode(value.err), `settlement ${signature} failed: ${JSON.stringify(value.err)}`);
+        throw settlementFailure(customErrorCode(err), `settlement ${signature} failed: ${JSON.stringify(err)}`);
       }
-      return { txId: signature, nftId, alreadySettled: false };
+      return await settledEvent(signature, purchaseId, pool, false);
     } catch (err) {
-      if (err instanceof TransactionExpiredBlockheightExceededError) {
-        throw new DomainError(ErrorType.BlockhashExpired, `settlement ${signature} expired unconfirmed`, { txId: signature });
-      }
       throw rpcUnavailable(err);
     }
   }

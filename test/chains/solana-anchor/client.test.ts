@@ -1,6 +1,6 @@
 import { Keypair, PublicKey, SystemProgram } from '@solana/web3.js';
 import { ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, getAssociatedTokenAddressSync } from '@solana/spl-token';
-import { loadConfig } from '../../../src/config';
+import { DEV_SETTLEMENT_PROGRAM_ID, loadConfig } from '../../../src/config';
 import { isDomainError, ErrorType } from '../../../src/shared/errors';
 import { splitLargestRemainder } from '../../../src/shared/money';
 import {
@@ -180,9 +180,27 @@ describe('buildSettlePurchaseInstruction', () => {
     });
   });
 
-  it('refuses to run without SETTLEMENT_PROGRAM_ID', () => {
-    expect(() => programIdFromConfig(loadConfig({}))).toThrow(/SETTLEMENT_PROGRAM_ID/);
-    expect(() => programIdFromConfig({ SETTLEMENT_PROGRAM_ID: 'not-a-key' })).toThrow(/SETTLEMENT_PROGRAM_ID/);
+  it('refuses to run without SETTLEMENT_PROGRAM_ID off the local chain', () => {
+    expect(() => programIdFromConfig(loadConfig({ SOLANA_RPC_URL: 'http://127.0.0.1:1' }))).toThrow(/SETTLEMENT_PROGRAM_ID/);
+    expect(() => programIdFromConfig({ settlementProgramId: 'not-a-key' })).toThrow(/SETTLEMENT_PROGRAM_ID/);
+  });
+
+  it('defaults to the program the stack deploys on its local chain, never in production', () => {
+    expect(DEV_SETTLEMENT_PROGRAM_ID).toBe(SETTLEMENT_IDL.address);
+    expect(programIdFromConfig(loadConfig({})).toBase58()).toBe(SETTLEMENT_IDL.address);
+    const explicit = Keypair.generate().publicKey.toBase58();
+    expect(loadConfig({ SOLANA_RPC_URL: 'http://127.0.0.1:1', SETTLEMENT_PROGRAM_ID: explicit }).settlementProgramId).toBe(explicit);
+    const production = loadConfig({
+      NODE_ENV: 'production',
+      ADMIN_TOKEN: 'a'.repeat(40),
+      STRIPE_SECRET_KEY: `sk_live_${'b'.repeat(40)}`,
+      STRIPE_WEBHOOK_SECRET: `whsec_${'c'.repeat(40)}`,
+      TREASURY_KEYPAIR_PATH: '/run/secrets/treasury.json',
+      NFT_MINT_SEED: 'd'.repeat(40),
+      DATABASE_URL: 'postgresql://u:p@db:5432/settlement',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+    });
+    expect(production.settlementProgramId).toBeUndefined();
   });
 });
 
@@ -246,5 +264,12 @@ describe('program failures', () => {
     expect(settlementFailure(SettlementProgramError.SharesNotWhole, 'x').type).toBe(ErrorType.InvalidSplits);
     expect(settlementFailure(SettlementProgramError.InvalidRecipientAccount, 'x').type).toBe(ErrorType.SettlementRejected);
     expect(settlementFailure(undefined, 'x').type).toBe(ErrorType.SettlementRejected);
+  });
+
+  it("names the program's error in the message", () => {
+    expect(settlementFailure(SettlementProgramError.RecipientIsTreasury, 'simulation failed').message).toBe(
+      'RecipientIsTreasury (6012): simulation failed',
+    );
+    expect(settlementFailure(undefined, 'simulation failed').message).toBe('simulation failed');
   });
 });

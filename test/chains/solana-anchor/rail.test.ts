@@ -3,10 +3,17 @@
  * scripted RPC. The settlement program does not run here; sbf-program.test.ts runs its SBF build.
  */
 import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
+import bs58 from 'bs58';
 import { ErrorType } from '../../../src/shared/errors';
 import { Rail } from '../../../src/shared/status';
 import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
-import { createSolanaAnchorRail, findNftMintAddress, findReceiptAddress } from '../../../src/chains/solana-anchor';
+import {
+  SETTLEMENT_IDL,
+  createSolanaAnchorRail,
+  findNftMintAddress,
+  findReceiptAddress,
+  purchaseIdSeed,
+} from '../../../src/chains/solana-anchor';
 
 const programId = Keypair.generate().publicKey;
 const usdcMint = Keypair.generate().publicKey;
@@ -23,6 +30,30 @@ const request = (overrides: Partial<SettlementRequest> = {}): SettlementRequest 
   ],
   ...overrides,
 });
+
+const POOL = 2_619_000n + 1_091_250n + 654_750n;
+
+/** The logs of a transaction in which the program emitted PurchaseSettled (Borsh, after its discriminator). */
+function settledLogs(purchaseId: string, pool = POOL): string[] {
+  const discriminator = SETTLEMENT_IDL.events?.find((e) => e.name === 'PurchaseSettled')?.discriminator ?? [];
+  const u64 = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(n);
+    return b;
+  };
+  const data = Buffer.concat([
+    Buffer.from(discriminator),
+    purchaseIdSeed(purchaseId),
+    findReceiptAddress(programId, purchaseId)[0].toBuffer(),
+    Keypair.generate().publicKey.toBuffer(),
+    findNftMintAddress(programId, purchaseId)[0].toBuffer(),
+    u64(pool),
+    Buffer.from([3]),
+    u64(42n),
+  ]);
+  const id = programId.toBase58();
+  return [`Program ${id} invoke [1]`, `Program data: ${data.toString('base64')}`, `Program ${id} success`];
+}
 
 function memoryJournal(initial: SettlementAttempt[] = []) {
   const attempts = [...initial];
@@ -43,18 +74,29 @@ type RpcMethod =
   | 'getLatestBlockhash'
   | 'getRecentPrioritizationFees'
   | 'sendRawTransaction'
-  | 'confirmTransaction'
+  | 'getTransaction'
+  | 'getMultipleAccountsInfo'
   | 'getTokenAccountBalance';
-function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}) {
+/** A scripted RPC: what the rail sends is confirmed (with `sentErr`), anything else is unknown to it. */
+function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}, sentErr: unknown = null) {
+  const sent = new Set<string>();
   const rpc: Record<RpcMethod, jest.Mock> = {
     getAccountInfo: jest.fn(async () => null),
     getSignaturesForAddress: jest.fn(async () => []),
-    getSignatureStatuses: jest.fn(async () => ({ value: [null] })),
+    getSignatureStatuses: jest.fn(async ([sig]: string[]) => ({
+      value: [sent.has(sig ?? '') ? { err: sentErr, confirmationStatus: 'confirmed' } : null],
+    })),
     getBlockHeight: jest.fn(async () => 1_000),
     getLatestBlockhash: jest.fn(async () => ({ blockhash: Keypair.generate().publicKey.toBase58(), lastValidBlockHeight: 1_150 })),
     getRecentPrioritizationFees: jest.fn(async () => [{ slot: 1, prioritizationFee: 5_000 }]),
-    sendRawTransaction: jest.fn(async () => 'sent'),
-    confirmTransaction: jest.fn(async () => ({ value: { err: null } })),
+    sendRawTransaction: jest.fn(async (raw: Uint8Array) => {
+      const signature = VersionedTransaction.deserialize(raw).signatures[0];
+      const txId = bs58.encode(signature ?? new Uint8Array());
+      sent.add(txId);
+      return txId;
+    }),
+    getTransaction: jest.fn(async () => ({ meta: { err: null, logMessages: settledLogs('pur_rail_00000001') } })),
+    getMultipleAccountsInfo: jest.fn(async (keys: PublicKey[]) => keys.map(() => null)),
     getTokenAccountBalance: jest.fn(async () => ({ value: { amount: '123456789' } })),
     ...overrides,
   };
@@ -106,10 +148,11 @@ describe('createSolanaAnchorRail', () => {
     const { rpc, connection } = fakeConnection({
       // An expired earlier attempt that never landed: re-signing is allowed.
       getBlockHeight: jest.fn(async () => 2_000),
-      sendRawTransaction: jest.fn(async () => {
-        journaledAtSend = attempts.length;
-        return 'sent';
-      }),
+    });
+    const send = rpc.sendRawTransaction.getMockImplementation();
+    rpc.sendRawTransaction.mockImplementation(async (raw: Uint8Array) => {
+      journaledAtSend = attempts.length;
+      return send?.(raw);
     });
     attempts.push({ purchaseId: 'pur_rail_00000001', txId: 'expired', validUntil: 1_500n, createdAt: new Date(0) });
     const result = await railWith(connection).settle(request(), journal);
@@ -128,10 +171,45 @@ describe('createSolanaAnchorRail', () => {
     expect(attempts[1]?.validUntil).toBe(1_150n);
   });
 
-  it('maps a program error in the confirmation to a typed error', async () => {
-    const { connection } = fakeConnection({
-      confirmTransaction: jest.fn(async () => ({ value: { err: { InstructionError: [5, { Custom: 6013 }] } } })),
+  it('reports the NFT from the PurchaseSettled event, and refuses an event whose pool differs', async () => {
+    const wrongPool = fakeConnection({
+      getTransaction: jest.fn(async () => ({ meta: { err: null, logMessages: settledLogs('pur_rail_00000001', POOL - 1n) } })),
     });
+    await expect(railWith(wrongPool.connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
+      type: ErrorType.Internal,
+    });
+    const noEvent = fakeConnection({ getTransaction: jest.fn(async () => ({ meta: { err: null, logMessages: [] } })) });
+    await expect(railWith(noEvent.connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
+      type: ErrorType.Internal,
+    });
+    const notYet = fakeConnection({ getTransaction: jest.fn(async () => null) });
+    await expect(railWith(notYet.connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
+      type: ErrorType.RpcUnavailable,
+    });
+  });
+
+  it('creates new recipients first in transactions of their own when the settlement has no room for them', async () => {
+    const { rpc, connection } = fakeConnection();
+    // 12.000000 USDC split 833 bps × 11 + 837 bps.
+    const payouts = Array.from({ length: 12 }, (_, i) => ({
+      wallet: Keypair.generate().publicKey.toBase58(),
+      amountMicroUsdc: i === 11 ? 1_004_400n : 999_600n,
+    }));
+    const pool = payouts.reduce((sum, p) => sum + p.amountMicroUsdc, 0n);
+    rpc.getTransaction.mockImplementation(async () => ({ meta: { err: null, logMessages: settledLogs('pur_rail_00000001', pool) } }));
+    const { journal, attempts } = memoryJournal();
+    const result = await railWith(connection).settle(request({ payouts }), journal);
+    expect(result.alreadySettled).toBe(false);
+    const sent = rpc.sendRawTransaction.mock.calls.map((call) => VersionedTransaction.deserialize(call[0] as Uint8Array));
+    // 12 accounts, 4 per transaction, then the settlement alone; only the settlement is journaled.
+    expect(sent).toHaveLength(4);
+    const last = sent.at(-1)?.message;
+    expect(last?.staticAccountKeys[last.compiledInstructions.at(-1)?.programIdIndex ?? -1]?.equals(programId)).toBe(true);
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('maps a program error in the confirmation to a typed error', async () => {
+    const { connection } = fakeConnection({}, { InstructionError: [5, { Custom: 6013 }] });
     await expect(railWith(connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
       type: ErrorType.InsufficientTreasury,
     });
