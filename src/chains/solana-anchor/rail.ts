@@ -133,14 +133,47 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   };
 
   /**
-   * The `PurchaseSettled` event of a landed settlement, from its transaction's logs. A transaction
-   * not readable yet is the RPC lagging (retryable); an event for another purchase or pool is not.
+   * What the receipt account records, for a settlement whose logs were cut before its event: a
+   * transaction's log is capped at 10,000 bytes ("Log truncated"), which the recipient accounts
+   * created ahead of the settle instruction can fill. The receipt is written by the same
+   * instruction, so it says the same thing.
+   */
+  async function settledReceipt(txId: TransactionSignature, purchaseId: string, pool: bigint, alreadySettled: boolean) {
+    const [receipt] = findReceiptAddress(programId, purchaseId);
+    const info = await connection.getAccountInfo(receipt, commitment);
+    if (info === null) throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} is not readable yet`, { txId });
+    const data: unknown = program.coder.accounts.decode('receipt', info.data);
+    if (typeof data !== 'object' || data === null || !('purchaseId' in data) || !('nftMint' in data) || !('pool' in data)) {
+      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} does not decode as a Receipt`, { txId });
+    }
+    const { purchaseId: id, nftMint, pool: settledPool } = data;
+    if (
+      !Array.isArray(id) ||
+      !Buffer.from(id).equals(purchaseIdSeed(purchaseId)) ||
+      !(nftMint instanceof PublicKey) ||
+      !BN.isBN(settledPool)
+    ) {
+      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} is not the receipt of ${purchaseId}`, { txId });
+    }
+    if (BigInt(settledPool.toString()) !== pool) {
+      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} records a pool of ${settledPool.toString()}, not ${pool}`, {
+        txId,
+      });
+    }
+    return { txId, nftId: nftMint.toBase58(), alreadySettled };
+  }
+
+  /**
+   * The `PurchaseSettled` event of a landed settlement, from its transaction's logs (or its receipt,
+   * when the logs were truncated). A transaction not readable yet is the RPC lagging (retryable); an
+   * event for another purchase or pool is not.
    */
   async function settledEvent(txId: TransactionSignature, purchaseId: string, pool: bigint, alreadySettled: boolean) {
     const tx = await connection.getTransaction(txId, { commitment: finality, maxSupportedTransactionVersion: 0 });
     if (tx === null) throw new DomainError(ErrorType.RpcUnavailable, `settlement ${txId} is not readable yet`, { txId });
     const seed = purchaseIdSeed(purchaseId);
-    for (const event of events.parseLogs(tx.meta?.logMessages ?? [])) {
+    const logs = tx.meta?.logMessages ?? [];
+    for (const event of events.parseLogs(logs)) {
       // Program presents the IDL in camelCase, event names included.
       if (event.name !== 'purchaseSettled') continue;
       const data: unknown = event.data;
@@ -153,18 +186,25 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       }
       return { txId, nftId: nftMint.toBase58(), alreadySettled };
     }
+    if (tx.meta?.err === null && logs.includes('Log truncated')) return settledReceipt(txId, purchaseId, pool, alreadySettled);
     throw new DomainError(ErrorType.Internal, `settlement ${txId} has no PurchaseSettled event for ${purchaseId}`, { txId });
   }
 
-  /** The settlement that created the receipt (the oldest signature touching it), or undefined. */
+  /**
+   * The settlement that created the receipt, or undefined: the oldest successful signature touching
+   * it. Failed transactions touch it too (a second attempt refused because the receipt exists), and
+   * one landing in the same slot can be listed after the settlement, so only successes count.
+   */
   async function settledResult(purchaseId: string, pool: bigint): Promise<SettlementResult | undefined> {
     const [receipt] = findReceiptAddress(programId, purchaseId);
     const info = await connection.getAccountInfo(receipt, commitment);
     if (info === null) return undefined;
     const signatures = await connection.getSignaturesForAddress(receipt, undefined, finality);
-    const oldest = signatures[signatures.length - 1];
-    if (oldest === undefined) throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} has no visible signature yet`);
-    return settledEvent(oldest.signature, purchaseId, pool, true);
+    const succeeded = signatures.filter((s) => s.err === null);
+    const creator = succeeded[succeeded.length - 1];
+    if (creator === undefined)
+      throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} has no visible settlement yet`);
+    return settledEvent(creator.signature, purchaseId, pool, true);
   }
 
   /** Waits out a journaled attempt: resolves true if it landed, false once it can never land. */

@@ -3,12 +3,14 @@
  * scripted RPC. The settlement program does not run here; sbf-program.test.ts runs its SBF build.
  */
 import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
+import { BN } from '@coral-xyz/anchor';
 import bs58 from 'bs58';
 import { ErrorType } from '../../../src/shared/errors';
 import { Rail } from '../../../src/shared/status';
 import type { SettlementAttempt, SettlementJournal, SettlementRequest } from '../../../src/chains/rail';
 import {
   SETTLEMENT_IDL,
+  createSettlementProgram,
   createSolanaAnchorRail,
   findNftMintAddress,
   findReceiptAddress,
@@ -118,7 +120,12 @@ describe('createSolanaAnchorRail', () => {
   it('returns the existing settlement when the receipt already exists, sending nothing', async () => {
     const { rpc, connection } = fakeConnection({
       getAccountInfo: jest.fn(async () => ({ data: Buffer.alloc(0), owner: programId, executable: false, lamports: 1 })),
-      getSignaturesForAddress: jest.fn(async () => [{ signature: 'newest' }, { signature: 'settling-tx' }]),
+      // Newest first; a failed attempt landing in the settlement's slot can be listed after it.
+      getSignaturesForAddress: jest.fn(async () => [
+        { signature: 'newest', err: null },
+        { signature: 'settling-tx', err: null },
+        { signature: 'refused-duplicate', err: { InstructionError: [2, { Custom: 0 }] } },
+      ]),
     });
     const { journal, attempts } = memoryJournal();
     const result = await railWith(connection).settle(request(), journal);
@@ -186,6 +193,49 @@ describe('createSolanaAnchorRail', () => {
     await expect(railWith(notYet.connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject({
       type: ErrorType.RpcUnavailable,
     });
+  });
+
+  it('reads a settlement whose logs were truncated before its event from the receipt account', async () => {
+    const purchaseId = 'pur_rail_00000001';
+    const nftMint = findNftMintAddress(programId, purchaseId)[0];
+    const receipt = (pool: bigint, id = purchaseId) =>
+      createSettlementProgram(programId).coder.accounts.encode('receipt', {
+        purchaseId: [...purchaseIdSeed(id)],
+        buyer: Keypair.generate().publicKey,
+        nftMint,
+        pool: new BN(pool.toString()),
+        splitCount: 3,
+        settledAt: new BN(42),
+        bump: 255,
+        nftMintBump: 254,
+      });
+    const truncated = (data: Buffer) => {
+      const sent = { value: false };
+      return fakeConnection({
+        sendRawTransaction: jest.fn(async (raw: Uint8Array) => {
+          sent.value = true;
+          return bs58.encode(VersionedTransaction.deserialize(raw).signatures[0] ?? new Uint8Array());
+        }),
+        getSignatureStatuses: jest.fn(async () => ({ value: [sent.value ? { err: null, confirmationStatus: 'confirmed' } : null] })),
+        // Before the send there is no receipt; after it, the settle instruction has written one.
+        getAccountInfo: jest.fn(async () => (sent.value ? { data, owner: programId, executable: false, lamports: 1 } : null)),
+        getTransaction: jest.fn(async () => ({
+          meta: {
+            err: null,
+            logMessages: [`Program ${programId.toBase58()} invoke [1]`, 'Program log: Instruction: SettlePurchase', 'Log truncated'],
+          },
+        })),
+      });
+    };
+    const result = await railWith(truncated(await receipt(POOL)).connection).settle(request(), memoryJournal().journal);
+    expect(result).toMatchObject({ nftId: nftMint.toBase58(), alreadySettled: false });
+    // The receipt must be this purchase's, for this pool.
+    await expect(railWith(truncated(await receipt(POOL - 1n)).connection).settle(request(), memoryJournal().journal)).rejects.toMatchObject(
+      { type: ErrorType.Internal },
+    );
+    await expect(
+      railWith(truncated(await receipt(POOL, 'pur_other')).connection).settle(request(), memoryJournal().journal),
+    ).rejects.toMatchObject({ type: ErrorType.Internal });
   });
 
   it('creates new recipients first in transactions of their own when the settlement has no room for them', async () => {
