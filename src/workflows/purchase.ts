@@ -278,6 +278,11 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       await db.recordFees(feeRecord);
       showStatus(PurchaseStatus.FeeCaptured);
     }
+    const voidHold = { name: 'voidTreasuryHold', run: () => store.voidTreasuryHold(purchaseId) };
+    // A local activity's writes can outlive a workflow task lost with its worker, and the retried
+    // task may then take another branch (an abort signal read before the reserve): so the merged
+    // shape registers the void before it can reserve. Voiding is a no-op for a purchase with no hold.
+    if (merged) compensations.push(voidHold);
     if (inbox.abort) return await endBeforePivot(abortStatus(), abortFailure());
 
     // 4. Front from the treasury: a pending hold, or a durable wait for funds. The merged shape
@@ -307,7 +312,7 @@ export async function purchaseWorkflow(input: PurchaseWorkflowInput & { policy: 
       }
       if (!(await waitForWakeup(policy.treasuryRecheckInterval))) return await endBeforePivot(abortStatus(), abortFailure());
     }
-    compensations.push({ name: 'voidTreasuryHold', run: () => store.voidTreasuryHold(purchaseId) });
+    if (!merged) compensations.push(voidHold);
     state.waitingFor = null;
     if (merged) showStatus(PurchaseStatus.TreasuryReserved);
     else await setStatus(PurchaseStatus.TreasuryReserved);

@@ -16,7 +16,14 @@ import { domainErrorInterceptor } from '../../src/activities/errors';
 import type { SettlementPlan } from '../../src/activities/purchase';
 import { DomainError, ErrorType } from '../../src/shared/errors';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
-import { approveSignal, refundedSignal, retryNowSignal, statusQuery, type PurchaseState } from '../../src/workflows/definitions';
+import {
+  approveSignal,
+  disputedSignal,
+  refundedSignal,
+  retryNowSignal,
+  statusQuery,
+  type PurchaseState,
+} from '../../src/workflows/definitions';
 import type { PurchasePolicy } from '../../src/workflows/purchase';
 import { startTimeSkipping, workflowBundle } from '../helpers/temporal';
 
@@ -394,6 +401,35 @@ describe('compensations', () => {
       await expect(handle.result()).resolves.toMatchObject({ status: PurchaseStatus.Failed });
       expect(fakes.of('voidTreasuryHold')).toEqual([[purchaseId]]);
       expect(fakes.of('refundPayment')).toEqual([]);
+    });
+  });
+
+  test('a dispute read before the treasury reserve still voids a hold: a lost workflow task may have written one', async () => {
+    // The reserve is a local activity: a worker killed after its transaction committed but before
+    // the task completed leaves a hold that history does not know of, and the retried task can read
+    // the dispute first. The void is registered before the reserve so that hold is released.
+    let feeStarted!: () => void;
+    const feeRequested = new Promise<void>((r) => (feeStarted = r));
+    let releaseFee!: () => void;
+    const feeGate = new Promise<void>((r) => (releaseFee = r));
+    const fakes = fakeActivities(2500n, {
+      captureStripeFee: async (purchaseId) => {
+        feeStarted();
+        await feeGate;
+        return { grossCents: '2500', stripeFeeCents: '103', paymentIntentId: `pi_${purchaseId}`, chargeId: `ch_${purchaseId}` };
+      },
+      voidTreasuryHold: () => Promise.resolve('voided'),
+    });
+    await scenario(fakes, basePolicy, async (started, purchaseId) => {
+      const handle = await started;
+      await feeRequested;
+      await handle.signal(disputedSignal, { eventId: 'evt_dispute_before_reserve' });
+      releaseFee();
+      await expect(handle.result()).resolves.toEqual({ purchaseId, status: PurchaseStatus.Disputed, txId: null });
+      expect(fakes.of('recordFeesAndReserve')).toEqual([]);
+      expect(fakes.of('voidTreasuryHold')).toEqual([[purchaseId]]);
+      expect(fakes.of('settleOnChain')).toEqual([]);
+      expect(fakes.of('markPurchaseStatus').at(-1)?.slice(0, 2)).toEqual([purchaseId, PurchaseStatus.Disputed]);
     });
   });
 
