@@ -12,11 +12,18 @@ export interface AuditLogRow {
   /** `ok`, or `error:<type>` */
   result: string;
   flagged?: boolean;
-  details?: Prisma.InputJsonValue;
+  /** any JSON-serialisable value; bigints are written as decimal strings */
+  details?: unknown;
 }
 
-export async function insertAuditLog(db: Db, row: AuditLogRow): Promise<void> {
-  await db.auditLog.create({ data: row });
+export async function insertAuditLog(db: Db, { details, ...row }: AuditLogRow): Promise<void> {
+  await db.auditLog.create({ data: { ...row, details: toJson(details) } });
+}
+
+function toJson(value: unknown): Prisma.InputJsonValue | undefined {
+  if (value === undefined) return undefined;
+  const json: Prisma.InputJsonValue = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  return json;
 }
 
 /** Whether `action` on `target` has succeeded before; `runId` narrows it to one run (details.runId). */

@@ -1,5 +1,5 @@
 /** The admin audit trail as the admin API, the dashboard and the ops CLI use it. */
-import type { Db, Prisma } from '../db/client';
+import type { Db } from '../db/client';
 import { findAuditLog, insertAuditLog, type AuditFilter } from '../db/audit-log';
 
 export type { AuditFilter } from '../db/audit-log';
@@ -17,7 +17,7 @@ export interface AuditEntry {
 export async function audited<T>(db: Db, entry: AuditEntry, action: () => Promise<T>): Promise<T> {
   try {
     const result = await action();
-    await insertAuditLog(db, { ...entry, result: 'ok', details: toJson(result) });
+    await insertAuditLog(db, { ...entry, result: 'ok', details: result });
     return result;
   } catch (err) {
     const type = typeof err === 'object' && err !== null && 'type' in err ? String(err.type) : 'error';
@@ -40,10 +40,4 @@ export async function listAudit(db: Db, filter: AuditFilter) {
     details: r.details,
     createdAt: r.createdAt.toISOString(),
   }));
-}
-
-function toJson(value: unknown): Prisma.InputJsonValue | undefined {
-  if (value === undefined) return undefined;
-  const json: Prisma.InputJsonValue = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
-  return json;
 }
