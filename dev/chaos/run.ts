@@ -20,7 +20,7 @@ import { childProcessEnv, loadConfig, DEV_SETTLEMENT_PROGRAM_ID, type Config } f
 import { createDb, type Db } from '../../src/db/client';
 import { freeStackPorts } from '../net';
 import { startStack, type Stack } from '../stack';
-import type { AuditReport } from '../../src/audit/types';
+import { treasuryRailOf, type AuditReport, type TreasuryRail } from '../../src/audit/types';
 import { createDevStripeClient, type DevPayment } from '../dev-stripe/client';
 import { PROJECT_ROOT } from '../tools';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
@@ -207,9 +207,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const plans = planPurchases(workloadRandom, products, opts);
   const platformFeeBps = 1000;
   // Per treasury: solana-anchor pays from the Solana treasury.
-  const poolByRail = new Map<Rail, bigint>();
+  const poolByRail = new Map<TreasuryRail, bigint>();
   for (const p of plans) {
-    const treasury = p.product.rail === Rail.Evm ? Rail.Evm : Rail.Solana;
+    const treasury = treasuryRailOf(p.product.rail);
     poolByRail.set(treasury, (poolByRail.get(treasury) ?? 0n) + expectedPoolMicroUsdc(p.product, platformFeeBps));
   }
   const largestPool = [...poolByRail.values()].reduce((a, b) => (a > b ? a : b), 0n);

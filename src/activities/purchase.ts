@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { SettlementRail } from '../chains/rail';
 import type { Db } from '../db/client';
-import { reserveTreasuryHold, voidTreasuryHold, type ReserveOutcome } from '../db/ledger';
+import { reserveTreasuryHold, voidTreasuryHold, type ReserveInput, type ReserveOutcome } from '../db/ledger';
 import { NO_RISK_LIMITS, type RiskLimits } from '../db/risk-limits';
 import { enterSettlement } from '../db/settlement-pause';
 import {
@@ -94,6 +94,19 @@ export function createPurchaseActivities({
     return r;
   };
 
+  /** The hold a purchase asks the treasury for: its pool, the hold's TTL from now, the risk limits. */
+  function holdFor(purchaseId: string, rail: Rail, amountMicroUsdc: string): ReserveInput {
+    const at = now();
+    return {
+      purchaseId,
+      rail,
+      amountMicro: BigInt(amountMicroUsdc),
+      expiresAt: new Date(at.getTime() + holdTtlMs),
+      now: at,
+      limits: riskLimits,
+    };
+  }
+
   async function loadPlan(purchaseId: string): Promise<SettlementPlan> {
     const p = await loadPurchaseForSettlement(db, purchaseId);
     const rail = p.rail as Rail;
@@ -159,18 +172,10 @@ export function createPurchaseActivities({
       fees: Record<keyof FeeBreakdown, string>;
       rail: Rail;
     }): Promise<ReserveAnswer> {
-      const at = now();
       const res = await recordFeesAndReserve(db, {
         fees: feeBreakdownOf(input.fees),
         refs: { paymentIntentId: input.paymentIntentId, chargeId: input.chargeId },
-        hold: {
-          purchaseId: input.purchaseId,
-          rail: input.rail,
-          amountMicro: BigInt(input.fees.creatorPoolMicroUsdc),
-          expiresAt: new Date(at.getTime() + holdTtlMs),
-          now: at,
-          limits: riskLimits,
-        },
+        hold: holdFor(input.purchaseId, input.rail, input.fees.creatorPoolMicroUsdc),
       });
       return reserveAnswer(res);
     },
@@ -180,16 +185,7 @@ export function createPurchaseActivities({
      * same transaction: `riskReason` says the hold went over one and the purchase waits for approval.
      */
     async reserveTreasury(input: { purchaseId: string; rail: Rail; amountMicroUsdc: string }): Promise<ReserveAnswer> {
-      const at = now();
-      const res = await reserveTreasuryHold(db, {
-        purchaseId: input.purchaseId,
-        rail: input.rail,
-        amountMicro: BigInt(input.amountMicroUsdc),
-        expiresAt: new Date(at.getTime() + holdTtlMs),
-        now: at,
-        limits: riskLimits,
-      });
-      return reserveAnswer(res);
+      return reserveAnswer(await reserveTreasuryHold(db, holdFor(input.purchaseId, input.rail, input.amountMicroUsdc)));
     },
 
     /** The gate before the pivot: `entered` marks the purchase settling; false while the emergency pause is on (marked paused). */

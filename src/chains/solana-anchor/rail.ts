@@ -108,6 +108,17 @@ export function settlementFailure(code: number | undefined, message: string): Do
   return new DomainError(ErrorType.SettlementRejected, text, { code });
 }
 
+/**
+ * The purchase id, NFT mint and pool of a decoded `PurchaseSettled` event or `Receipt` account (the
+ * coder's camelCase fields), or undefined when `data` is not of that shape.
+ */
+function settledFields(data: unknown): { purchaseId: Buffer; nftMint: PublicKey; pool: bigint } | undefined {
+  if (typeof data !== 'object' || data === null || !('purchaseId' in data) || !('nftMint' in data) || !('pool' in data)) return undefined;
+  const { purchaseId, nftMint, pool } = data;
+  if (!Array.isArray(purchaseId) || !(nftMint instanceof PublicKey) || !BN.isBN(pool)) return undefined;
+  return { purchaseId: Buffer.from(purchaseId), nftMint, pool: BigInt(pool.toString()) };
+}
+
 function rpcUnavailable(err: unknown): DomainError {
   if (isDomainError(err)) return err;
   return new DomainError(ErrorType.RpcUnavailable, err instanceof Error ? err.message : String(err));
@@ -142,25 +153,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     const [receipt] = findReceiptAddress(programId, purchaseId);
     const info = await connection.getAccountInfo(receipt, commitment);
     if (info === null) throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} is not readable yet`, { txId });
-    const data: unknown = program.coder.accounts.decode('receipt', info.data);
-    if (typeof data !== 'object' || data === null || !('purchaseId' in data) || !('nftMint' in data) || !('pool' in data)) {
-      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} does not decode as a Receipt`, { txId });
-    }
-    const { purchaseId: id, nftMint, pool: settledPool } = data;
-    if (
-      !Array.isArray(id) ||
-      !Buffer.from(id).equals(purchaseIdSeed(purchaseId)) ||
-      !(nftMint instanceof PublicKey) ||
-      !BN.isBN(settledPool)
-    ) {
+    const settled = settledFields(program.coder.accounts.decode('receipt', info.data));
+    if (settled === undefined || !settled.purchaseId.equals(purchaseIdSeed(purchaseId))) {
       throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} is not the receipt of ${purchaseId}`, { txId });
     }
-    if (BigInt(settledPool.toString()) !== pool) {
-      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} records a pool of ${settledPool.toString()}, not ${pool}`, {
-        txId,
-      });
+    if (settled.pool !== pool) {
+      throw new DomainError(ErrorType.Internal, `receipt ${receipt.toBase58()} records a pool of ${settled.pool}, not ${pool}`, { txId });
     }
-    return { txId, nftId: nftMint.toBase58(), alreadySettled };
+    return { txId, nftId: settled.nftMint.toBase58(), alreadySettled };
   }
 
   /**
@@ -176,15 +176,12 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     for (const event of events.parseLogs(logs)) {
       // Program presents the IDL in camelCase, event names included.
       if (event.name !== 'purchaseSettled') continue;
-      const data: unknown = event.data;
-      if (typeof data !== 'object' || data === null || !('purchaseId' in data) || !('nftMint' in data) || !('pool' in data)) continue;
-      const { purchaseId: id, nftMint, pool: settledPool } = data;
-      if (!Array.isArray(id) || !(nftMint instanceof PublicKey) || !BN.isBN(settledPool)) continue;
-      if (!Buffer.from(id).equals(seed)) continue;
-      if (BigInt(settledPool.toString()) !== pool) {
-        throw new DomainError(ErrorType.Internal, `settlement ${txId} paid a pool of ${settledPool.toString()}, not ${pool}`, { txId });
+      const settled = settledFields(event.data);
+      if (settled === undefined || !settled.purchaseId.equals(seed)) continue;
+      if (settled.pool !== pool) {
+        throw new DomainError(ErrorType.Internal, `settlement ${txId} paid a pool of ${settled.pool}, not ${pool}`, { txId });
       }
-      return { txId, nftId: nftMint.toBase58(), alreadySettled };
+      return { txId, nftId: settled.nftMint.toBase58(), alreadySettled };
     }
     if (tx.meta?.err === null && logs.includes('Log truncated')) return settledReceipt(txId, purchaseId, pool, alreadySettled);
     throw new DomainError(ErrorType.Internal, `settlement ${txId} has no PurchaseSettled event for ${purchaseId}`, { txId });
