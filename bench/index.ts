@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       const purchases = await purchaseBatch(engine, settleRefs.slice(opts.single), opts.settleTimeoutSeconds * 1000, progress);
       progress(`purchases: ${opts.batch} at once, ${purchases.completed} settled, ${purchases.perSecond.toFixed(1)}/s`);
       const solana = await runSolanaBench(engine.config, opts.solanaSeconds);
-      progress(`solana: RPC ${solana.rpc.perSecond.toFixed(1)}/s, in-process ${solana.inProcess.perSecond.toFixed(1)}/s`);
+      progress(`solana: ${solana.rpc.perSecond.toFixed(1)} settlements/s over JSON-RPC`);
       runs.push({ webhookAck, statusRead, single: alone, baseline, purchases, solana });
     }
     if (opts.parked > 0) {

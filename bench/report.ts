@@ -150,25 +150,11 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
       parked ? [mib(parked.workerRssBytes)] : [],
     ),
     fig(
-      'solanaInProcessVsRpc',
-      'Solana rail in-process ÷ over JSON-RPC (throughput)',
-      'x',
-      'higher',
-      runs.map((r) => r.solana.ratio),
-    ),
-    fig(
       'solanaRpcPerSecond',
       'Solana rail over JSON-RPC, sequential',
       '/s',
       'higher',
       runs.map((r) => r.solana.rpc.perSecond),
-    ),
-    fig(
-      'solanaInProcessPerSecond',
-      'Solana rail in-process, sequential',
-      '/s',
-      'higher',
-      runs.map((r) => r.solana.inProcess.perSecond),
     ),
   ];
 }

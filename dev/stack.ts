@@ -1,14 +1,13 @@
 /**
  * `npm start`: the whole engine as one supervised process tree — embedded
  * PostgreSQL, the Temporal dev server (SQLite under DATA_DIR, UI on TEMPORAL_UI_PORT), the dev Stripe,
- * the local Solana chain, anvil with the contracts deployed, the worker and the API. Data survives
+ * the local Solana chain (Surfpool) with the settlement program, anvil with the contracts deployed, the worker and the API. Data survives
  * a restart; Ctrl-C stops everything.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection, PublicKey } from '@solana/web3.js';
-import { childProcessEnv, loadConfig, DEV_SETTLEMENT_PROGRAM_ID, DEV_STRIPE_SECRET_KEY, type Config } from '../src/config';
+import { childProcessEnv, loadConfig, DEV_STRIPE_SECRET_KEY, type Config } from '../src/config';
 import { evmRailFromConfig } from '../src/chains/evm';
 import { deployEvmContracts } from '../src/chains/evm/deploy';
 import { resolveUsdcMint, solanaRailFromConfig } from '../src/chains/solana';
@@ -19,6 +18,9 @@ import { Rail } from '../src/shared/status';
 import { freePort, waitForPort } from './net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres';
 import { Supervisor } from './supervisor';
+import { bootstrapDevChain, surfpoolArgs, surfpoolBinary, surfpoolDbPath, waitForSurfpool } from './surfpool';
+import { deploySettlementProgram } from './surfpool/deploy';
+import { startRpcFaultProxy, type RpcFaultProxy } from './surfpool/rpc-faults';
 import { PROJECT_ROOT, SETTLEMENT_PROGRAM_SO, resolveTool, stripeMockArgs, stripeMockEnv, temporalDevServerArgs } from './tools';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -44,21 +46,6 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
       // not up yet
     }
     if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Resolves once the chain at `rpcUrl` answers with `programId` deployed (an executable account). */
-async function waitForProgram(rpcUrl: string, programId: string, timeoutMs = 60_000): Promise<void> {
-  const connection = new Connection(rpcUrl, 'confirmed');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await connection.getAccountInfo(new PublicKey(programId)))?.executable) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${rpcUrl} did not have program ${programId} deployed within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -103,10 +90,12 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
   fs.mkdirSync(config.dataDir, { recursive: true });
   const supervisor = new Supervisor(say);
   let pg: EmbeddedPostgresHandle | undefined;
+  let faults: RpcFaultProxy | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await supervisor.stopAll();
+      await faults?.close();
       await pg?.stop().catch(() => undefined);
     })());
   const onSignal = (signal: NodeJS.Signals) => {
@@ -212,21 +201,43 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
       env.STRIPE_API_BASE = `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`;
     }
 
-    // Local Solana chain, with the settlement program deployed (the solana-anchor rail's default in dev)
+    // The local Solana chain (Surfpool), then the settlement program (the solana-anchor rail's default
+    // in dev) and the dev bootstrap. With SOLANA_FAULT_INJECTION the fault proxy takes the usual
+    // ports and Surfpool free ones behind it.
     if (config.SOLANA_RPC_URL === undefined) {
-      const chain = node('dev/solana-chain/main.ts');
       if (!fs.existsSync(SETTLEMENT_PROGRAM_SO)) {
         throw new Error(
           `${path.relative(PROJECT_ROOT, SETTLEMENT_PROGRAM_SO)} is missing: run \`npm run build:program\` (setup builds it)`,
         );
       }
+      const [rpcPort, wsPort] = config.SOLANA_FAULT_INJECTION
+        ? [await freePort(), await freePort()]
+        : [config.SOLANA_RPC_PORT, config.SOLANA_RPC_PORT + 1];
+      const nodeUrl = `http://127.0.0.1:${rpcPort}`;
       await supervisor.start({
         name: 'solana',
-        command: chain.command,
-        args: [...chain.args, '--program', SETTLEMENT_PROGRAM_SO],
-        env: childEnv(config, env),
-        ready: () => waitForProgram(config.solanaRpcUrl, DEV_SETTLEMENT_PROGRAM_ID),
+        command: surfpoolBinary(config.SURFPOOL_PATH),
+        args: surfpoolArgs({ rpcPort, wsPort, slotMs: config.SOLANA_SLOT_MS, state: config.SOLANA_CHAIN_STATE, dataDir: config.dataDir }),
+        stopTimeoutMs: 8_000,
+        ready: () => waitForSurfpool(nodeUrl),
       });
+      if (config.SOLANA_FAULT_INJECTION) {
+        faults = await startRpcFaultProxy({
+          upstreamRpcUrl: nodeUrl,
+          upstreamWsUrl: `ws://127.0.0.1:${wsPort}`,
+          port: config.SOLANA_RPC_PORT,
+          wsPort: config.SOLANA_RPC_PORT + 1,
+        });
+        say(`[stack] Solana fault proxy (dev_injectFault) on ${faults.rpcUrl}, Surfpool behind it on ${nodeUrl}`);
+      }
+      const program = await deploySettlementProgram(nodeUrl, SETTLEMENT_PROGRAM_SO);
+      say(`[stack] settlement program ${program.programId.toBase58()} deployed (${program.bytes} bytes, sha256 ${program.sha256})`);
+      const boot = await bootstrapDevChain(nodeUrl, {
+        dataDir: config.dataDir,
+        funding: config.DEV_TREASURY_FUNDING_MICRO_USDC,
+        treasuryKeypairPath: config.treasuryKeypairPath,
+      });
+      say(`[stack] Solana: treasury ${boot.treasury}, USDC mint ${boot.usdcMint}, state ${config.SOLANA_CHAIN_STATE === 'sqlite' ? surfpoolDbPath(config.dataDir) : 'in memory'}`);
     }
 
     // anvil + contracts

@@ -1,8 +1,8 @@
 /**
  * `npm run build`: src/ compiled by tsc to dist/ (entry points dist/server.js, dist/worker.js,
  * dist/ops/cli.js), generated/ (the Prisma client, the contracts' ABIs) to dist/generated/, the dev
- * harness's child processes that `npm start` and the chaos run start compiled (dev/dev-stripe,
- * dev/solana-chain) to dist/dev/, and the workflows bundled once into dist/workflow-bundle.js (and
+ * harness's child process that `npm start` and the chaos run start compiled (dev/dev-stripe) to
+ * dist/dev/, and the workflows bundled once into dist/workflow-bundle.js (and
  * dist/workflow-bundle-otel.js with OpenTelemetry's workflow interceptors), which the compiled
  * worker loads instead of bundling at every start. `--production` (the Docker image) leaves out
  * dist/dev/.

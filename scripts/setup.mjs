@@ -4,7 +4,8 @@
 // it needs (tool path overrides) straight from the environment.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -127,7 +128,7 @@ function prismaClient() {
 function compiledBuild() {
   const sources = execFileSync(
     'git',
-    ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'dev/dev-stripe', 'dev/solana-chain', 'scripts/build.ts'],
+    ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'dev/dev-stripe', 'scripts/build.ts'],
     { cwd: root, encoding: 'utf8' },
   )
     .split('\n')
@@ -149,7 +150,6 @@ function compiledBuild() {
     'dist/ops/cli.js',
     'dist/workflow-bundle.js',
     'dist/dev/dev-stripe/main.js',
-    'dist/dev/solana-chain/main.js',
   ].map((f) => path.join(root, f));
   stamped(
     'dist',
@@ -311,6 +311,44 @@ function settlementProgram() {
   );
 }
 
+/**
+ * The local Solana chain: dev/surfpool, a small binary over surfpool-core (Surfpool's validator),
+ * built with the toolchain its rust-toolchain.toml pins and copied to .tools/bin/surfpool. Its
+ * target/ (about 1.7 GB) lives outside the clone, under ~/.cache/settlement-engine/surfpool-target,
+ * so `git status` stays clean and a second clone shares it. Rebuilt when the Rust sources, Cargo.toml,
+ * Cargo.lock or rust-toolchain.toml changed; SURFPOOL_PATH names a prebuilt binary instead.
+ */
+function surfpool() {
+  const override = process.env.SURFPOOL_PATH;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`SURFPOOL_PATH=${override} does not exist`);
+    return;
+  }
+  const crate = path.join(root, 'dev/surfpool');
+  const inputs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'], {
+    cwd: crate,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter(Boolean)
+    .sort()
+    .map((f) => path.join(crate, f));
+  const binary = path.join(goBin, 'surfpool');
+  stamped('surfpool', inputs, () => existsSync(binary), () => {
+    if (!onPath('cargo')) throw new Error('cargo is missing: install rustup (https://rustup.rs) or set SURFPOOL_PATH to a prebuilt dev/surfpool binary');
+    const toolchain = /channel\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(crate, 'rust-toolchain.toml'), 'utf8'))?.[1];
+    if (toolchain && onPath('rustup')) run('rustup', ['toolchain', 'install', toolchain, '--profile', 'minimal'], { cwd: crate });
+    const targetDir = path.join(os.homedir(), '.cache', 'settlement-engine', 'surfpool-target');
+    log(
+      `building the local Solana chain (dev/surfpool over surfpool-core, Rust ${toolchain}) into ${targetDir} — a cold build takes about 11 minutes on 2 cores (877 crates); a rebuild of the binary alone, seconds`,
+    );
+    // From the crate's directory, so rustup picks its rust-toolchain.toml.
+    run('cargo', ['build', '--release', '--locked'], { cwd: crate, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
+    mkdirSync(goBin, { recursive: true });
+    copyFileSync(path.join(targetDir, 'release', 'surfpool-dev'), binary);
+  });
+}
+
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
 // missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
 function chromium() {
@@ -337,6 +375,7 @@ try {
   npmDependencies();
   goTools();
   settlementProgram();
+  surfpool();
   prismaClient();
   contracts();
   compiledBuild();

@@ -154,6 +154,11 @@ const schema = z.object({
   COMPUTE_UNIT_LIMIT: z.coerce.number().int().positive().default(600_000),
   SETTLEMENT_PROGRAM_ID: optionalString,
   DEV_TREASURY_FUNDING_MICRO_USDC: nonNegativeBigint('1000000000000'),
+  /** The stack's local chain (Surfpool): its binary, where it keeps its state, its slot length. */
+  SURFPOOL_PATH: optionalString,
+  SOLANA_CHAIN_STATE: z.enum(['sqlite', 'memory']).default('sqlite'),
+  SOLANA_SLOT_MS: z.coerce.number().int().min(1).max(10_000).default(400),
+  /** The stack puts the JSON-RPC fault proxy (`dev_injectFault`) on the Solana ports, Surfpool behind it. */
   SOLANA_FAULT_INJECTION: bool(false),
 
   // EVM

@@ -53,7 +53,7 @@ export interface FaultTargets {
 }
 
 const CHAIN_FAULTS = [
-  { kind: 'dropNextTransaction', count: 1 },
+  { kind: 'loseNextTransaction', count: 1 },
   { kind: 'failRequestsAfterNextSend', n: 3 },
   { kind: 'expireBlockhash' },
   { kind: 'delayConfirmation', ms: 3_000 },

@@ -100,8 +100,6 @@ const run = (purchases: number, baseline: number): RunResult => ({
   solana: {
     payouts: 3,
     rpc: { name: 'rpc', count: 10, seconds: 1, perSecond: 10, latencyMs: summarize([100]) },
-    inProcess: { name: 'svm', count: 40, seconds: 1, perSecond: 40, latencyMs: summarize([25]) },
-    ratio: 4,
   },
 });
 
@@ -115,7 +113,7 @@ describe('figures', () => {
     expect(get('webhookAckP99Ms')?.median).toBe(20);
     expect(get('webhookAckSaturationRate')?.median).toBe(200);
     expect(get('statusReadSaturationRate')?.median).toBeNaN();
-    expect(get('solanaInProcessVsRpc')?.median).toBe(4);
+    expect(get('solanaRpcPerSecond')?.median).toBe(10);
     expect(saturationRate([step(10, 1, false)])).toBeNaN();
   });
 

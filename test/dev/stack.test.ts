@@ -16,7 +16,7 @@ import { createDevStripeClient, eventOf } from '../../dev/dev-stripe/client';
 import { signedDelivery } from '../../dev/stripe-test-events';
 import { freePort } from '../../dev/net';
 import { Rail } from '../../src/shared/status';
-import { readKeypairFile } from '../../dev/solana-chain';
+import { readKeypairFile } from '../../dev/surfpool';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAccount, getAssociatedTokenAddressSync, mintTo } from '@solana/spl-token';
 import { Connection as TemporalConnection } from '@temporalio/client';

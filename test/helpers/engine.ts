@@ -1,6 +1,6 @@
 /**
  * The whole engine for an end-to-end test file: a fresh database, a real Temporal dev server, the
- * local Solana chain over JSON-RPC, the dev Stripe, the worker and the HTTP API on a real port. Tests
+ * local Solana chain (Surfpool, behind the fault proxy), the dev Stripe, the worker and the HTTP API on a real port. Tests
  * drive it only through HTTP and signed webhooks, like Stripe and the frontend do; the buyer's card and
  * the bank act at the dev Stripe (`devStripe`), whose events the tests deliver. With `evm`, a
  * throwaway anvil carries the EVM rail too: the contracts are deployed into the chain's DATA_DIR,
@@ -21,7 +21,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { recordTreasuryFunding } from '../../src/db/ledger';
 import { createDevStripeClient, eventOf, type DevStripeClient } from '../../dev/dev-stripe/client';
-import { deploySettlementProgram } from '../../dev/solana-chain/settlement-program';
+import { deploySettlementProgram } from '../../dev/surfpool/deploy';
 import { SETTLEMENT_PROGRAM_SO } from '../../dev/tools';
 import { signedDelivery, type PaymentRefs } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
@@ -120,7 +120,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const { db, url: databaseUrl } = await freshDb();
   const funding = opts.treasuryMicroUsdc ?? 1_000_000_000_000n;
   const chain = await startTestChain({ funding });
-  const program = opts.anchor ? deploySettlementProgram(chain, SETTLEMENT_PROGRAM_SO) : undefined;
+  const program = opts.anchor ? await deploySettlementProgram(chain.surfpoolRpcUrl, SETTLEMENT_PROGRAM_SO) : undefined;
   const temporal = await startTemporal();
   const evmOpts = opts.evm ? (opts.evm === true ? {} : opts.evm) : undefined;
   const anvil = evmOpts ? await startAnvil() : undefined;

@@ -1,17 +1,26 @@
 /**
- * Starts the real local chain (litesvm behind JSON-RPC over HTTP) for a test file, on free ports
- * with a temporary data dir. Tests talk to it only through RPC, like the engine does.
+ * Starts the real local chain (Surfpool, in memory unless asked for its SQLite file) for a test file,
+ * on free ports with a temporary data dir, with the JSON-RPC fault proxy (dev/surfpool/rpc-faults.ts)
+ * in front of it when the tests inject faults. Tests talk to it only through RPC, like the engine does.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, unpackAccount, TOKEN_PROGRAM_ID } from '@solana/spl-token';
-import { startSolanaChain, readKeypairFile, type Fault, type SolanaChain } from '../../dev/solana-chain';
+import { bootstrapDevChain, readKeypairFile, spawnSurfpool, type ChainState, type SurfpoolProcess } from '../../dev/surfpool';
+import { startRpcFaultProxy, type Fault, type RpcFaultProxy } from '../../dev/surfpool/rpc-faults';
 import { createSolanaRail, timeoutFetch, type SolanaRail, type SolanaRailDeps } from '../../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../../src/chains/rail';
 
-export interface TestChain extends SolanaChain {
+export interface TestChain {
+  /** The fault proxy's URLs when faults are on, else Surfpool's. */
+  rpcUrl: string;
+  wsUrl: string;
+  /** Surfpool itself, behind the proxy. */
+  surfpoolRpcUrl: string;
+  usdcMint: PublicKey;
+  treasury: PublicKey;
   dataDir: string;
   treasuryKeypair: Keypair;
   connection: Connection;
@@ -25,59 +34,75 @@ export interface TestChainOptions {
   faultInjection?: boolean;
   funding?: bigint;
   dataDir?: string;
+  /** 50 ms: a confirmation takes a slot, and blockhashes expire in 7.5 s. */
   slotMs?: number;
-  port?: number;
+  /** `sqlite` keeps the chain in `${dataDir}/solana/surfpool.sqlite`, so a restart keeps it. */
+  state?: ChainState;
+  ports?: { rpc: number; ws: number; proxyRpc?: number; proxyWs?: number };
 }
 
 export async function startTestChain(opts: TestChainOptions = {}): Promise<TestChain> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'solana-chain-test-'));
   const treasuryKeypairPath = path.join(dataDir, 'solana', 'treasury-keypair.json');
-  const chain = await startSolanaChain({
-    port: opts.port ?? 0,
-    dataDir,
-    funding: opts.funding ?? 1_000_000_000_000n,
-    faultInjection: opts.faultInjection ?? true,
-    treasuryKeypairPath,
+  const node: SurfpoolProcess = await spawnSurfpool({
+    rpcPort: opts.ports?.rpc,
+    wsPort: opts.ports?.ws,
     slotMs: opts.slotMs ?? 50,
-  });
-  const connection = new Connection(chain.rpcUrl, {
-    commitment: 'confirmed',
-    wsEndpoint: chain.wsUrl,
-    fetch: timeoutFetch(10_000) as never,
-  });
-  // web3.js reconnects its PubSub socket forever; a stopped test chain should not leave that behind.
-  const closeSocket = () => {
-    const socket = (connection as unknown as { _rpcWebSocket?: { setAutoReconnect(v: boolean): void; close(): void } })._rpcWebSocket;
-    socket?.setAutoReconnect(false);
-    socket?.close();
-  };
-  const test: TestChain = {
-    ...chain,
+    state: opts.state ?? 'memory',
     dataDir,
-    treasuryKeypair: readKeypairFile(treasuryKeypairPath),
-    connection,
-    async injectFault(fault) {
-      const res = await fetch(chain.rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'dev_injectFault', params: [fault] }),
+    binary: process.env.SURFPOOL_PATH,
+  });
+  let proxy: RpcFaultProxy | undefined;
+  try {
+    if (opts.faultInjection ?? true) {
+      proxy = await startRpcFaultProxy({
+        upstreamRpcUrl: node.rpcUrl,
+        upstreamWsUrl: node.wsUrl,
+        port: opts.ports?.proxyRpc ?? 0,
+        wsPort: opts.ports?.proxyWs ?? 0,
       });
-      const body = (await res.json()) as { error?: { message: string } };
-      if (body.error) throw new Error(body.error.message);
-    },
-    async restart() {
-      closeSocket();
-      await chain.stop();
-      const port = Number(new URL(chain.rpcUrl).port);
-      return startTestChain({ ...opts, dataDir, port });
-    },
-    async destroy() {
-      closeSocket();
-      await chain.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  return test;
+    }
+    const boot = await bootstrapDevChain(node.rpcUrl, { dataDir, funding: opts.funding ?? 1_000_000_000_000n, treasuryKeypairPath });
+    const rpcUrl = proxy?.rpcUrl ?? node.rpcUrl;
+    const wsUrl = proxy?.wsUrl ?? node.wsUrl;
+    const connection = new Connection(rpcUrl, { commitment: 'confirmed', wsEndpoint: wsUrl, fetch: timeoutFetch(10_000) });
+    const stop = async () => {
+      // web3.js closes its PubSub socket once a test removed its last subscription.
+      await proxy?.close();
+      await node.stop();
+    };
+    const ports = {
+      rpc: Number(new URL(node.rpcUrl).port),
+      ws: Number(new URL(node.wsUrl).port),
+      ...(proxy ? { proxyRpc: Number(new URL(proxy.rpcUrl).port), proxyWs: Number(new URL(proxy.wsUrl).port) } : {}),
+    };
+    return {
+      rpcUrl,
+      wsUrl,
+      surfpoolRpcUrl: node.rpcUrl,
+      usdcMint: new PublicKey(boot.usdcMint),
+      treasury: new PublicKey(boot.treasury),
+      dataDir,
+      treasuryKeypair: readKeypairFile(treasuryKeypairPath),
+      connection,
+      async injectFault(fault) {
+        if (!proxy) throw new Error('this test chain was started without faultInjection');
+        await proxy.inject(fault);
+      },
+      async restart() {
+        await stop();
+        return startTestChain({ ...opts, dataDir, ports });
+      },
+      async destroy() {
+        await stop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await proxy?.close();
+    await node.stop();
+    throw err;
+  }
 }
 
 export class MemoryJournal implements SettlementJournal {

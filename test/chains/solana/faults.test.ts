@@ -42,7 +42,7 @@ const errorOf = (p: Promise<unknown>) =>
 
 /** A first attempt that dies after its journalled send (RPC down) while the chain dropped the transaction: nothing landed. */
 async function failAfterJournalledSend(rail: ReturnType<typeof railFor>, req: SettlementRequest, journal: MemoryJournal): Promise<void> {
-  await chain.injectFault({ kind: 'dropNextTransaction' });
+  await chain.injectFault({ kind: 'loseNextTransaction' });
   await chain.injectFault({ kind: 'failRequestsAfterNextSend', n: 100_000 });
   expect((await errorOf(rail.settle(req, journal)))?.type).toBe(ErrorType.RpcUnavailable);
   await chain.injectFault({ kind: 'clear' });
@@ -53,7 +53,7 @@ test('dropped transaction: BlockhashExpired after expiry, then the retry re-sign
   const journal = new MemoryJournal();
   const { req, wallet } = oneRecipient();
   const before = await rail.treasuryBalanceMicroUsdc();
-  await chain.injectFault({ kind: 'dropNextTransaction' });
+  await chain.injectFault({ kind: 'loseNextTransaction' });
   const pending = errorOf(rail.settle(req, journal));
   await sleep(500);
   await chain.injectFault({ kind: 'expireBlockhash' });
@@ -75,7 +75,7 @@ test('a dropped send is broadcast again while its blockhash is valid: it lands w
   const rail = railFor(chain, { rebroadcastIntervalMs: 500 });
   const journal = new MemoryJournal();
   const { req, wallet } = oneRecipient();
-  await chain.injectFault({ kind: 'dropNextTransaction' });
+  await chain.injectFault({ kind: 'loseNextTransaction' });
   const started = Date.now();
   const result = await rail.settle(req, journal);
   // Without the rebroadcast it would have waited out the blockhash (150 slots, about a minute).
