@@ -1,8 +1,8 @@
 /**
  * Every fault at once, on a schedule: SIGKILL of the worker and of the API (the supervisor restarts
  * them), PostgreSQL restarts, SIGKILL of the Temporal server (restarted on the same database file),
- * the local Solana chain's own faults (lost transactions and confirmations, expired blockhashes,
- * lagging status), and the error/hold rates of the proxies in front of Stripe and the chains.
+ * the Solana faults of the JSON-RPC fault proxy in front of Surfpool (dev/surfpool/rpc-faults.ts: lost
+ * transactions and confirmations, expired blockhashes, lagging status), and the error/hold rates of the proxies in front of Stripe and the chains.
  */
 import type { EmbeddedPostgresHandle } from '../postgres';
 import type { Supervisor } from '../supervisor';
@@ -14,7 +14,7 @@ export interface FaultPlan {
   apiKillEveryMs: number;
   temporalKillEveryMs: number;
   postgresRestartEveryMs: number;
-  /** how often the Solana chain is told to lose, lag or expire something */
+  /** how often the Solana fault proxy is told to lose, lag or expire something */
   chainFaultEveryMs: number;
   /** share of chain RPC requests answered 503 or held */
   chainFaultRate: number;
@@ -46,7 +46,7 @@ export interface FaultCounters {
 export interface FaultTargets {
   supervisor: Supervisor;
   pg: EmbeddedPostgresHandle | undefined;
-  /** the local chain's own RPC, for dev_injectFault */
+  /** the Solana RPC the stack serves: the fault proxy in front of Surfpool, which answers dev_injectFault */
   solanaRpcUrl: string;
   proxies: { stripe: FaultProxy; solana: FaultProxy; evm: FaultProxy };
   log: (line: string) => void;
