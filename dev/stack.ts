@@ -237,7 +237,9 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
         funding: config.DEV_TREASURY_FUNDING_MICRO_USDC,
         treasuryKeypairPath: config.treasuryKeypairPath,
       });
-      say(`[stack] Solana: treasury ${boot.treasury}, USDC mint ${boot.usdcMint}, state ${config.SOLANA_CHAIN_STATE === 'sqlite' ? surfpoolDbPath(config.dataDir) : 'in memory'}`);
+      say(
+        `[stack] Solana: treasury ${boot.treasury}, USDC mint ${boot.usdcMint}, state ${config.SOLANA_CHAIN_STATE === 'sqlite' ? surfpoolDbPath(config.dataDir) : 'in memory'}`,
+      );
     }
 
     // anvil + contracts

@@ -144,13 +144,9 @@ function compiledBuild() {
     'prisma/schema.prisma',
     'generated/evm/abi.ts',
   ].map((f) => path.join(root, f));
-  const outputs = [
-    'dist/server.js',
-    'dist/worker.js',
-    'dist/ops/cli.js',
-    'dist/workflow-bundle.js',
-    'dist/dev/dev-stripe/main.js',
-  ].map((f) => path.join(root, f));
+  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js', 'dist/dev/dev-stripe/main.js'].map(
+    (f) => path.join(root, f),
+  );
   stamped(
     'dist',
     [...sources, ...configs],
@@ -325,28 +321,38 @@ function surfpool() {
     return;
   }
   const crate = path.join(root, 'dev/surfpool');
-  const inputs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'], {
-    cwd: crate,
-    encoding: 'utf8',
-  })
+  const inputs = execFileSync(
+    'git',
+    ['ls-files', '--cached', '--others', '--exclude-standard', 'src', 'Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'],
+    {
+      cwd: crate,
+      encoding: 'utf8',
+    },
+  )
     .split('\n')
     .filter(Boolean)
     .sort()
     .map((f) => path.join(crate, f));
   const binary = path.join(goBin, 'surfpool');
-  stamped('surfpool', inputs, () => existsSync(binary), () => {
-    if (!onPath('cargo')) throw new Error('cargo is missing: install rustup (https://rustup.rs) or set SURFPOOL_PATH to a prebuilt dev/surfpool binary');
-    const toolchain = /channel\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(crate, 'rust-toolchain.toml'), 'utf8'))?.[1];
-    if (toolchain && onPath('rustup')) run('rustup', ['toolchain', 'install', toolchain, '--profile', 'minimal'], { cwd: crate });
-    const targetDir = path.join(os.homedir(), '.cache', 'settlement-engine', 'surfpool-target');
-    log(
-      `building the local Solana chain (dev/surfpool over surfpool-core, Rust ${toolchain}) into ${targetDir} — a cold build takes about 11 minutes on 2 cores (877 crates); a rebuild of the binary alone, seconds`,
-    );
-    // From the crate's directory, so rustup picks its rust-toolchain.toml.
-    run('cargo', ['build', '--release', '--locked'], { cwd: crate, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
-    mkdirSync(goBin, { recursive: true });
-    copyFileSync(path.join(targetDir, 'release', 'surfpool-dev'), binary);
-  });
+  stamped(
+    'surfpool',
+    inputs,
+    () => existsSync(binary),
+    () => {
+      if (!onPath('cargo'))
+        throw new Error('cargo is missing: install rustup (https://rustup.rs) or set SURFPOOL_PATH to a prebuilt dev/surfpool binary');
+      const toolchain = /channel\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(crate, 'rust-toolchain.toml'), 'utf8'))?.[1];
+      if (toolchain && onPath('rustup')) run('rustup', ['toolchain', 'install', toolchain, '--profile', 'minimal'], { cwd: crate });
+      const targetDir = path.join(os.homedir(), '.cache', 'settlement-engine', 'surfpool-target');
+      log(
+        `building the local Solana chain (dev/surfpool over surfpool-core, Rust ${toolchain}) into ${targetDir} — a cold build takes about 11 minutes on 2 cores (877 crates); a rebuild of the binary alone, seconds`,
+      );
+      // From the crate's directory, so rustup picks its rust-toolchain.toml.
+      run('cargo', ['build', '--release', '--locked'], { cwd: crate, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });
+      mkdirSync(goBin, { recursive: true });
+      copyFileSync(path.join(targetDir, 'release', 'surfpool-dev'), binary);
+    },
+  );
 }
 
 // Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is

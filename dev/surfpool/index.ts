@@ -139,12 +139,17 @@ function spawnOnce(binary: string, opts: SurfpoolOptions & { log?: (line: string
     };
     for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
     child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`surfpool exited (${signal ?? code}) before it was ready:\n${output.join('\n')}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`surfpool exited (${signal ?? code}) before it was ready:\n${output.join('\n')}`)),
+    );
   });
 }
 
 export function readKeypairFile(file: string): Keypair {
-  const bytes = z.array(z.number().int().min(0).max(255)).length(64).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const bytes = z
+    .array(z.number().int().min(0).max(255))
+    .length(64)
+    .safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
   if (!bytes.success) throw new Error(`${file} is not a Solana CLI keypair (a JSON array of 64 bytes)`);
   return Keypair.fromSecretKey(Uint8Array.from(bytes.data));
 }
@@ -215,7 +220,7 @@ export async function bootstrapDevChain(rpcUrl: string, opts: BootstrapOptions):
 }
 
 /** Polls the signature's status (no PubSub socket to leave behind) until it is confirmed. */
-export async function confirmed(connection: Connection, signature: string, lastValidBlockHeight: number): Promise<void> {
+async function confirmed(connection: Connection, signature: string, lastValidBlockHeight: number): Promise<void> {
   for (;;) {
     const status = (await connection.getSignatureStatuses([signature])).value[0];
     if (status?.err) throw new Error(`${signature} failed: ${JSON.stringify(status.err)}`);

@@ -42,7 +42,11 @@ type RpcRequest = z.infer<typeof requestSchema>;
 const bodySchema = z.union([requestSchema, z.array(requestSchema)]);
 const responseSchema = z.looseObject({ id: z.union([z.string(), z.number(), z.null()]).optional(), result: z.unknown().optional() });
 const sendConfigSchema = z
-  .looseObject({ encoding: z.enum(['base58', 'base64']).optional(), skipPreflight: z.boolean().optional(), preflightCommitment: z.string().optional() })
+  .looseObject({
+    encoding: z.enum(['base58', 'base64']).optional(),
+    skipPreflight: z.boolean().optional(),
+    preflightCommitment: z.string().optional(),
+  })
   .optional();
 const simulationSchema = z.object({ result: z.object({ value: z.object({ err: z.unknown() }) }).optional() });
 const slotSchema = z.object({ result: z.number() });
@@ -75,7 +79,11 @@ interface Armed {
   failAfterSend: number;
 }
 
-const jsonRpcError = (id: RpcRequest['id'], code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: id ?? null });
+const jsonRpcError = (id: RpcRequest['id'], code: number, message: string) => ({
+  jsonrpc: '2.0',
+  error: { code, message },
+  id: id ?? null,
+});
 
 /** The first signature of a wire transaction (a compact-u16 count, then 64-byte signatures). */
 function firstSignature(wire: string, encoding: 'base58' | 'base64'): string | undefined {
@@ -273,7 +281,8 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
         pendingSubscribe.delete(String(answer.data.id));
       }
       const note = notificationSchema.safeParse(json);
-      const signature = note.success && note.data.method === 'signatureNotification' ? subscriptions.get(note.data.params.subscription) : undefined;
+      const signature =
+        note.success && note.data.method === 'signatureNotification' ? subscriptions.get(note.data.params.subscription) : undefined;
       const until = signature === undefined ? undefined : hidden.get(signature);
       const forward = () => {
         if (client.readyState === WebSocket.OPEN) client.send(data.toString());

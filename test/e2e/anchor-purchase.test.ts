@@ -1,7 +1,7 @@
 /**
  * The solana-anchor rail through the whole engine: signed webhook → purchase workflow → the
  * settlement program's SBF build, deployed into the local chain as `npm start` deploys it
- * (dev/solana-chain/settlement-program.ts). What the program leaves on chain (the receipt PDA, the
+ * (dev/surfpool/deploy.ts, Surfpool's surfnet_writeProgram). What the program leaves on chain (the receipt PDA, the
  * PurchaseSettled event, the NFT, the payouts) is checked against the read model, and a plan the
  * program refuses fails the purchase with the program's error and its compensations run.
  */

@@ -130,7 +130,10 @@ test("jsonParsed transaction: pre/post token balances give the settlement's USDC
     .map((b) => BigInt(b.uiTokenAmount.amount) - usdcOf(pre, new PublicKey(b.owner)));
   expect(moved.reduce((a, b) => a + b, 0n)).toBe(0n);
   // And the NFT: minted to the buyer.
-  expect(post.find((b) => b.mint === settlement.nftId)).toMatchObject({ owner: buyer.toBase58(), uiTokenAmount: { amount: '1', decimals: 0 } });
+  expect(post.find((b) => b.mint === settlement.nftId)).toMatchObject({
+    owner: buyer.toBase58(),
+    uiTokenAmount: { amount: '1', decimals: 0 },
+  });
 
   // Parsed instructions: the three transferChecked of USDC, with their amounts.
   const parsedIx = z.object({
@@ -151,7 +154,7 @@ test('getProgramAccounts with dataSize and memcmp filters finds every USDC accou
     .getProgramAccounts(kitAddress(TOKEN_PROGRAM_ID), {
       encoding: 'jsonParsed',
       commitment: 'confirmed',
-      filters: [{ dataSize: 165n }, { memcmp: { offset: 0n, bytes: chain.usdcMint.toBase58() as never, encoding: 'base58' } }],
+      filters: [{ dataSize: 165n }, { memcmp: { offset: 0n, bytes: kitAddress(chain.usdcMint), encoding: 'base58' } }],
     })
     .send();
   const owners = accounts.map((a) => parsedTokenAccount.parse(a.account.data).parsed.info.owner).sort();
@@ -201,7 +204,10 @@ test('simulateTransaction with logs, then the same transfer sent, seen over sign
 
   const simulation = await rpc.simulateTransaction(wire, { encoding: 'base64', sigVerify: true, commitment: 'confirmed' }).send();
   expect(simulation.value.err).toBeNull();
-  expect(simulation.value.logs).toEqual(['Program 11111111111111111111111111111111 invoke [1]', 'Program 11111111111111111111111111111111 success']);
+  expect(simulation.value.logs).toEqual([
+    'Program 11111111111111111111111111111111 invoke [1]',
+    'Program 11111111111111111111111111111111 success',
+  ]);
   expect(simulation.value.unitsConsumed).toBe(150n);
 
   const abort = new AbortController();

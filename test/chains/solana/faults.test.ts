@@ -181,6 +181,32 @@ test('an expired blockhash is rejected by the chain and maps to BlockhashExpired
   expect(toDomainError(err, {}).type).toBe(ErrorType.BlockhashExpired);
 });
 
+test('a lost send still runs preflight: a failing transaction is rejected by the chain, the next good one is lost', async () => {
+  const payer = chain.treasuryKeypair;
+  const { blockhash } = await chain.connection.getLatestBlockhash();
+  const empty = Keypair.generate();
+  const to = Keypair.generate().publicKey;
+  const transfer = (from: Keypair) => {
+    const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: blockhash }).add(
+      SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to, lamports: 1_000_000 }),
+    );
+    tx.sign(...new Set([payer, from]));
+    return tx.serialize();
+  };
+  await chain.injectFault({ kind: 'loseNextTransaction' });
+  // Sent from an account with no SOL: the node's own preflight answers, and the fault stays armed.
+  await expect(chain.connection.sendRawTransaction(transfer(empty))).rejects.toThrow(/simulation failed/i);
+  const lost = await chain.connection.sendRawTransaction(transfer(payer));
+  await sleep(500);
+  expect((await chain.connection.getSignatureStatuses([lost], { searchTransactionHistory: true })).value[0]).toBeNull();
+  expect(await chain.connection.getBalance(to)).toBe(0);
+  // The fault was used up: the same bytes sent again land.
+  const again = await chain.connection.sendRawTransaction(transfer(payer));
+  expect(again).toBe(lost);
+  for (let i = 0; i < 100 && (await chain.connection.getBalance(to)) === 0; i += 1) await sleep(50);
+  expect(await chain.connection.getBalance(to)).toBe(1_000_000);
+});
+
 test('failing RPC (503s) gives RpcUnavailable with nothing sent; a later retry pays once', async () => {
   const rail = railFor(chain);
   const journal = new MemoryJournal();
