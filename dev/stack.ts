@@ -227,6 +227,10 @@ export async function startStack(config: Readonly<Config>, opts: StackOptions = 
           upstreamWsUrl: `ws://127.0.0.1:${wsPort}`,
           port: config.SOLANA_RPC_PORT,
           wsPort: config.SOLANA_RPC_PORT + 1,
+          expireBlockhashes: () => {
+            const pid = supervisor.pid('solana');
+            if (pid !== undefined) process.kill(pid, 'SIGUSR1');
+          },
         });
         say(`[stack] Solana fault proxy (dev_injectFault) on ${faults.rpcUrl}, Surfpool behind it on ${nodeUrl}`);
       }

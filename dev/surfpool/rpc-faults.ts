@@ -10,8 +10,9 @@
  *   signature and never forwarded, so it never executes.
  * - `delayConfirmation` (`ms`): the next transaction executes at once, but its status
  *   (`getSignatureStatuses`, `getTransaction`) and its signature notifications stay hidden for `ms`.
- * - `expireBlockhash`: the chain jumps 151 blocks ahead (Surfpool's `surfnet_timeTravel`), so every
- *   blockhash handed out so far is expired.
+ * - `expireBlockhash`: the node produces 151 blocks at once (`expireBlockhashes`, SIGUSR1 to
+ *   dev/surfpool's binary), so every blockhash handed out so far is expired; answered once the block
+ *   height shows it.
  * - `failNextRequests` (`n`): the next `n` HTTP requests get 503.
  * - `failRequestsAfterNextSend` (`n`): the same, starting right after the next successful send (a
  *   lost confirmation).
@@ -49,10 +50,10 @@ const sendConfigSchema = z
   })
   .optional();
 const simulationSchema = z.object({ result: z.object({ value: z.object({ err: z.unknown() }) }).optional() });
-const slotSchema = z.object({ result: z.number() });
+const heightSchema = z.object({ result: z.number() });
 const notificationSchema = z.object({ method: z.string(), params: z.object({ subscription: z.number() }) });
 
-/** Blocks past the newest a blockhash stays valid for, plus one. */
+/** Blocks a blockhash stays valid for, plus one. */
 const BLOCKHASH_EXPIRY_BLOCKS = 151;
 
 export interface RpcFaultProxy {
@@ -70,6 +71,8 @@ export interface RpcFaultProxyOptions {
   /** 0 picks a free port; the WebSocket listens on `wsPort` (0: free). */
   port: number;
   wsPort: number;
+  /** Makes the node produce 151 blocks at once (SIGUSR1 to the surfpool process). */
+  expireBlockhashes: () => void;
 }
 
 interface Armed {
@@ -135,13 +138,13 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
         armed.delayMs = fault.ms;
         return;
       case 'expireBlockhash': {
-        const slot = slotSchema.parse(await upstream({ jsonrpc: '2.0', id: 1, method: 'getSlot', params: [{ commitment: 'processed' }] }));
-        await upstream({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'surfnet_timeTravel',
-          params: [{ absoluteSlot: slot.result + BLOCKHASH_EXPIRY_BLOCKS }],
-        });
+        // Surfpool's surfnet_timeTravel moves the slot but keeps every blockhash valid: blocks it is.
+        const height = async () =>
+          heightSchema.parse(await upstream({ jsonrpc: '2.0', id: 1, method: 'getBlockHeight', params: [{ commitment: 'processed' }] }))
+            .result;
+        const before = await height();
+        opts.expireBlockhashes();
+        while ((await height()) < before + BLOCKHASH_EXPIRY_BLOCKS) await new Promise((r) => setTimeout(r, 20));
         return;
       }
       case 'failNextRequests':

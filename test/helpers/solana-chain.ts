@@ -60,6 +60,7 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
         upstreamWsUrl: node.wsUrl,
         port: opts.ports?.proxyRpc ?? 0,
         wsPort: opts.ports?.proxyWs ?? 0,
+        expireBlockhashes: () => node.child.kill('SIGUSR1'),
       });
     }
     const boot = await bootstrapDevChain(node.rpcUrl, { dataDir, funding: opts.funding ?? 1_000_000_000_000n, treasuryKeypairPath });

@@ -10,7 +10,9 @@
 //! keeps every transaction's per-instruction account snapshots and grew the process to 627 MB after
 //! 400 transactions), blocks on a clock. Without `--db` the state lives in memory; with it, in an
 //! SQLite file that survives a restart. Prints `surfpool ready rpc=<url> ws=<url>` once both servers
-//! answer, and stops on SIGINT/SIGTERM (checkpointing the SQLite file first).
+//! answer, and stops on SIGINT/SIGTERM (checkpointing the SQLite file first). SIGUSR1 produces
+//! 151 blocks at once, so every blockhash handed out so far expires (the fault proxy's
+//! `expireBlockhash`: Surfpool's `surfnet_timeTravel` moves the slot but keeps the blockhashes).
 
 use std::process::ExitCode;
 
@@ -68,13 +70,22 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Blocks a blockhash stays valid for, plus one.
+const BLOCKHASH_EXPIRY_BLOCKS: usize = 151;
+
 /// SIGINT/SIGTERM become the runloop's Terminate command, which checkpoints storage and closes both
-/// servers; the event loop below exits once they report their shutdown.
+/// servers; the event loop below exits once they report their shutdown. SIGUSR1 becomes 151
+/// SlotForward commands (each produces a block; they switch block production to manual), then back
+/// to the clock.
 fn forward_signals(commands: Sender<SimnetCommand>) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
-    let (mut interrupt, mut terminate) = runtime.block_on(async {
-        Ok::<_, std::io::Error>((signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?))
+    let (mut interrupt, mut terminate, mut expire) = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::user_defined1())?,
+        ))
     })?;
     std::thread::Builder::new().name("signals".into()).spawn(move || {
         runtime.block_on(async {
@@ -82,6 +93,14 @@ fn forward_signals(commands: Sender<SimnetCommand>) -> std::io::Result<()> {
                 let name = tokio::select! {
                     _ = interrupt.recv() => "SIGINT",
                     _ = terminate.recv() => "SIGTERM",
+                    _ = expire.recv() => {
+                        for _ in 0..BLOCKHASH_EXPIRY_BLOCKS {
+                            let _ = commands.send(SimnetCommand::SlotForward(None));
+                        }
+                        let _ = commands.send(SimnetCommand::UpdateBlockProductionMode(BlockProductionMode::Clock));
+                        println!("surfpool: SIGUSR1, {BLOCKHASH_EXPIRY_BLOCKS} blocks produced");
+                        continue;
+                    }
                 };
                 println!("surfpool: {name}, stopping");
                 let _ = commands.send(SimnetCommand::Terminate(None));
