@@ -28,6 +28,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** A free port whose next one is free too: Solana's JSON-RPC and, one up, its WebSocket (web3.js's default). */
+export async function freePortPair(taken: readonly number[] = []): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p < 65535 && !taken.includes(p) && !taken.includes(p + 1) && (await canListen(p + 1))) return p;
+  }
+}
+
 /**
  * A free port for every listener `startStack` opens (the API, Temporal and its UI, PostgreSQL,
  * anvil, the dev Stripe, the Solana chain), so a second stack runs beside `npm start`'s.
@@ -37,12 +52,6 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
   const ports: Record<string, string> = {};
   for (const name of names) ports[name] = String(await freePort());
   // The Solana chain serves WebSocket on the next port up: find a pair.
-  for (;;) {
-    const p = await freePort();
-    if (p < 65535 && !Object.values(ports).includes(String(p + 1))) {
-      ports.SOLANA_RPC_PORT = String(p);
-      break;
-    }
-  }
+  ports.SOLANA_RPC_PORT = String(await freePortPair(Object.values(ports).map(Number)));
   return ports;
 }

@@ -18,7 +18,7 @@ import {
   getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { z } from 'zod';
-import { freePort } from '../net';
+import { freePortPair } from '../net';
 import { resolveTool } from '../tools';
 
 const USDC_DECIMALS = 6;
@@ -97,8 +97,9 @@ export interface SurfpoolProcess {
 }
 
 /**
- * Spawns surfpool and resolves once it printed its ready line. Port 0 picks free ports (retrying
- * when another process took one between the probe and the bind).
+ * Spawns surfpool and resolves once it printed its ready line. Without ports it takes a free pair,
+ * the WebSocket one up as web3.js expects (retrying when another process took one between the probe
+ * and the bind).
  */
 export async function spawnSurfpool(
   opts: Omit<SurfpoolOptions, 'rpcPort' | 'wsPort'> & { rpcPort?: number; wsPort?: number; binary?: string; log?: (line: string) => void },
@@ -106,13 +107,13 @@ export async function spawnSurfpool(
   const binary = surfpoolBinary(opts.binary);
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt += 1) {
-    const rpcPort = opts.rpcPort || (await freePort());
-    const wsPort = opts.wsPort || (await freePort());
+    const rpcPort = opts.rpcPort ?? (await freePortPair());
+    const wsPort = opts.wsPort ?? rpcPort + 1;
     try {
       return await spawnOnce(binary, { ...opts, rpcPort, wsPort });
     } catch (err) {
       lastErr = err;
-      if (opts.rpcPort && opts.wsPort) break;
+      if (opts.rpcPort !== undefined) break;
     }
   }
   throw lastErr;

@@ -68,7 +68,7 @@ export interface RpcFaultProxyOptions {
   upstreamRpcUrl: string;
   upstreamWsUrl: string;
   host?: string;
-  /** 0 picks a free port; the WebSocket listens on `wsPort` (0: free). */
+  /** HTTP on `port`, the WebSocket on `wsPort` (web3.js expects `port + 1`); 0 picks a free one. */
   port: number;
   wsPort: number;
   /** Makes the node produce 151 blocks at once (SIGUSR1 to the surfpool process). */
@@ -193,10 +193,6 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
         hidden.set(res.result, Date.now() + armed.delayMs);
         armed.delayMs = 0;
       }
-      if (armed.failAfterSend > 0) {
-        armed.failRequests = armed.failAfterSend;
-        armed.failAfterSend = 0;
-      }
       return answer;
     }
     if (hidden.size === 0) return answer;
@@ -213,11 +209,14 @@ export async function startRpcFaultProxy(opts: RpcFaultProxyOptions): Promise<Rp
   };
 
   const handle = async (req: RpcRequest): Promise<unknown> => {
-    if (req.method === 'sendTransaction' && armed.lose > 0) {
-      const lost = await loseSend(req);
-      if (lost !== undefined) return lost;
+    const lost = req.method === 'sendTransaction' && armed.lose > 0 ? await loseSend(req) : undefined;
+    const answer = lost ?? rewrite(req, await upstream(req));
+    // A send the client saw succeed (executed or lost) arms the failures that follow it.
+    if (req.method === 'sendTransaction' && armed.failAfterSend > 0 && typeof responseSchema.safeParse(answer).data?.result === 'string') {
+      armed.failRequests = armed.failAfterSend;
+      armed.failAfterSend = 0;
     }
-    return rewrite(req, await upstream(req));
+    return answer;
   };
 
   const server = http.createServer((request, response) => {

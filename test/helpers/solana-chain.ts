@@ -10,6 +10,7 @@ import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { getAssociatedTokenAddressSync, unpackAccount, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import { bootstrapDevChain, readKeypairFile, spawnSurfpool, type ChainState, type SurfpoolProcess } from '../../dev/surfpool';
 import { startRpcFaultProxy, type Fault, type RpcFaultProxy } from '../../dev/surfpool/rpc-faults';
+import { freePortPair } from '../../dev/net';
 import { createSolanaRail, timeoutFetch, type SolanaRail, type SolanaRailDeps } from '../../src/chains/solana';
 import type { SettlementAttempt, SettlementJournal } from '../../src/chains/rail';
 
@@ -55,11 +56,12 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
   let proxy: RpcFaultProxy | undefined;
   try {
     if (opts.faultInjection ?? true) {
+      const port = opts.ports?.proxyRpc ?? (await freePortPair());
       proxy = await startRpcFaultProxy({
         upstreamRpcUrl: node.rpcUrl,
         upstreamWsUrl: node.wsUrl,
-        port: opts.ports?.proxyRpc ?? 0,
-        wsPort: opts.ports?.proxyWs ?? 0,
+        port,
+        wsPort: opts.ports?.proxyWs ?? port + 1,
         expireBlockhashes: () => node.child.kill('SIGUSR1'),
       });
     }
@@ -68,7 +70,7 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
     const wsUrl = proxy?.wsUrl ?? node.wsUrl;
     const connection = new Connection(rpcUrl, { commitment: 'confirmed', wsEndpoint: wsUrl, fetch: timeoutFetch(10_000) });
     const stop = async () => {
-      // web3.js closes its PubSub socket once a test removed its last subscription.
+      closeSocket(connection);
       await proxy?.close();
       await node.stop();
     };
@@ -103,6 +105,19 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
     await proxy?.close();
     await node.stop();
     throw err;
+  }
+}
+
+/** web3.js reconnects its PubSub socket forever: a stopped test chain must not leave that behind. */
+function closeSocket(connection: Connection): void {
+  const socket: unknown = Reflect.get(connection, '_rpcWebSocket');
+  if (typeof socket !== 'object' || socket === null) return;
+  for (const [method, args] of [
+    ['setAutoReconnect', [false]],
+    ['close', []],
+  ] as const) {
+    const fn: unknown = Reflect.get(socket, method);
+    if (typeof fn === 'function') Reflect.apply(fn, socket, args);
   }
 }
 
