@@ -91,8 +91,8 @@ async function sweep(
 }
 
 /**
- * POST /webhooks/stripe, one distinct paid checkout each, to the parked API (its runs go to a
- * task queue nobody polls), at each rate for `seconds`.
+ * POST /webhooks/stripe, one distinct checkout each, to the parked API (its actor starts the runs on
+ * a task queue nobody polls), at each rate for `seconds`.
  */
 export async function webhookAckSweep(
   engine: BenchEngine,
@@ -123,7 +123,10 @@ export async function webhookAckSweep(
   );
 }
 
-/** GET /api/purchases/:id over existing purchases, without ETags (every answer a full 200). */
+/**
+ * GET /api/purchases/:id over the parked API's purchases (nothing settles meanwhile), without ETags
+ * (every answer a full 200).
+ */
 export async function statusReadSweep(
   engine: BenchEngine,
   purchaseIds: string[],
@@ -133,10 +136,10 @@ export async function statusReadSweep(
 ): Promise<SweepStep[]> {
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
-    engine.apiUrl,
-    engine.stack.supervisor.pid('api'),
+    engine.parkedApiUrl,
+    engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
+    (rate) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
     log,
     'status read',
   );

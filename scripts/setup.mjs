@@ -146,6 +146,7 @@ function compiledBuild() {
   const outputs = [
     'dist/server.js',
     'dist/worker.js',
+    'dist/stripe-event-actor.js',
     'dist/ops/cli.js',
     'dist/workflow-bundle.js',
     'dist/dev/dev-stripe/main.js',
