@@ -43,6 +43,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
       load: (id) => purchaseView(db, id),
       feed: changeFeed,
       maxEntries: config.STATUS_CACHE_ENTRIES,
+      onRead: (source) => metrics.statusReads.inc({ source }),
     }),
     rails: RAILS.filter((rail) => rails[rail] !== undefined),
     events: createStripeEventHandler({

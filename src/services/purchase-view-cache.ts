@@ -36,8 +36,10 @@ export function createPurchaseViewCache(opts: {
   feed: ChangeFeed;
   /** purchases kept at most (least recently read dropped first); 0 disables the cache */
   maxEntries: number;
+  /** each read, by where its answer came from (a shared in-flight load counts as database) */
+  onRead?: (source: 'memory' | 'database') => void;
 }): PurchaseViewCache {
-  const { load, feed, maxEntries } = opts;
+  const { load, feed, maxEntries, onRead } = opts;
   // A Map iterates in insertion order: re-inserting on a hit makes the first key the least recent.
   const entries = new Map<string, PurchaseView>();
   const flights = new Map<string, Flight>();
@@ -67,13 +69,18 @@ export function createPurchaseViewCache(opts: {
 
   return {
     get(purchaseId) {
-      if (!this.serving) return load(purchaseId);
+      if (!this.serving) {
+        onRead?.('database');
+        return load(purchaseId);
+      }
       const hit = entries.get(purchaseId);
       if (hit) {
         entries.delete(purchaseId);
         entries.set(purchaseId, hit);
+        onRead?.('memory');
         return Promise.resolve(hit);
       }
+      onRead?.('database');
       const pending = flights.get(purchaseId);
       if (pending) return pending.promise;
       const flight: Flight = {
