@@ -16,9 +16,9 @@ export const CHANGE_CHANNELS = {
   /** payload: the id of a Stripe event just stored in the webhook outbox */
   webhookEventStored: 'webhook_event_stored',
 } as const;
-export type ChangeChannel = (typeof CHANGE_CHANNELS)[keyof typeof CHANGE_CHANNELS];
+type ChangeChannel = (typeof CHANGE_CHANNELS)[keyof typeof CHANGE_CHANNELS];
 
-export interface ChangeSubscriber {
+interface ChangeSubscriber {
   notify(payload: string): void;
   /** notifications may have been missed: drop what depends on them */
   reset(): void;
