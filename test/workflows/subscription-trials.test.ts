@@ -50,6 +50,8 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     STRIPE_API_BASE: process.env.TEST_STRIPE_API_BASE,
+    // This API acts on its webhooks itself: the test runs no Stripe-event actor beside the worker.
+    STRIPE_EVENTS_ACTED_ON_BY: 'api',
   });
   stripe = createStripe(config);
   const logger = createLogger({ level: 'silent', name: 'test' });
