@@ -321,9 +321,12 @@ describe('ops CLI (same service layer)', () => {
 
   it('lists, dry-runs a batch reset, approves (audited as the CLI user) and explains a refusal', async () => {
     const purchaseId = await paidPurchase(product, ['awaiting_approval']);
-    const list = await ops('list', 'awaiting', '--json');
-    expect(list.code).toBe(0);
-    expect((JSON.parse(list.stdout) as Row[]).map((r) => r.workflowId)).toContain(`purchase-${purchaseId}`);
+    // Visibility trails the database row: list until the run shows up.
+    await until('the CLI to list the run as awaiting', async () => {
+      const list = await ops('list', 'awaiting', '--json');
+      expect(list.code).toBe(0);
+      return (JSON.parse(list.stdout) as Row[]).find((r) => r.workflowId === `purchase-${purchaseId}`);
+    });
 
     const dry = await ops('batch-reset', '--query', `PurchaseId = '${purchaseId}'`);
     expect(dry.code).toBe(0);
