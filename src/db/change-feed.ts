@@ -48,14 +48,19 @@ export function createChangeFeed(databaseUrl: string, { reconnectMs = 1_000, log
     for (const s of everyone()) s.reset();
   }
 
+  /** Stop hearing from a connection and end it; its late errors are ignored. */
+  async function discard(c: Client): Promise<void> {
+    c.removeAllListeners();
+    c.on('error', () => undefined);
+    await c.end().catch(() => undefined);
+  }
+
   function dropped(c: Client, err?: unknown): void {
     if (client !== c) return;
     client = undefined;
     listening = false;
     resetAll();
-    c.removeAllListeners();
-    c.on('error', () => undefined);
-    void c.end().catch(() => undefined);
+    void discard(c);
     if (closed) return;
     logger.warn({ err: err instanceof Error ? err.message : err, retryInMs: reconnectMs }, 'change feed lost its connection');
     retry = setTimeout(connect, reconnectMs);
@@ -106,11 +111,7 @@ export function createChangeFeed(databaseUrl: string, { reconnectMs = 1_000, log
       const c = client;
       client = undefined;
       listening = false;
-      if (c) {
-        c.removeAllListeners();
-        c.on('error', () => undefined);
-        await c.end().catch(() => undefined);
-      }
+      if (c) await discard(c);
     },
   };
 }
