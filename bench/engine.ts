@@ -3,14 +3,17 @@
  * throwaway DATA_DIR (PostgreSQL, Temporal on its SQLite file, the dev Stripe + stripe-mock, the
  * Solana chain, anvil, the worker and the API, each its own process), plus three more processes
  * under the same supervisor:
- *   - a second API whose purchase runs go to a task queue no worker polls ("parked"): webhooks
- *     through it pay the whole acknowledgement (verify, store, start the run) without queueing
- *     settlements that would load the machine while the acknowledgement is measured;
+ *   - a second API and its Stripe-event actor on their own database of the same PostgreSQL
+ *     ("parked"), whose purchase runs go to a task queue no worker polls: webhooks through it pay
+ *     the whole acknowledgement (verify, store) and the actor the acting on it (start the run), as
+ *     the engine's API and worker do, without queueing settlements that would load the machine
+ *     while the acknowledgement is measured;
  *   - the baseline worker (bench/baseline), on its own task queue of the same Temporal server;
  *   - with `workers` > 1, more engine workers (`worker-2`, …) polling the engine's task queue, for
  *     what scaling out the workers gives on the same Temporal server.
  * This process only drives: it creates checkouts, pays them at the dev Stripe and signs webhooks.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +32,7 @@ import { BASELINE_TASK_QUEUE_VARIABLE } from './baseline/worker';
 import { postmasterPid } from './proc';
 
 const PARKED_TASK_QUEUE = 'bench-parked';
+const PARKED_DATABASE = 'bench_parked';
 export const BASELINE_TASK_QUEUE = 'bench-baseline';
 
 export interface EngineOptions {
@@ -48,10 +52,12 @@ export interface BenchEngine {
   db: Db;
   temporal: Client;
   apiUrl: string;
+  /** the parked API: its own database, runs started on a task queue nobody polls */
   parkedApiUrl: string;
   /** the processes whose CPU is read, by name; PostgreSQL's includes its backends */
   processes(): Map<string, { pid: number; withChildren: boolean }>;
-  createProduct(priceCents: bigint): Promise<string>;
+  /** a product at the engine's API, or at the parked API's database with `parked` */
+  createProduct(priceCents: bigint, parked?: boolean): Promise<string>;
   /**
    * A checkout, paid at the dev Stripe unless `pay` is false (for webhooks to the parked API,
    * whose runs never reach Stripe: the acknowledgement itself never calls it). The webhook is
@@ -108,13 +114,29 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
   };
   try {
     const childEnv = (extra: Record<string, string>) => childProcessEnv({ ...stack.env, ...extra, DATA_DIR: dataDir });
+    // The parked side's own database: the engine worker's actor must not take its events.
+    if (!stack.pg) throw new Error('the bench runs on the embedded PostgreSQL (leave DATABASE_URL unset)');
+    await stack.pg.createDatabase(PARKED_DATABASE);
+    const parkedDatabaseUrl = stack.pg.databaseUrl(PARKED_DATABASE);
+    execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'migrate.mjs'), 'deploy', parkedDatabaseUrl], { stdio: 'ignore' });
+    const parkedEnv = childEnv({
+      DATABASE_URL: parkedDatabaseUrl,
+      TEMPORAL_TASK_QUEUE: PARKED_TASK_QUEUE,
+      STRIPE_EVENTS_ACTED_ON_BY: 'separate',
+    });
     const parkedPort = await freePort();
     await stack.supervisor.start({
       name: 'api-parked',
       command: process.execPath,
       args: [path.join(PROJECT_ROOT, 'dist', 'server.js')],
-      env: childEnv({ PORT: String(parkedPort), TEMPORAL_TASK_QUEUE: PARKED_TASK_QUEUE }),
+      env: { ...parkedEnv, PORT: String(parkedPort) },
       ready: () => waitFor('parked API', async () => (await fetch(`http://127.0.0.1:${parkedPort}/healthz`)).ok, 60_000),
+    });
+    await stack.supervisor.start({
+      name: 'actor-parked',
+      command: process.execPath,
+      args: [path.join(PROJECT_ROOT, 'dist', 'stripe-event-actor.js')],
+      env: parkedEnv,
     });
     for (let i = 2; i <= opts.workers; i += 1) {
       await stack.supervisor.start({
@@ -142,6 +164,8 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
     const stripe = new Stripe(config.STRIPE_SECRET_KEY);
     const devStripe = createDevStripeClient(stack.env.STRIPE_API_BASE ?? `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
     const apiUrl = `http://127.0.0.1:${config.PORT}`;
+    const parkedApiUrl = `http://127.0.0.1:${parkedPort}`;
+    const apiOf = new Map<string, string>();
     const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const pgDir = path.join(dataDir, 'postgres');
@@ -153,7 +177,7 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
       db,
       temporal,
       apiUrl,
-      parkedApiUrl: `http://127.0.0.1:${parkedPort}`,
+      parkedApiUrl,
       processes() {
         const out = new Map<string, { pid: number; withChildren: boolean }>();
         const workers = Array.from({ length: opts.workers - 1 }, (_, i) => `worker-${i + 2}`);
@@ -168,6 +192,7 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
           'anvil',
           'baseline-worker',
           'api-parked',
+          'actor-parked',
         ]) {
           const pid = stack.supervisor.pid(name);
           if (pid !== undefined) out.set(name, { pid, withChildren: false });
@@ -176,24 +201,29 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
         if (pg !== undefined) out.set('postgres', { pid: pg, withChildren: true });
         return out;
       },
-      async createProduct(priceCents) {
+      async createProduct(priceCents, parked = false) {
+        const base = parked ? parkedApiUrl : apiUrl;
         const collaborators = [
           { wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 6000 },
           { wallet: Keypair.generate().publicKey.toBase58(), role: 'producer', shareBps: 3000 },
           { wallet: Keypair.generate().publicKey.toBase58(), role: 'writer', shareBps: 1000 },
         ];
         const res = await post(
-          `${apiUrl}/admin/products`,
+          `${base}/admin/products`,
           { title: `Bench track ${priceCents}`, priceCents: priceCents.toString(), rail: Rail.Solana, collaborators },
           { authorization: `Bearer ${config.ADMIN_TOKEN}` },
         );
         if (res.status !== 201) throw new Error(`createProduct: ${res.status} ${await res.text()}`);
         const id = ((await res.json()) as { id: string }).id;
         priceOf.set(id, priceCents);
+        apiOf.set(id, base);
         return id;
       },
       async checkout(productId, pay = true) {
-        const res = await post(`${apiUrl}/api/checkout/sessions`, { productId, buyerWallet: Keypair.generate().publicKey.toBase58() });
+        const res = await post(`${apiOf.get(productId) ?? apiUrl}/api/checkout/sessions`, {
+          productId,
+          buyerWallet: Keypair.generate().publicKey.toBase58(),
+        });
         if (res.status !== 201) throw new Error(`checkout: ${res.status} ${await res.text()}`);
         const body = (await res.json()) as { purchaseId: string; checkoutSessionId: string };
         if (!pay)

@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   try {
     const settleProduct = await engine.createProduct(SETTLE_PRICE_CENTS);
     const parkedProduct = await engine.createProduct(PARKED_PRICE_CENTS);
+    const ackProduct = await engine.createProduct(PARKED_PRICE_CENTS, true);
     // Warm-up: JIT in every process, the collaborators' token accounts, the worker's workflow cache.
     const warm = await prepare(engine, settleProduct, 3, true);
     await purchaseBatch(engine, warm, opts.settleTimeoutSeconds * 1000, progress);
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
       progress(`run ${run}/${opts.runs}`);
       const ackNeeded = opts.ackRates.reduce((n, r) => n + Math.round(r * opts.stepSeconds), 0);
       const t0 = Date.now();
-      const ackRefs = await prepare(engine, parkedProduct, ackNeeded, false);
+      const ackRefs = await prepare(engine, ackProduct, ackNeeded, false);
       const settleRefs = await prepare(engine, settleProduct, opts.single + opts.batch, true);
       progress(`prepared ${ackRefs.length + settleRefs.length} checkouts (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, opts.stepSeconds, progress);

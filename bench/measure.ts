@@ -51,19 +51,33 @@ export interface SweepStep extends LoadResult {
   eventLoopMaxMs: number;
   /** CPU the API process spent per answered request over the step (/proc utime+stime): what the rate costs, whatever the machine's load */
   apiCpuMsPerRequest: number;
+  /** of the status reads in the step, the share answered from the API's status cache (null: none read) */
+  statusReadsFromMemory: number | null;
+  /** CPU per answered request over the step, every process of the engine (ms): who pays for the rate */
+  cpuMsPerRequest: Record<string, number>;
 }
 
-/** The API's event-loop delay since its previous scrape: prom-client resets the histogram on each. */
-async function eventLoopLag(apiUrl: string): Promise<{ p99Ms: number; maxMs: number }> {
+/**
+ * The API's event-loop delay since its previous scrape (prom-client resets the histogram on each),
+ * and its status reads so far by source (the status cache's counter).
+ */
+async function scrapeApi(apiUrl: string): Promise<{ p99Ms: number; maxMs: number; readsFromMemory: number; readsFromDatabase: number }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
-  const value = (name: string) => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
-    return m ? Number(m[1]) * 1000 : NaN;
+  const value = (name: string, labels = '(?:\\{[^}]*\\})?') => {
+    const m = new RegExp(`^${name}${labels} ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
   };
-  return { p99Ms: value('nodejs_eventloop_lag_p99_seconds'), maxMs: value('nodejs_eventloop_lag_max_seconds') };
+  const reads = (source: string) => value('settlement_status_reads_total', `\\{source="${source}"\\}`) || 0;
+  return {
+    p99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+    maxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+    readsFromMemory: reads('memory'),
+    readsFromDatabase: reads('database'),
+  };
 }
 
 async function sweep(
+  engine: BenchEngine,
   apiUrl: string,
   apiPid: number | undefined,
   rates: readonly number[],
@@ -73,17 +87,38 @@ async function sweep(
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
   for (const rate of rates) {
-    await eventLoopLag(apiUrl); // resets the API's histogram: the next reading covers this step only
+    const start = await scrapeApi(apiUrl); // resets the API's histogram: the next reading covers this step only
+    const processes = engine.processes();
+    const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const result = await runLoadProcess(stepSpec(rate));
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const lag = await eventLoopLag(apiUrl);
+    const cpuMsPerRequest = Object.fromEntries(
+      Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
+    );
+    const end = await scrapeApi(apiUrl);
     const apiCpuMsPerRequest =
       before === undefined || after === undefined || result.completed === 0 ? NaN : ((after - before) * 1000) / result.completed;
-    const step = { ...result, saturated: saturated(result), eventLoopP99Ms: lag.p99Ms, eventLoopMaxMs: lag.maxMs, apiCpuMsPerRequest };
+    const fromMemory = end.readsFromMemory - start.readsFromMemory;
+    const fromDatabase = end.readsFromDatabase - start.readsFromDatabase;
+    const step = {
+      ...result,
+      saturated: saturated(result),
+      eventLoopP99Ms: end.p99Ms,
+      eventLoopMaxMs: end.maxMs,
+      apiCpuMsPerRequest,
+      statusReadsFromMemory: fromMemory + fromDatabase > 0 ? fromMemory / (fromMemory + fromDatabase) : null,
+      cpuMsPerRequest,
+    };
     steps.push(step);
     log(
-      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request${step.saturated ? ' (saturated)' : ''}`,
+      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request${step.statusReadsFromMemory === null ? '' : `, ${(step.statusReadsFromMemory * 100).toFixed(0)}% from the status cache`}${step.saturated ? ' (saturated)' : ''}; CPU ms/request ${Object.entries(
+        step.cpuMsPerRequest,
+      )
+        .filter(([, ms]) => ms >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+        .join(', ')}`,
     );
     if (step.saturated) break;
   }
@@ -91,8 +126,8 @@ async function sweep(
 }
 
 /**
- * POST /webhooks/stripe, one distinct paid checkout each, to the parked API (its runs go to a
- * task queue nobody polls), at each rate for `seconds`.
+ * POST /webhooks/stripe, one distinct checkout each, to the parked API (its actor starts the runs on
+ * a task queue nobody polls), at each rate for `seconds`.
  */
 export async function webhookAckSweep(
   engine: BenchEngine,
@@ -103,6 +138,7 @@ export async function webhookAckSweep(
 ): Promise<SweepStep[]> {
   let next = 0;
   return sweep(
+    engine,
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
@@ -123,7 +159,10 @@ export async function webhookAckSweep(
   );
 }
 
-/** GET /api/purchases/:id over existing purchases, without ETags (every answer a full 200). */
+/**
+ * GET /api/purchases/:id over the parked API's purchases (nothing settles meanwhile), without ETags
+ * (every answer a full 200).
+ */
 export async function statusReadSweep(
   engine: BenchEngine,
   purchaseIds: string[],
@@ -133,10 +172,11 @@ export async function statusReadSweep(
 ): Promise<SweepStep[]> {
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
-    engine.apiUrl,
-    engine.stack.supervisor.pid('api'),
+    engine,
+    engine.parkedApiUrl,
+    engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => ({ url: engine.apiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
+    (rate) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
     log,
     'status read',
   );

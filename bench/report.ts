@@ -143,6 +143,13 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
       runs.map((r) => stepAt(r.statusRead, targets.readRate)?.apiCpuMsPerRequest ?? NaN),
     ),
     fig(
+      'readFromCachePercent',
+      `status reads answered from the status cache at ${targets.readRate}/s`,
+      '%',
+      'higher',
+      runs.map((r) => 100 * (stepAt(r.statusRead, targets.readRate)?.statusReadsFromMemory ?? NaN)),
+    ),
+    fig(
       'workerRssParkedMiB',
       `worker RSS, ${parked?.parked ?? 0} workflows parked`,
       'MiB',

@@ -25,7 +25,7 @@ async function loadEngine(databaseUrl) {
   instance.exports.__wbindgen_start?.();
   const { PrismaPg } = require('@prisma/adapter-pg');
   const { bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }));
+  const adapter = bindMigrationAwareSqlAdapterFactory(wholeScripts(new PrismaPg({ connectionString: databaseUrl })));
   const logs = [];
   const engine = await bg.SchemaEngine.new(
     { datamodels: [[schemaPath, readFileSync(schemaPath, 'utf8')]] },
@@ -33,6 +33,31 @@ async function loadEngine(databaseUrl) {
     adapter,
   );
   return engine;
+}
+
+/**
+ * The pg adapter runs a migration script by splitting it at every ';', which cuts dollar-quoted
+ * bodies (functions, triggers) apart. The native engine sends the script whole, and so does this:
+ * PostgreSQL's simple query protocol runs a multi-statement script as it is, in one implicit
+ * transaction.
+ */
+function wholeScripts(factory) {
+  const patch = (adapter) => {
+    adapter.executeScript = async (script) => {
+      try {
+        await adapter.client.query(script);
+      } catch (err) {
+        adapter.onError(err);
+      }
+    };
+    return adapter;
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => patch(await factory.connect()),
+    connectToShadowDb: async () => patch(await factory.connectToShadowDb()),
+  };
 }
 
 function migrationList() {

@@ -144,9 +144,14 @@ function compiledBuild() {
     'prisma/schema.prisma',
     'generated/evm/abi.ts',
   ].map((f) => path.join(root, f));
-  const outputs = ['dist/server.js', 'dist/worker.js', 'dist/ops/cli.js', 'dist/workflow-bundle.js', 'dist/dev/dev-stripe/main.js'].map(
-    (f) => path.join(root, f),
-  );
+  const outputs = [
+    'dist/server.js',
+    'dist/worker.js',
+    'dist/stripe-event-actor.js',
+    'dist/ops/cli.js',
+    'dist/workflow-bundle.js',
+    'dist/dev/dev-stripe/main.js',
+  ].map((f) => path.join(root, f));
   stamped(
     'dist',
     [...sources, ...configs],

@@ -88,6 +88,14 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(8).default(DEV_ADMIN_TOKEN),
   ADMIN_READONLY_TOKEN: optionalString,
   WEBHOOK_BODY_LIMIT: z.string().default('256kb'),
+  /**
+   * Which process acts on stored Stripe events (starts or signals the purchase run): `worker` keeps
+   * the API's event loop for acknowledgements and reads; `api` acts right after acknowledging;
+   * `separate`: neither, `node dist/stripe-event-actor.js` does.
+   */
+  STRIPE_EVENTS_ACTED_ON_BY: z.enum(['api', 'worker', 'separate']).default('worker'),
+  /** Purchases whose status read the API keeps in memory, dropped on PostgreSQL's change notification; 0 turns it off. */
+  STATUS_CACHE_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   /** Abuse limits per client address and RATE_LIMIT_WINDOW; 0 turns a limit off. */
   RATE_LIMIT_WINDOW: duration('1 minute'),
   CHECKOUT_RATE_LIMIT: z.coerce.number().int().min(0).default(20),

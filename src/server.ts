@@ -2,10 +2,13 @@
 import type { Server } from 'node:http';
 import { createApp, type ApiDeps } from './api/app';
 import { createMetrics } from './api/metrics';
+import { createChangeFeed } from './db/change-feed';
 import { pingDatabase } from './db/health';
+import { purchaseView } from './db/purchases';
 import { loadConfig, type Config } from './config';
 import { createLogger } from './logger';
 import { connectTemporalClient, createDb, createRails, createStripe } from './runtime';
+import { createPurchaseViewCache } from './services/purchase-view-cache';
 import { createPurchaseWorkflows } from './services/purchase-workflows';
 import { createStripeEventHandler } from './services/stripe-events';
 import { createSubscriptionEventHandler } from './services/subscriptions';
@@ -19,6 +22,7 @@ import { RAILS } from './shared/status';
 
 export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal: Client): ApiDeps {
   const db = createDb(config.databaseUrl);
+  const changeFeed = createChangeFeed(config.databaseUrl, { logger });
   const stripe = createStripe(config);
   const workflows = createPurchaseWorkflows(temporal, config);
   const rails = createRails(config, logger);
@@ -34,6 +38,13 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
     temporal,
     workflows,
     ops,
+    changeFeed,
+    purchaseViews: createPurchaseViewCache({
+      load: (id) => purchaseView(db, id),
+      feed: changeFeed,
+      maxEntries: config.STATUS_CACHE_ENTRIES,
+      onRead: (source) => metrics.statusReads.inc({ source }),
+    }),
     rails: RAILS.filter((rail) => rails[rail] !== undefined),
     events: createStripeEventHandler({
       db,
@@ -41,6 +52,7 @@ export function buildApiDeps(config: Readonly<Config>, logger: Logger, temporal:
       logger,
       onSubscriptionEvent,
       onOutcome: (type, result) => metrics.webhooks.inc({ type, result }),
+      actOnReceipt: config.STRIPE_EVENTS_ACTED_ON_BY === 'api',
     }),
     metrics,
     logger,
@@ -61,8 +73,9 @@ async function main(): Promise<void> {
   const temporal = await connectTemporalClient(config);
   const deps = buildApiDeps(config, logger, temporal);
   const app = createApp(deps);
-  // Acts on stored events nobody acted on: a predecessor killed after acknowledging, failed attempts.
-  const stopOutbox = deps.events.startOutbox();
+  // Acting here: also on stored events nobody acted on (a predecessor killed after acknowledging,
+  // failed attempts). Otherwise the worker runs the outbox.
+  const stopOutbox = deps.events.actOnReceipt ? deps.events.startOutbox() : () => Promise.resolve();
   const server: Server = app.listen(config.PORT, config.HOST, () =>
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'),
   );
@@ -73,7 +86,7 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(() => {
       void stopOutbox()
-        .then(() => Promise.all([deps.db.$disconnect(), temporal.connection.close()]))
+        .then(() => Promise.all([deps.changeFeed.close(), deps.db.$disconnect(), temporal.connection.close()]))
         .finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5_000).unref();

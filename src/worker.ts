@@ -1,4 +1,5 @@
 /** Worker entry point: builds real dependencies, registers workflows and activities, runs until signalled. */
+import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from './activities';
@@ -15,6 +16,7 @@ import { activityObservability } from './observability/activity-metrics';
 import { otelWorkerInterceptors } from './observability/otel';
 import { installWorkerRuntime } from './observability/runtime';
 import { prebuiltWorkflowBundle } from './prebuilt-workflows';
+import { startStripeEventActor } from './stripe-event-actor';
 
 export interface WorkerParts {
   connection: NativeConnection;
@@ -94,16 +96,16 @@ async function main(): Promise<void> {
   // start workflows on this task queue, so they are ensured once the worker can serve them; if that
   // fails the worker stops and the boot fails as before.
   const running = worker.run();
+  let client: Client | undefined;
+  let stopActor = () => Promise.resolve();
   try {
-    const client = await connectTemporalClient(config);
-    try {
-      await ensureSchedules(client, config, logger);
-    } finally {
-      await client.connection.close();
-    }
+    client = await connectTemporalClient(config);
+    await ensureSchedules(client, config, logger);
+    if (config.STRIPE_EVENTS_ACTED_ON_BY === 'worker') stopActor = startStripeEventActor(config, logger, client);
   } catch (err) {
     worker.shutdown();
     await running.catch(() => undefined);
+    await client?.connection.close();
     throw err;
   }
   logger.info(
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
     'worker started',
   );
   await running;
+  await stopActor();
+  await client.connection.close();
   await deps.db.$disconnect();
   await connection.close();
   logger.info('worker stopped');

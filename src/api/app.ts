@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type Stripe from 'stripe';
 import type { Config } from '../config';
 import type { Db } from '../db/client';
+import type { ChangeFeed } from '../db/change-feed';
+import type { PurchaseViewCache } from '../services/purchase-view-cache';
 import type { PurchaseWorkflows } from '../services/purchase-workflows';
 import type { WorkflowOps } from '../services/workflow-ops';
 import type { StripeEventHandler } from '../services/stripe-events';
@@ -42,6 +44,10 @@ export interface ApiDeps {
   ops: WorkflowOps;
   /** rails this deployment can settle on */
   rails: readonly Rail[];
+  /** PostgreSQL's change notifications (closed by the entry point) */
+  changeFeed: ChangeFeed;
+  /** the status read model, cached until PostgreSQL announces a change */
+  purchaseViews: PurchaseViewCache;
   /** the webhook's event store and outbox (its poller is started by the entry point) */
   events: StripeEventHandler;
   metrics: Metrics;
@@ -77,7 +83,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.post('/api/checkout/sessions', checkoutRateLimit(deps.config));
   app.use(
     '/api',
-    publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config }),
+    publicRouter({ db: deps.db, stripe: deps.stripe, config: deps.config, purchaseViews: deps.purchaseViews }),
     subscriptionsRouter({ db: deps.db, stripe: deps.stripe, logger: deps.logger, config: deps.config }),
     creatorEarningsRouter({ db: deps.db, proofMaxAgeMs: durationMs(deps.config.WALLET_PROOF_MAX_AGE) }),
   );

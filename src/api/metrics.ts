@@ -14,6 +14,12 @@ export function createMetrics() {
       labelNames: ['type', 'result'],
       registers: [registry],
     }),
+    statusReads: new Counter({
+      name: 'settlement_status_reads_total',
+      help: 'Purchase status reads by where the answer came from (memory: the status cache; database)',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
     purchases: new Gauge({ name: 'settlement_purchases', help: 'Purchases by status', labelNames: ['status'], registers: [registry] }),
     settlementLatency: new Histogram({
       name: 'settlement_latency_seconds',

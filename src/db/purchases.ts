@@ -319,6 +319,12 @@ export async function findPurchaseStatus(db: Db, purchaseId: string): Promise<st
   return p?.status;
 }
 
+/** The ids of the purchases in a status, oldest first. */
+export async function findPurchaseIdsWithStatus(db: Db, status: PurchaseStatus, limit: number): Promise<string[]> {
+  const rows = await db.purchase.findMany({ where: { status }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: limit });
+  return rows.map((r) => r.id);
+}
+
 /** The purchases behind a page of workflow runs, with their product's title. */
 export async function findPurchasesWithProductTitle(db: Db, purchaseIds: readonly string[]) {
   if (purchaseIds.length === 0) return [];

@@ -1,13 +1,16 @@
 /**
  * Stripe webhook events through an outbox in PostgreSQL: the webhook stores each event once under its
- * event id and is acknowledged; then this process acts on it (start or signal the purchase run) in
- * the background. An event not acted on (the process died after the acknowledgement, Temporal or
- * PostgreSQL was down) is claimed again by the outbox poller of any API process once its lease or
- * backoff has passed, so no acknowledged event is lost. Acting is idempotent per event, so acting
- * twice (two processes, a lease that ran out) changes nothing.
+ * event id and is acknowledged; then an actor acts on it (start or signal the purchase run). The
+ * actor is either the API process itself, in the background right after the acknowledgement
+ * (`actOnReceipt`), or another process running the outbox (the worker, by default), woken by
+ * PostgreSQL's `webhook_event_stored` notification, so the API's event loop only verifies and
+ * stores. An event not acted on (its actor died, Temporal or PostgreSQL was down) is claimed again by
+ * an outbox poller once its lease or backoff has passed, so no acknowledged event is lost. Acting is
+ * idempotent per event, so acting twice (two processes, a lease that ran out) changes nothing.
  */
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
+import { CHANGE_CHANNELS, type ChangeFeed } from '../db/change-feed';
 import type { Db } from '../db/client';
 import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
 import {
@@ -45,6 +48,11 @@ export interface StripeEventDeps {
   onOutcome?: (type: string, outcome: EventOutcome) => void;
   /** defaults: see OUTBOX_DEFAULTS */
   outbox?: Partial<OutboxOptions>;
+  /**
+   * Act on a new event in this process right after storing it (leased to this process). Off: the
+   * event is stored due at once, for a process running the outbox to take.
+   */
+  actOnReceipt?: boolean;
 }
 
 interface OutboxOptions {
@@ -63,7 +71,15 @@ const OUTBOX_DEFAULTS: OutboxOptions = { concurrency: 32, leaseMs: 10_000, pollM
 
 export type StripeEventHandler = ReturnType<typeof createStripeEventHandler>;
 
-export function createStripeEventHandler({ db, workflows, logger, onSubscriptionEvent, onOutcome, outbox }: StripeEventDeps) {
+export function createStripeEventHandler({
+  db,
+  workflows,
+  logger,
+  onSubscriptionEvent,
+  onOutcome,
+  outbox,
+  actOnReceipt = true,
+}: StripeEventDeps) {
   const opts: OutboxOptions = { ...OUTBOX_DEFAULTS, ...outbox };
   /** Our purchase id travels as metadata.purchase_id (and client_reference_id); else match the PaymentIntent. */
   async function purchaseIdFor(
@@ -223,40 +239,66 @@ export function createStripeEventHandler({ db, workflows, logger, onSubscription
 
   return {
     /**
-     * The webhook's part: store the event (leased to this process), then act on it in the
-     * background. A duplicate of a processed event changes nothing; a duplicate of one not yet acted
-     * on (an earlier delivery's process may have died) is acted on again.
+     * The webhook's part: store the event, then (with `actOnReceipt`) act on it in the background,
+     * leased to this process. A duplicate of a processed event changes nothing; a duplicate of one not
+     * yet acted on (an earlier delivery's actor may have died) is acted on again here, or is left to
+     * the outbox once its lease or backoff passes.
      */
     async receive(event: Stripe.Event, rawBody: string): Promise<ReceiveOutcome> {
-      const { processed } = await storeWebhookEvent(db, event, rawBody, new Date(Date.now() + opts.leaseMs));
+      const { processed } = await storeWebhookEvent(db, event, rawBody, new Date(actOnReceipt ? Date.now() + opts.leaseMs : Date.now()));
       if (processed) return 'duplicate';
-      enqueue(event, 1);
+      if (actOnReceipt) enqueue(event, 1);
       return 'queued';
     },
 
+    /** whether `receive` acts on new events in this process */
+    actOnReceipt,
+
     /**
      * Poll the outbox every `pollMs` until the returned stop is called (which waits for the events
-     * being acted on). The first poll takes orphans: events a dead predecessor had leased.
+     * being acted on). The first poll takes orphans: events a dead predecessor had leased. With a
+     * change feed it also looks at once when another process stores an event, and whenever the feed
+     * may have missed one (it reconnected).
      */
-    startOutbox(): () => Promise<void> {
+    startOutbox(changes?: ChangeFeed): () => Promise<void> {
       let stopped = false;
+      let polling = false;
+      let again = false;
       let timer: NodeJS.Timeout | undefined;
       let current: Promise<unknown> = Promise.resolve();
       const tick = (orphans: boolean) => {
+        clearTimeout(timer);
+        polling = true;
         current = poll(orphans)
           .catch((err: unknown) => {
             logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook outbox poll failed');
             return 0;
           })
           .then((claimed) => {
+            polling = false;
             if (stopped) return;
-            // A full claim means more may be due: look again at once.
-            timer = setTimeout(() => tick(orphans && claimed > 0), claimed > 0 && active < opts.concurrency ? 0 : opts.pollMs);
+            // A full claim means more may be due; a wake-up during the poll may have announced more.
+            const soon = again || (claimed > 0 && active < opts.concurrency);
+            again = false;
+            timer = setTimeout(() => tick(orphans && claimed > 0), soon ? 0 : opts.pollMs);
           });
       };
+      const wake = () => {
+        if (stopped) return;
+        if (polling) again = true;
+        else tick(false);
+      };
+      const unsubscribe = changes?.subscribe(CHANGE_CHANNELS.webhookEventStored, {
+        // An event this process stored and acts on already needs no poll.
+        notify: (eventId) => {
+          if (!known.has(eventId)) wake();
+        },
+        reset: wake,
+      });
       tick(true);
       return async () => {
         stopped = true;
+        unsubscribe?.();
         clearTimeout(timer);
         await current;
         await idle();

@@ -116,12 +116,15 @@ describe('auth', () => {
 describe('awaiting approval', () => {
   it('lists the run with its purchase context and a Temporal UI link; approve settles it and is audited', async () => {
     const purchaseId = await paidPurchase(product, ['awaiting_approval']);
-    const listed = await call('GET', '/admin/workflows?state=awaiting');
-    expect(listed.status).toBe(200);
-    const row = listed.json.workflows?.find((w) => w.workflowId === `purchase-${purchaseId}`);
+    // Visibility is eventually consistent: the run's status attribute follows its database row.
+    const row = await until('the run to be listed as awaiting', async () => {
+      const listed = await call('GET', '/admin/workflows?state=awaiting');
+      expect(listed.status).toBe(200);
+      return listed.json.workflows?.find((w) => w.workflowId === `purchase-${purchaseId}`);
+    });
     expect(row).toMatchObject({ purchaseStatus: 'awaiting_approval', purchase: { purchaseId, grossCents: '2500' } });
-    expect(row?.temporalUiUrl).toBe(
-      `${engine.config.temporalUiUrl}/namespaces/default/workflows/purchase-${purchaseId}/${row?.runId}/history`,
+    expect(row.temporalUiUrl).toBe(
+      `${engine.config.temporalUiUrl}/namespaces/default/workflows/purchase-${purchaseId}/${row.runId}/history`,
     );
 
     expect((await call('POST', `/admin/purchases/${purchaseId}/approve`, {}, {})).status).toBe(401);
@@ -275,8 +278,10 @@ describe('cancel and terminate', () => {
     const again = await call('POST', `/admin/workflows/${wf}/cancel`, {});
     expect(again.status).toBe(202);
     expect(again.json).toMatchObject({ alreadyApplied: true });
-    const failed = await call('GET', '/admin/workflows?state=failed');
-    expect(failed.json.workflows?.map((w) => w.workflowId)).toContain(wf);
+    await until('the run to be listed as failed', async () => {
+      const failed = await call('GET', '/admin/workflows?state=failed');
+      return failed.json.workflows?.find((w) => w.workflowId === wf);
+    });
     expect((await audit(`target=${wf}&action=workflow.cancel`)).map((r) => r.result)).toEqual(['ok', 'ok']);
   });
 
@@ -316,9 +321,12 @@ describe('ops CLI (same service layer)', () => {
 
   it('lists, dry-runs a batch reset, approves (audited as the CLI user) and explains a refusal', async () => {
     const purchaseId = await paidPurchase(product, ['awaiting_approval']);
-    const list = await ops('list', 'awaiting', '--json');
-    expect(list.code).toBe(0);
-    expect((JSON.parse(list.stdout) as Row[]).map((r) => r.workflowId)).toContain(`purchase-${purchaseId}`);
+    // Visibility trails the database row: list until the run shows up.
+    await until('the CLI to list the run as awaiting', async () => {
+      const list = await ops('list', 'awaiting', '--json');
+      expect(list.code).toBe(0);
+      return (JSON.parse(list.stdout) as Row[]).find((r) => r.workflowId === `purchase-${purchaseId}`);
+    });
 
     const dry = await ops('batch-reset', '--query', `PurchaseId = '${purchaseId}'`);
     expect(dry.code).toBe(0);

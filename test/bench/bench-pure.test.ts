@@ -89,6 +89,8 @@ const step = (rate: number, p99: number, isSaturated: boolean): SweepStep => ({
   eventLoopP99Ms: 3,
   eventLoopMaxMs: 5,
   apiCpuMsPerRequest: 0.5,
+  statusReadsFromMemory: null,
+  cpuMsPerRequest: { api: 0.5 },
 });
 const batch = (perSecond: number) => ({ n: 10, completed: 10, perSecond, latencyMs: summarize([1]), cpuSecondsPerRun: { worker: 0.1 } });
 const run = (purchases: number, baseline: number): RunResult => ({

@@ -104,7 +104,10 @@ it('a short treasury parks the purchase in awaiting_treasury; replenishment sett
   const refs = await engine.checkout(product.id);
   await engine.pay(refs);
   await engine.waitForStatus(refs.purchaseId, ['awaiting_treasury']);
-  expect(await engine.db.alertOutbox.count({ where: { kind: 'treasury_insufficient', dedupeKey: { contains: refs.purchaseId } } })).toBe(1);
+  // The alert is raised right after the status is written, in the run's next step.
+  const alerts = () => engine.db.alertOutbox.count({ where: { kind: 'treasury_insufficient', dedupeKey: { contains: refs.purchaseId } } });
+  for (let i = 0; i < 200 && (await alerts()) === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+  expect(await alerts()).toBe(1);
 
   // Stripe pays out; USDC lands in the treasury; ops books it. (Mint on the local chain as the payout.)
   await mintTo(

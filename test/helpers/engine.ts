@@ -27,6 +27,7 @@ import { signedDelivery, type PaymentRefs } from '../../dev/stripe-test-events';
 import { createLogger } from '../../src/logger';
 import { buildApiDeps } from '../../src/server';
 import { Rail } from '../../src/shared/status';
+import { startStripeEventActor } from '../../src/stripe-event-actor';
 import { buildActivityDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { startAnvil, type Anvil } from './anvil';
@@ -183,7 +184,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
 
   const api = buildApiDeps(config, logger, temporal.client);
   const app = createApp(api);
-  const stopOutbox = api.events.startOutbox();
+  // The webhook outbox runs where STRIPE_EVENTS_ACTED_ON_BY puts it: here, or beside the worker.
+  const stopOutbox = api.events.actOnReceipt ? api.events.startOutbox() : () => Promise.resolve();
+  let stopEventActor: (() => Promise<void>) | undefined;
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -216,9 +219,12 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       const deps = opts.activityDeps ? opts.activityDeps(activityDeps) : activityDeps;
       worker = await createWorker({ connection: temporal.nativeConnection, config, deps, workflowBundle: bundle });
       running = worker.run();
+      if (config.STRIPE_EVENTS_ACTED_ON_BY === 'worker') stopEventActor = startStripeEventActor(config, logger, temporal.client);
     },
     async stopWorker() {
       if (!worker) return;
+      await stopEventActor?.();
+      stopEventActor = undefined;
       worker.shutdown();
       await running;
       await activityDeps?.db.$disconnect();
@@ -281,6 +287,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       await engine.stopWorker();
       await new Promise((r) => server.close(r));
       await stopOutbox();
+      await api.changeFeed.close();
       await api.db.$disconnect();
       await temporal.teardown();
       await chain.destroy();

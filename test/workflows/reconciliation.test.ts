@@ -98,7 +98,10 @@ beforeAll(async () => {
   await recordTreasuryFunding(db, { rail: Rail.Solana, amountMicro: 100_000_000_000n, reference: 'recon-test', source: 'owner' });
 });
 
+/** What a test opened that holds connections (an API's change feed and pool), closed at the end. */
+const closeAfter: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
+  for (const close of closeAfter) await close();
   worker?.shutdown();
   await running;
   await db?.$disconnect();
@@ -246,7 +249,9 @@ it('a triggered run writes exactly one row for its period; triggering again rewr
   const rows = await rowFor(expected.periodStart);
   expect(rows).toHaveLength(1);
 
-  const app = createApp(buildApiDeps(config, createLogger({ level: 'silent', name: 'api' }), env.client));
+  const apiDeps = buildApiDeps(config, createLogger({ level: 'silent', name: 'api' }), env.client);
+  closeAfter.push(() => Promise.all([apiDeps.changeFeed.close(), apiDeps.db.$disconnect()]));
+  const app = createApp(apiDeps);
   const res = await request(app).get('/admin/treasury').set('authorization', `Bearer ${config.ADMIN_TOKEN}`);
   expect(res.status).toBe(200);
   expect(res.body.lastReconciliation).toMatchObject({

@@ -10,7 +10,7 @@ import type { Worker } from '@temporalio/worker';
 import type Stripe from 'stripe';
 import request from 'supertest';
 import type { ActivityDeps } from '../../src/activities';
-import { createApp } from '../../src/api/app';
+import { createApp, type ApiDeps } from '../../src/api/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import { signedDelivery } from '../../dev/stripe-test-events';
@@ -29,6 +29,7 @@ const DAY = 86_400_000;
 const taskQueue = `trial-test-${process.pid}`;
 
 let env: TestWorkflowEnvironment;
+let apiDeps: ApiDeps | undefined;
 let db: Db;
 let config: Readonly<Config>;
 let stripe: Stripe;
@@ -50,18 +51,23 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     STRIPE_API_BASE: process.env.TEST_STRIPE_API_BASE,
+    // This API acts on its webhooks itself: the test runs no Stripe-event actor beside the worker.
+    STRIPE_EVENTS_ACTED_ON_BY: 'api',
   });
   stripe = createStripe(config);
   const logger = createLogger({ level: 'silent', name: 'test' });
   const deps: ActivityDeps = { db, stripe, rails: {}, holdTtlMs: DAY, logger, trialPolicy: policy, now: () => new Date(clock) };
   worker = await createWorker({ connection: env.nativeConnection, config, deps, workflowBundle: await workflowBundle(), taskQueue });
   running = worker.run();
-  app = createApp(buildApiDeps(config, logger, env.client));
+  apiDeps = buildApiDeps(config, logger, env.client);
+  app = createApp(apiDeps);
 });
 
 afterAll(async () => {
   worker?.shutdown();
   await running;
+  await apiDeps?.changeFeed.close();
+  await apiDeps?.db.$disconnect();
   await db?.$disconnect();
   await env?.teardown();
 });

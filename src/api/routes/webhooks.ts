@@ -16,8 +16,9 @@ export interface WebhookDeps {
 
 /**
  * Thin by design: verify the signature on the raw body, store the event once, answer 2xx. The run is
- * started or signalled from the stored event right after (src/services/stripe-events.ts), so the
- * acknowledgement waits for one PostgreSQL statement and never for Temporal.
+ * started or signalled from the stored event right after, by the worker or this process
+ * (STRIPE_EVENTS_ACTED_ON_BY; src/services/stripe-events.ts), so the acknowledgement waits for one
+ * PostgreSQL statement and never for Temporal.
  */
 export function webhookRouter(deps: WebhookDeps): Router {
   const router = Router();
@@ -39,7 +40,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
       throw new HttpError(400, ErrorType.InvalidSignature, message);
     }
     const outcome = await deps.events.receive(event, req.body.toString('utf8'));
-    if (outcome === 'duplicate') deps.metrics.webhooks.inc({ type: event.type, result: outcome });
+    // Acted on here, the outcome of acting is counted then; acted on elsewhere, counted as queued.
+    if (outcome === 'duplicate' || !deps.events.actOnReceipt) deps.metrics.webhooks.inc({ type: event.type, result: outcome });
     res.status(200).json({ received: true, outcome });
   });
   return router;

@@ -7,9 +7,10 @@
  * `conflict` DomainError (409) that explains why; the audit row records the refusal too.
  */
 import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { hasSucceeded } from '../../db/audit-log';
-import { findPurchaseStatus } from '../../db/purchases';
+import { findPurchaseIdsWithStatus, findPurchaseStatus } from '../../db/purchases';
 import { DomainError, ErrorType } from '../../shared/errors';
 import { purchaseWorkflowId } from '../../shared/ids';
 import { PurchaseStatus } from '../../shared/status';
@@ -205,15 +206,34 @@ export function createActions({ client, db, config }: WorkflowOpsDeps, visibilit
         return { workflowId: purchaseWorkflowId(purchaseId), action: 'retry', alreadyApplied: false } satisfies ActionResult;
       }),
 
-    /** Signals every running workflow whose PurchaseStatus is awaiting_treasury (found through visibility). */
+    /**
+     * Signals every running purchase run waiting for the treasury. The database is the source of
+     * truth (its status is written before the run's search attribute reaches visibility, which is
+     * eventually consistent); visibility adds runs of the older shape whose row lags behind.
+     */
     treasuryReplenished: (opts: { actor: string; reason?: string }) =>
       audited(
         db,
         { actor: opts.actor, action: 'treasury.signal_waiting', target: PurchaseStatus.AwaitingTreasury, reason: opts.reason },
         async () => {
-          const infos = await collect(`${RUNNING_PURCHASE_RUNS} AND ${withPurchaseStatus([PurchaseStatus.AwaitingTreasury])}`, 1000);
-          await Promise.all(infos.map((i) => client.workflow.getHandle(i.workflowId).signal(treasuryReplenishedSignal)));
-          return { signalled: infos.map((i) => i.workflowId) };
+          const [waiting, infos] = await Promise.all([
+            findPurchaseIdsWithStatus(db, PurchaseStatus.AwaitingTreasury, 1000),
+            collect(`${RUNNING_PURCHASE_RUNS} AND ${withPurchaseStatus([PurchaseStatus.AwaitingTreasury])}`, 1000),
+          ]);
+          const workflowIds = [...new Set([...waiting.map(purchaseWorkflowId), ...infos.map((i) => i.workflowId)])];
+          const signalled = await Promise.all(
+            workflowIds.map(async (workflowId) => {
+              try {
+                await client.workflow.getHandle(workflowId).signal(treasuryReplenishedSignal);
+                return workflowId;
+              } catch (err) {
+                // Settled or failed since the listing: nothing to wake.
+                if (err instanceof WorkflowNotFoundError) return undefined;
+                throw err;
+              }
+            }),
+          );
+          return { signalled: signalled.filter((id) => id !== undefined).sort() };
         },
       ),
 
