@@ -43,6 +43,8 @@ export interface EngineOptions {
   stackLog: (line: string) => void;
   /** engine worker processes on the engine's task queue (the stack starts one) */
   workers: number;
+  /** the local chain's slot length, ms */
+  slotMs: number;
 }
 
 export interface BenchEngine {
@@ -93,6 +95,7 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
     APPROVAL_THRESHOLD_CENTS: opts.approvalThresholdCents.toString(),
     // One driver stands in for many buyers: the per-client checkout limit would throttle it.
     CHECKOUT_RATE_LIMIT: '0',
+    SOLANA_SLOT_MS: String(opts.slotMs),
   };
   const config = loadConfig(childProcessEnv(env));
   opts.log(`starting the stack in ${dataDir} (API :${config.PORT}, Temporal :${config.TEMPORAL_PORT})`);

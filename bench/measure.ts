@@ -1,45 +1,19 @@
 /**
- * The measurements, each against the running engine (bench/engine.ts). Load comes from
- * bench/load.ts in its own process; purchase and baseline batches are started from here and timed
+ * The measurements, each against the running engine (bench/engine.ts). Load comes from vegeta in
+ * its own process (bench/load.ts); purchase and baseline batches are started from here and timed
  * by when the engine recorded them, never by when this process noticed.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../dev/tools';
 import { purchaseWorkflowId } from '../src/shared/ids';
 import { PurchaseStatus } from '../src/shared/status';
 import type { PaymentRefs } from '../dev/stripe-test-events';
 import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
-import type { LoadResult, LoadSpec } from './load';
+import { runLoad, vegetaPath, type LoadResult, type LoadSpec } from './load';
 import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
-const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Runs one load in a separate process (bench/load.ts) and returns what it measured. */
-async function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
-  const file = path.join(os.tmpdir(), `settlement-bench-load-${process.pid}-${Date.now()}.json`);
-  fs.writeFileSync(file, JSON.stringify(spec));
-  try {
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'load.ts'), file], {
-      maxBuffer: 16 * 1024 * 1024,
-      cwd: PROJECT_ROOT,
-    });
-    const last = stdout.trim().split('\n').at(-1) ?? '';
-    return JSON.parse(last) as LoadResult;
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
-}
-
-/** Connections enough for the rate at up to ~100 ms a request, so the rate, not the pool, sets the pace. */
-const connectionsFor = (rate: number) => Math.max(10, Math.ceil(rate / 10));
 
 /** A step is saturated when it fell short of its rate or answered anything but 2xx. */
 const saturated = (r: LoadResult): boolean => r.achievedPerSecond < 0.9 * r.rate || r.non2xx > 0 || r.errors > 0;
@@ -91,7 +65,7 @@ async function sweep(
     const processes = engine.processes();
     const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const result = await runLoadProcess(stepSpec(rate));
+    const result = await runLoad(stepSpec(rate));
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const cpuMsPerRequest = Object.fromEntries(
       Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
@@ -152,7 +126,7 @@ export async function webhookAckSweep(
         const d = engine.signedPayment(r);
         return { path: '/webhooks/stripe', body: d.body, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature } };
       });
-      return { url: engine.parkedApiUrl, method: 'POST', rate, seconds, connections: connectionsFor(rate), bodies };
+      return { vegeta: vegetaPath(engine.config.VEGETA_PATH), url: engine.parkedApiUrl, method: 'POST', rate, seconds, bodies };
     },
     log,
     'webhook ack',
@@ -176,7 +150,7 @@ export async function statusReadSweep(
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, connections: connectionsFor(rate), paths }),
+    (rate) => ({ vegeta: vegetaPath(engine.config.VEGETA_PATH), url: engine.parkedApiUrl, method: 'GET', rate, seconds, paths }),
     log,
     'status read',
   );

@@ -17,7 +17,7 @@ function executable(file: string): boolean {
 }
 
 export function resolveTool(
-  name: 'temporal' | 'stripe-mock' | 'anvil' | 'surfpool',
+  name: 'temporal' | 'stripe-mock' | 'anvil' | 'surfpool' | 'vegeta',
   override: string | undefined,
   pathEnv: string = executablePath(),
 ): string | undefined {

@@ -22,7 +22,11 @@ const GO_TOOLS = [
     note: 'a cold build takes about 4 minutes on 2 cores',
   },
   { name: 'stripe-mock', module: 'github.com/stripe/stripe-mock@v0.197.0', override: 'STRIPE_MOCK_PATH', note: 'about 30 seconds' },
+  // The bench's load generator (constant-rate, open loop), installed only for `npm run bench`.
+  { name: 'vegeta', module: 'github.com/tsenart/vegeta/v12@v12.13.0', override: 'VEGETA_PATH', note: 'about a minute', benchOnly: true },
 ];
+/** `setup.mjs --bench`: also what only `npm run bench` uses. */
+const forBench = process.argv.includes('--bench');
 
 function log(msg) {
   process.stdout.write(`[setup +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -81,6 +85,7 @@ function npmDependencies() {
 
 function goTools() {
   for (const tool of GO_TOOLS) {
+    if (tool.benchOnly && !forBench) continue;
     const override = process.env[tool.override];
     if (override) {
       if (!existsSync(override)) throw new Error(`${tool.override}=${override} does not exist`);

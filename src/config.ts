@@ -130,6 +130,8 @@ const schema = z.object({
   STRIPE_API_BASE: optionalString,
   STRIPE_MOCK_PORT: port(12111),
   STRIPE_MOCK_PATH: optionalString,
+  /** `npm run bench`'s load generator (vegeta); unset means the one set-up installs in .tools/bin. */
+  VEGETA_PATH: optionalString,
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
 
   // Money policy

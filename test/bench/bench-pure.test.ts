@@ -1,9 +1,51 @@
 /** The bench's pure parts: statistics, the history breakdown, /proc parsing, the figures. No timings asserted. */
 import { breakdownHistory, breakdownTotals, type HistoryEventLike } from '../../bench/history';
+import { loadResultOf } from '../../bench/load';
 import { parseProcStat } from '../../bench/proc';
 import { compareTable, figures, saturationRate, type BenchResults, type RunResult } from '../../bench/report';
 import type { SweepStep } from '../../bench/measure';
 import { median, percentile, spanRate, summarize } from '../../bench/stats';
+
+describe('load results', () => {
+  // The shape `vegeta report -type=json` prints (durations in ns), from a 2-second step at 100/s.
+  const report = {
+    latencies: {
+      total: 0,
+      mean: 2_500_000,
+      '50th': 1_900_000,
+      '90th': 3_100_000,
+      '95th': 4_000_000,
+      '99th': 12_400_000,
+      max: 31_000_000,
+      min: 600_000,
+    },
+    duration: 1_990_000_000,
+    wait: 10_000_000,
+    requests: 200,
+    throughput: 97.5,
+    status_codes: { '200': 195, '503': 3, '0': 2 },
+    errors: ['Post "http://127.0.0.1:1/webhooks/stripe": dial tcp: connection refused'],
+  };
+
+  it('reads latencies in ms, 2xx throughput, and splits non-2xx answers from unanswered requests', () => {
+    expect(loadResultOf(100, report)).toEqual({
+      rate: 100,
+      seconds: 2,
+      sent: 200,
+      completed: 198,
+      achievedPerSecond: 97.5,
+      latencyMs: { p50: 1.9, p90: 3.1, p99: 12.4, max: 31, mean: 2.5 },
+      non2xx: 3,
+      errors: 2,
+      statusCodes: { '200': 195, '503': 3, '0': 2 },
+    });
+  });
+
+  it('counts a step with every answer 2xx as clean', () => {
+    const clean = loadResultOf(100, { ...report, status_codes: { '200': 150, '202': 50 }, errors: null });
+    expect([clean.non2xx, clean.errors, clean.completed]).toEqual([0, 0, 200]);
+  });
+});
 
 describe('stats', () => {
   it('takes nearest-rank percentiles and medians', () => {
@@ -83,7 +125,6 @@ const step = (rate: number, p99: number, isSaturated: boolean): SweepStep => ({
   latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
   non2xx: 0,
   errors: 0,
-  timeouts: 0,
   statusCodes: { 200: rate },
   saturated: isSaturated,
   eventLoopP99Ms: 3,

@@ -1,10 +1,10 @@
 /**
  * SettlementRail for clusters where programs/settlement is deployed (rail `solana-anchor`).
  *
- * Status: this rail has run against the local chain (litesvm behind JSON-RPC) with the program's
- * SBPF v3 build (`npm run build:program`; test/chains/solana-anchor/sbf-program.test.ts), not yet
- * against a validator. Its decisions under failures are tested against a scripted RPC
- * (test/chains/solana-anchor/rail.test.ts).
+ * Status: this rail runs against the stack's local validator (Surfpool) with the program's SBPF v3
+ * build (`npm run build:program`) deployed to it (test/chains/solana-anchor/sbf-program.test.ts and
+ * the chaos run), not yet against devnet. Its decisions under failures are tested against a
+ * scripted RPC (test/chains/solana-anchor/rail.test.ts).
  *
  * Idempotency (docs/architecture.md §4): the receipt PDA makes a second settlement fail on chain; before signing
  * anything this checks the receipt, then every journaled signature, and it re-signs only after the

@@ -36,7 +36,7 @@ import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions
 
 /**
  * Most payouts one settlement transaction is guaranteed to carry, measured against the local chain
- * (litesvm running the real Token, Token-2022 and ATA programs; test/chains/solana/capacity.test.ts)
+ * (Surfpool running the real Token, Token-2022 and ATA programs; test/chains/solana/capacity.test.ts)
  * with the largest metadata we accept (name 32, symbol 10, uri 200 bytes): 12 fit in the 1232-byte
  * packet, 13 do not. The packet, not compute or account locks, is the binding limit. With short
  * metadata (8-byte name, 31-byte uri) 23 fit.
