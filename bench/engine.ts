@@ -56,6 +56,8 @@ export interface BenchEngine {
   apiUrl: string;
   /** the parked API: its own database, runs started on a task queue nobody polls */
   parkedApiUrl: string;
+  /** Stripe events the parked side has stored and not yet acted on (its actor's backlog) */
+  parkedBacklog(): Promise<number>;
   /** the processes whose CPU is read, by name; PostgreSQL's includes its backends */
   processes(): Map<string, { pid: number; withChildren: boolean }>;
   /** a product at the engine's API, or at the parked API's database with `parked` */
@@ -164,6 +166,8 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
 
     const db = createDb(stack.env.DATABASE_URL ?? config.databaseUrl, { poolSize: 4 });
     closeAll.push(() => db.$disconnect());
+    const parkedDb = createDb(parkedDatabaseUrl, { poolSize: 1 });
+    closeAll.push(() => parkedDb.$disconnect());
     const stripe = new Stripe(config.STRIPE_SECRET_KEY);
     const devStripe = createDevStripeClient(stack.env.STRIPE_API_BASE ?? `http://127.0.0.1:${config.STRIPE_MOCK_PORT}`);
     const apiUrl = `http://127.0.0.1:${config.PORT}`;
@@ -181,6 +185,7 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
       temporal,
       apiUrl,
       parkedApiUrl,
+      parkedBacklog: () => parkedDb.webhookEvent.count({ where: { processedAt: null } }),
       processes() {
         const out = new Map<string, { pid: number; withChildren: boolean }>();
         const workers = Array.from({ length: opts.workers - 1 }, (_, i) => `worker-${i + 2}`);

@@ -73,6 +73,8 @@ function railDeps(config: Readonly<Config>) {
     nftMintSeed: config.NFT_MINT_SEED,
     priorityFeeCapMicroLamports: config.PRIORITY_FEE_CAP_MICROLAMPORTS,
     computeUnitLimit: config.COMPUTE_UNIT_LIMIT,
+    wsUrl: config.SOLANA_WS_URL,
+    subscribeSignatures: true,
   };
 }
 

@@ -155,6 +155,8 @@ const schema = z.object({
   // Solana
   SOLANA_RPC_URL: optionalString,
   SOLANA_RPC_PORT: port(8899),
+  /** The RPC's WebSocket (signature notifications); unset, derived from SOLANA_RPC_URL (ws/wss, port + 1). */
+  SOLANA_WS_URL: optionalString,
   SOLANA_COMMITMENT: z.enum(['processed', 'confirmed', 'finalized']).default('confirmed'),
   TREASURY_KEYPAIR_PATH: optionalString,
   TREASURY_KEYPAIR: optionalString,

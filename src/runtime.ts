@@ -9,9 +9,8 @@ import Stripe from 'stripe';
 import type { Config } from './config';
 import { evmRailFromConfig } from './chains/evm/rail';
 import type { SettlementRail } from './chains/rail';
-import { loadTreasuryKeypair, resolveUsdcMint, solanaRailFromConfig } from './chains/solana';
+import { loadTreasuryKeypair, resolveUsdcMint, solanaConnection, solanaRailFromConfig } from './chains/solana';
 import { createSolanaAnchorRail, programIdFromConfig } from './chains/solana-anchor';
-import { Connection as SolanaConnection } from '@solana/web3.js';
 import { createDb } from './db/client';
 import { Rail } from './shared/status';
 
@@ -44,7 +43,8 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
   if (config.settlementProgramId !== undefined && solana) {
     // Only where the Anchor program is deployed; products choose it with rail "solana-anchor".
     rails[Rail.SolanaAnchor] = createSolanaAnchorRail({
-      connection: new SolanaConnection(config.solanaRpcUrl, config.SOLANA_COMMITMENT),
+      connection: solanaConnection(config.solanaRpcUrl, { commitment: config.SOLANA_COMMITMENT, wsUrl: config.SOLANA_WS_URL }),
+      subscribeSignatures: true,
       treasury: loadTreasuryKeypair(config),
       programId: programIdFromConfig(config),
       usdcMint: resolveUsdcMint(config),

@@ -109,7 +109,7 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
 }
 
 /** web3.js reconnects its PubSub socket forever: a stopped test chain must not leave that behind. */
-function closeSocket(connection: Connection): void {
+export function closeSocket(connection: Connection): void {
   const socket: unknown = Reflect.get(connection, '_rpcWebSocket');
   if (typeof socket !== 'object' || socket === null) return;
   for (const [method, args] of [
@@ -134,6 +134,7 @@ export class MemoryJournal implements SettlementJournal {
 export function railFor(chain: TestChain, overrides: Partial<SolanaRailDeps> = {}): SolanaRail {
   return createSolanaRail({
     rpcUrl: chain.rpcUrl,
+    wsUrl: chain.wsUrl,
     commitment: 'confirmed',
     treasury: chain.treasuryKeypair,
     usdcMint: chain.usdcMint,

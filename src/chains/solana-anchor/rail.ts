@@ -40,6 +40,7 @@ import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
+import { signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
 const ACCOUNTS_PER_PREPARE_TX = 4;
@@ -58,6 +59,8 @@ export interface SolanaAnchorRailDeps {
   priorityFeeCapMicroLamports?: number;
   /** How often a sent transaction's status is polled (ms). */
   pollIntervalMs?: number;
+  /** Also subscribe to each sent signature, so its confirmation is read when the node announces it. */
+  subscribeSignatures?: boolean;
 }
 
 /** The deployed program's id for this cluster; the rail cannot run without one. */
@@ -236,15 +239,20 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    * whose racing requests reject unhandled when the RPC fails mid-way.
    */
   async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number): Promise<unknown> {
-    for (;;) {
-      const status = (await connection.getSignatureStatuses([txId])).value[0];
-      if (status && (commitment === 'processed' || status.confirmationStatus !== 'processed')) return status.err;
-      if ((await connection.getBlockHeight(commitment)) > lastValidBlockHeight) {
-        const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
-        if (final) return final.err;
-        throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
+    const wakeup = signatureWakeup(connection, txId, commitment, deps.subscribeSignatures === true);
+    try {
+      for (;;) {
+        const status = (await connection.getSignatureStatuses([txId])).value[0];
+        if (status && (commitment === 'processed' || status.confirmationStatus !== 'processed')) return status.err;
+        if ((await connection.getBlockHeight(commitment)) > lastValidBlockHeight) {
+          const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
+          if (final) return final.err;
+          throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
+        }
+        await wakeup.sleep(pollIntervalMs);
       }
-      await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+    } finally {
+      wakeup.close();
     }
   }
 

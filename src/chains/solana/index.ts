@@ -5,7 +5,15 @@ import type { Config } from '../../config';
 import { createSolanaRail, type SolanaRail, type SolanaRailLogger } from './rail';
 import { loadTreasuryKeypair } from './keys';
 
-export { createSolanaRail, timeoutFetch, MAX_SOLANA_PAYOUTS, type SolanaRail, type SolanaRailDeps, type SolanaRailLogger } from './rail';
+export {
+  createSolanaRail,
+  solanaConnection,
+  timeoutFetch,
+  MAX_SOLANA_PAYOUTS,
+  type SolanaRail,
+  type SolanaRailDeps,
+  type SolanaRailLogger,
+} from './rail';
 export { deriveNftMintKeypair, isValidSolanaWallet, loadTreasuryKeypair } from './keys';
 
 /** USDC_MINT when set; otherwise the mint the local chain's dev bootstrap created. */
@@ -26,6 +34,8 @@ export function resolveUsdcMint(config: Pick<Config, 'USDC_MINT' | 'dataDir'>): 
 export function solanaRailFromConfig(config: Readonly<Config>, logger?: SolanaRailLogger): SolanaRail {
   return createSolanaRail({
     rpcUrl: config.solanaRpcUrl,
+    wsUrl: config.SOLANA_WS_URL,
+    subscribeSignatures: true,
     commitment: config.SOLANA_COMMITMENT,
     treasury: loadTreasuryKeypair(config),
     usdcMint: resolveUsdcMint(config),

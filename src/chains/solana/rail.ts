@@ -33,6 +33,7 @@ import { ALREADY_PROCESSED, chainFailureToDomainError, isMintAlreadyExists, pref
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
+import { signatureWakeup } from './signature-wakeup';
 
 /**
  * Most payouts one settlement transaction is guaranteed to carry, measured against the local chain
@@ -79,6 +80,13 @@ export interface SolanaRailDeps {
   rpcFailureBudgetMs?: number;
   /** Status poll interval while confirming (default 400 ms, one slot). */
   pollIntervalMs?: number;
+  /**
+   * Also subscribe to each sent signature over the RPC's WebSocket, so a confirmation is read as
+   * soon as the node announces it rather than at the next poll (signature-wakeup.ts).
+   */
+  subscribeSignatures?: boolean;
+  /** The RPC's WebSocket URL; unset, web3.js derives it from the HTTP URL (ws/wss, port + 1). */
+  wsUrl?: string;
   /** How often a transaction with no status yet is broadcast again while confirming (default 2 s). */
   rebroadcastIntervalMs?: number;
   /** Override of MAX_SOLANA_PAYOUTS, only for measuring capacity. */
@@ -117,16 +125,24 @@ export function timeoutFetch(ms: number): typeof fetch {
   };
 }
 
+/** A Connection as the rails use it: commitment, a per-request timeout, no silent 429 retries. */
+export function solanaConnection(
+  rpcUrl: string,
+  opts: { commitment: Commitment; wsUrl?: string | undefined; rpcTimeoutMs?: number | undefined },
+): Connection {
+  return new Connection(rpcUrl, {
+    commitment: opts.commitment,
+    disableRetryOnRateLimit: true,
+    fetch: timeoutFetch(opts.rpcTimeoutMs ?? 15_000),
+    ...(opts.wsUrl ? { wsEndpoint: opts.wsUrl } : {}),
+  });
+}
+
 export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
   const commitment: Commitment = deps.commitment;
   const connection =
-    deps.connection ??
-    new Connection(deps.rpcUrl ?? '', {
-      commitment,
-      disableRetryOnRateLimit: true,
-      fetch: timeoutFetch(deps.rpcTimeoutMs ?? 15_000),
-    });
+    deps.connection ?? solanaConnection(deps.rpcUrl ?? '', { commitment, wsUrl: deps.wsUrl, rpcTimeoutMs: deps.rpcTimeoutMs });
   const treasury = deps.treasury;
   const log = deps.logger;
   const pollMs = deps.pollIntervalMs ?? 400;
@@ -172,28 +188,33 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     const signed = rebroadcast?.signed;
     let failingSince: number | undefined;
     let rebroadcastAt = !rebroadcast ? Infinity : rebroadcast.justSent ? Date.now() + rebroadcastMs : 0;
-    for (;;) {
-      try {
-        const status = (await connection.getSignatureStatuses([signature])).value[0];
-        if (status && meets(status)) return { landed: true, err: status.err, slot: status.slot };
-        if (!status) {
-          const height = await connection.getBlockHeight(commitment);
-          if (height > lastValidBlockHeight) {
-            const final = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
-            if (!final) return { landed: false };
-            if (meets(final)) return { landed: true, err: final.err, slot: final.slot };
-          } else if (signed && Date.now() >= rebroadcastAt) {
-            rebroadcastAt = Date.now() + rebroadcastMs;
-            // Best effort: a lost answer or an expired blockhash shows in the next status read.
-            await connection.sendRawTransaction(signed, { skipPreflight: true, maxRetries: 0 }).catch(() => undefined);
+    const wakeup = signatureWakeup(connection, signature, commitment, deps.subscribeSignatures === true);
+    try {
+      for (;;) {
+        try {
+          const status = (await connection.getSignatureStatuses([signature])).value[0];
+          if (status && meets(status)) return { landed: true, err: status.err, slot: status.slot };
+          if (!status) {
+            const height = await connection.getBlockHeight(commitment);
+            if (height > lastValidBlockHeight) {
+              const final = (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0];
+              if (!final) return { landed: false };
+              if (meets(final)) return { landed: true, err: final.err, slot: final.slot };
+            } else if (signed && Date.now() >= rebroadcastAt) {
+              rebroadcastAt = Date.now() + rebroadcastMs;
+              // Best effort: a lost answer or an expired blockhash shows in the next status read.
+              await connection.sendRawTransaction(signed, { skipPreflight: true, maxRetries: 0 }).catch(() => undefined);
+            }
           }
+          failingSince = undefined;
+        } catch (err) {
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince > failureBudgetMs) throw toDomainError(err, { op: 'confirm', signature });
         }
-        failingSince = undefined;
-      } catch (err) {
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince > failureBudgetMs) throw toDomainError(err, { op: 'confirm', signature });
+        await wakeup.sleep(pollMs);
       }
-      await sleep(pollMs);
+    } finally {
+      wakeup.close();
     }
   };
 
