@@ -44,6 +44,8 @@ import { signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
 const ACCOUNTS_PER_PREPARE_TX = 4;
+/** How often a sent settlement with no status yet is broadcast again while it is followed (ms). */
+const REBROADCAST_MS = 2_000;
 
 export interface SolanaAnchorRailDeps {
   connection: Connection;
@@ -236,10 +238,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   /**
    * Follows a sent transaction until the cluster reports it at our commitment (its error, or null)
    * or its blockhash has expired with no trace of it. Polls instead of web3.js's confirmTransaction,
-   * whose racing requests reject unhandled when the RPC fails mid-way.
+   * whose racing requests reject unhandled when the RPC fails mid-way. While the node has no status
+   * for it, the signed bytes are broadcast again every REBROADCAST_MS (as wallets do with
+   * `maxRetries: 0`): a send the node dropped lands in seconds instead of waiting out the blockhash
+   * (a minute at 400 ms slots). The same bytes have the same signature, so at most one copy lands.
    */
-  async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number): Promise<unknown> {
+  async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number, signed: Uint8Array): Promise<unknown> {
     const wakeup = signatureWakeup(connection, txId, commitment, deps.subscribeSignatures === true);
+    let rebroadcastAt = Date.now() + REBROADCAST_MS;
     try {
       for (;;) {
         const status = (await connection.getSignatureStatuses([txId])).value[0];
@@ -248,6 +254,11 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
           const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
           if (final) return final.err;
           throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
+        }
+        if (!status && Date.now() >= rebroadcastAt) {
+          rebroadcastAt = Date.now() + REBROADCAST_MS;
+          // Best effort: a lost answer or an expired blockhash shows in the next status read.
+          await connection.sendRawTransaction(signed, { skipPreflight: true, maxRetries: 0 }).catch(() => undefined);
         }
         await wakeup.sleep(pollIntervalMs);
       }
@@ -283,8 +294,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         }).compileToV0Message(),
       );
       tx.sign([treasury]);
-      const sent = await connection.sendRawTransaction(tx.serialize(), { preflightCommitment: commitment, maxRetries: 0 });
-      const err = await awaitStatus(sent, latest.lastValidBlockHeight);
+      const signed = tx.serialize();
+      const sent = await connection.sendRawTransaction(signed, { preflightCommitment: commitment, maxRetries: 0 });
+      const err = await awaitStatus(sent, latest.lastValidBlockHeight, signed);
       if (err !== null)
         throw new DomainError(ErrorType.RpcUnavailable, `creating recipient accounts failed (${sent}): ${JSON.stringify(err)}`);
     }
@@ -339,6 +351,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     );
 
     let signature: TransactionSignature;
+    let signed: Uint8Array;
     let lastValidBlockHeight = 0;
     try {
       const budget = [
@@ -368,7 +381,8 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       signature = bs58.encode(firstSignature);
       // Journal before sending, so a crash between send and confirm is found by the next try.
       await journal.recordAttempt({ purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight) });
-      await connection.sendRawTransaction(tx.serialize(), { preflightCommitment: commitment, maxRetries: 0 });
+      signed = tx.serialize();
+      await connection.sendRawTransaction(signed, { preflightCommitment: commitment, maxRetries: 0 });
     } catch (err) {
       const logs = (err as { logs?: string[] }).logs ?? [];
       const code = customErrorCode((err as { transactionError?: unknown }).transactionError, logs);
@@ -377,7 +391,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     }
 
     try {
-      const err = await awaitStatus(signature, lastValidBlockHeight);
+      const err = await awaitStatus(signature, lastValidBlockHeight, signed);
       if (err !== null) {
         const landed = await settledResult(purchaseId, pool);
         if (landed) return landed;

@@ -149,6 +149,32 @@ describe('createSolanaAnchorRail', () => {
     expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
   });
 
+  it('broadcasts the same signed bytes again while the node has no status for them, so a dropped send lands', async () => {
+    const { rpc, connection } = fakeConnection();
+    const deliver = rpc.sendRawTransaction.getMockImplementation();
+    // The first send is acknowledged and then dropped: the node never has a status for it.
+    rpc.sendRawTransaction.mockImplementationOnce(async (raw: Uint8Array) =>
+      bs58.encode(VersionedTransaction.deserialize(raw).signatures[0] ?? new Uint8Array()),
+    );
+    rpc.sendRawTransaction.mockImplementation(async (raw: Uint8Array) => deliver?.(raw));
+    const { journal, attempts } = memoryJournal();
+    const rail = createSolanaAnchorRail({
+      connection,
+      treasury,
+      programId,
+      usdcMint,
+      priorityFeeCapMicroLamports: 1_000,
+      pollIntervalMs: 50,
+    });
+    const result = await rail.settle(request(), journal);
+    expect(result.alreadySettled).toBe(false);
+    const sends = rpc.sendRawTransaction.mock.calls.map(([raw]) => Buffer.from(raw as Uint8Array).toString('base64'));
+    expect(sends).toHaveLength(2);
+    expect(new Set(sends).size).toBe(1); // the same bytes, never a second signature
+    expect(attempts).toHaveLength(1);
+    expect(rpc.sendRawTransaction.mock.calls[1]?.[1]).toEqual({ skipPreflight: true, maxRetries: 0 });
+  });
+
   it('journals the signature before sending, then sends one transaction ending in settle_purchase', async () => {
     const { journal, attempts } = memoryJournal();
     let journaledAtSend = 0;
