@@ -309,9 +309,7 @@ function settlementProgram() {
     [...inputs, script],
     () => existsSync(path.join(root, 'programs/settlement/target/deploy/settlement.so')),
     () => {
-      log(
-        'building the settlement program to SBF (npm run build:program) — about 10 minutes cold on 2 cores, most of it the linker and std',
-      );
+      log('building the settlement program to SBF (npm run build:program) — 3.5–5 minutes cold on 2 cores, most of it the linker and std');
       run(process.execPath, [script]);
     },
   );
@@ -355,7 +353,7 @@ function surfpool() {
       if (toolchain && onPath('rustup')) run('rustup', ['toolchain', 'install', toolchain, '--profile', 'minimal'], { cwd: crate });
       const targetDir = path.join(os.homedir(), '.cache', 'settlement-engine', 'surfpool-target');
       log(
-        `building the local Solana chain (dev/surfpool over surfpool-core, Rust ${toolchain}) into ${targetDir} — a cold build takes about 11 minutes on 2 cores (877 crates); a rebuild of the binary alone, seconds`,
+        `building the local Solana chain (dev/surfpool over surfpool-core, Rust ${toolchain}) into ${targetDir} — a cold build takes 10 minutes on a quiet 2-core machine, up to 17 under load (877 crates); a rebuild of the binary alone, seconds`,
       );
       // From the crate's directory, so rustup picks its rust-toolchain.toml.
       run('cargo', ['build', '--release', '--locked'], { cwd: crate, env: { ...process.env, CARGO_TARGET_DIR: targetDir } });

@@ -40,6 +40,7 @@ import { Rail } from '../../shared/status';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
+import { withRpcRetry } from '../rpc-retry';
 import { signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
@@ -139,6 +140,12 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   const treasuryUsdc = getAssociatedTokenAddressSync(usdcMint, treasury.publicKey, false, usdcTokenProgram);
   const program = createSettlementProgram(programId, connection);
   const events = new EventParser(programId, program.coder);
+  /**
+   * A read, tried again in place when the node did not answer (a 503, a dropped connection), so one
+   * lost request does not fail the whole settlement attempt and wait out Temporal's backoff. Sends
+   * are not routed here: a preflight verdict must reach the caller as it is.
+   */
+  const read = <T>(call: () => Promise<T>): Promise<T> => withRpcRetry(call, rpcUnavailable);
 
   const isValidWallet = (address: string): boolean => {
     try {
@@ -156,7 +163,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    */
   async function settledReceipt(txId: TransactionSignature, purchaseId: string, pool: bigint, alreadySettled: boolean) {
     const [receipt] = findReceiptAddress(programId, purchaseId);
-    const info = await connection.getAccountInfo(receipt, commitment);
+    const info = await read(() => connection.getAccountInfo(receipt, commitment));
     if (info === null) throw new DomainError(ErrorType.RpcUnavailable, `receipt ${receipt.toBase58()} is not readable yet`, { txId });
     const settled = settledFields(program.coder.accounts.decode('receipt', info.data));
     if (settled === undefined || !settled.purchaseId.equals(purchaseIdSeed(purchaseId))) {
@@ -174,7 +181,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    * event for another purchase or pool is not.
    */
   async function settledEvent(txId: TransactionSignature, purchaseId: string, pool: bigint, alreadySettled: boolean) {
-    const tx = await connection.getTransaction(txId, { commitment: finality, maxSupportedTransactionVersion: 0 });
+    const tx = await read(() => connection.getTransaction(txId, { commitment: finality, maxSupportedTransactionVersion: 0 }));
     if (tx === null) throw new DomainError(ErrorType.RpcUnavailable, `settlement ${txId} is not readable yet`, { txId });
     const seed = purchaseIdSeed(purchaseId);
     const logs = tx.meta?.logMessages ?? [];
@@ -199,9 +206,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    */
   async function settledResult(purchaseId: string, pool: bigint): Promise<SettlementResult | undefined> {
     const [receipt] = findReceiptAddress(programId, purchaseId);
-    const info = await connection.getAccountInfo(receipt, commitment);
+    const info = await read(() => connection.getAccountInfo(receipt, commitment));
     if (info === null) return undefined;
-    const signatures = await connection.getSignaturesForAddress(receipt, undefined, finality);
+    const signatures = await read(() => connection.getSignaturesForAddress(receipt, undefined, finality));
     const succeeded = signatures.filter((s) => s.err === null);
     const creator = succeeded[succeeded.length - 1];
     if (creator === undefined)
@@ -212,15 +219,15 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   /** Waits out a journaled attempt: resolves true if it landed, false once it can never land. */
   async function attemptLanded(txId: TransactionSignature, validUntil: bigint): Promise<boolean> {
     for (;;) {
-      const { value } = await connection.getSignatureStatuses([txId], { searchTransactionHistory: true });
+      const { value } = await read(() => connection.getSignatureStatuses([txId], { searchTransactionHistory: true }));
       const status = value[0];
       if (status && status.confirmationStatus !== 'processed') {
         if (status.err === null) return true;
         return false;
       }
-      const height = BigInt(await connection.getBlockHeight(commitment));
+      const height = BigInt(await read(() => connection.getBlockHeight(commitment)));
       if (height > validUntil) {
-        const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
+        const final = (await read(() => connection.getSignatureStatuses([txId], { searchTransactionHistory: true }))).value[0];
         return final !== null && final !== undefined && final.err === null;
       }
       await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -229,7 +236,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
 
   async function priorityFee(): Promise<number> {
     const cap = deps.priorityFeeCapMicroLamports ?? 100_000;
-    const fees = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [treasuryUsdc] });
+    const fees = await read(() => connection.getRecentPrioritizationFees({ lockedWritableAccounts: [treasuryUsdc] }));
     const sorted = fees.map((f) => f.prioritizationFee).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     return Math.min(median, cap);
@@ -248,10 +255,10 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     let rebroadcastAt = Date.now() + REBROADCAST_MS;
     try {
       for (;;) {
-        const status = (await connection.getSignatureStatuses([txId])).value[0];
+        const status = (await read(() => connection.getSignatureStatuses([txId]))).value[0];
         if (status && (commitment === 'processed' || status.confirmationStatus !== 'processed')) return status.err;
-        if ((await connection.getBlockHeight(commitment)) > lastValidBlockHeight) {
-          const final = (await connection.getSignatureStatuses([txId], { searchTransactionHistory: true })).value[0];
+        if ((await read(() => connection.getBlockHeight(commitment))) > lastValidBlockHeight) {
+          const final = (await read(() => connection.getSignatureStatuses([txId], { searchTransactionHistory: true }))).value[0];
           if (final) return final.err;
           throw new DomainError(ErrorType.BlockhashExpired, `${txId} expired unconfirmed`, { txId });
         }
@@ -285,7 +292,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   /** Creates recipients' USDC accounts ahead of a settlement with no room for them, a few per transaction. */
   async function createRecipientAccounts(missing: { owner: PublicKey; account: PublicKey }[]): Promise<void> {
     for (let i = 0; i < missing.length; i += ACCOUNTS_PER_PREPARE_TX) {
-      const latest = await connection.getLatestBlockhash(commitment);
+      const latest = await read(() => connection.getLatestBlockhash(commitment));
       const tx = new VersionedTransaction(
         new TransactionMessage({
           payerKey: treasury.publicKey,
@@ -359,13 +366,13 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         ComputeBudgetProgram.setComputeUnitPrice({ microLamports: await priorityFee() }),
       ];
       const compile = async (creating: typeof payees) => {
-        const latest = await connection.getLatestBlockhash(commitment);
+        const latest = await read(() => connection.getLatestBlockhash(commitment));
         lastValidBlockHeight = latest.lastValidBlockHeight;
         return compileSettlement([...budget, ...creating.map(createRecipientAccount), settleIx], latest.blockhash);
       };
       // Recipient accounts that do not exist yet are created in the settlement itself when they fit,
       // else first in small transactions of their own (those move rent only, never USDC).
-      const infos = await connection.getMultipleAccountsInfo(recipients, commitment);
+      const infos = await read(() => connection.getMultipleAccountsInfo(recipients, commitment));
       const missing = payees.filter((_, i) => infos[i] === null || infos[i] === undefined);
       let tx = await compile(missing);
       if (tx === undefined && missing.length > 0) {
@@ -408,9 +415,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     isValidWallet,
     async treasuryBalanceMicroUsdc() {
       try {
-        const info = await connection.getAccountInfo(treasuryUsdc, commitment);
+        const info = await read(() => connection.getAccountInfo(treasuryUsdc, commitment));
         if (info === null) return 0n;
-        const { value } = await connection.getTokenAccountBalance(treasuryUsdc, commitment);
+        const { value } = await read(() => connection.getTokenAccountBalance(treasuryUsdc, commitment));
         return BigInt(value.amount);
       } catch (err) {
         throw rpcUnavailable(err);
@@ -419,7 +426,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     settle,
     async ping() {
       try {
-        const info = await connection.getAccountInfo(programId, commitment);
+        const info = await read(() => connection.getAccountInfo(programId, commitment));
         if (info === null || !info.executable) {
           throw new DomainError(ErrorType.RpcUnavailable, `settlement program ${programId.toBase58()} is not deployed on this cluster`);
         }

@@ -149,6 +149,18 @@ describe('createSolanaAnchorRail', () => {
     expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
   });
 
+  it('tries a read the node did not answer again in place, so one lost request does not fail the attempt', async () => {
+    const { rpc, connection } = fakeConnection();
+    const outage = () => Promise.reject(new Error('503 Service Unavailable: {"error":{"message":"injected outage"}}'));
+    rpc.getLatestBlockhash.mockImplementationOnce(outage);
+    rpc.getSignatureStatuses.mockImplementationOnce(outage);
+    const { journal, attempts } = memoryJournal();
+    const result = await railWith(connection).settle(request(), journal);
+    expect(result.alreadySettled).toBe(false);
+    expect(rpc.sendRawTransaction).toHaveBeenCalledTimes(1);
+    expect(attempts).toHaveLength(1);
+  });
+
   it('broadcasts the same signed bytes again while the node has no status for them, so a dropped send lands', async () => {
     const { rpc, connection } = fakeConnection();
     const deliver = rpc.sendRawTransaction.getMockImplementation();
