@@ -216,8 +216,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     return settledEvent(creator.signature, purchaseId, pool, true);
   }
 
-  /** Waits out a journaled attempt: resolves true if it landed, false once it can never land. */
-  async function attemptLanded(txId: TransactionSignature, validUntil: bigint): Promise<boolean> {
+  /**
+   * Waits out a journaled attempt: resolves true if it landed, false once it can never land. While
+   * the node has no status for it, its journaled bytes (when the journal has them) are broadcast
+   * again, so an attempt whose send never reached the node (the worker died, the answer was lost)
+   * lands in seconds instead of its blockhash being waited out.
+   */
+  async function attemptLanded(txId: TransactionSignature, validUntil: bigint, signed: Uint8Array | undefined): Promise<boolean> {
+    let rebroadcastAt = 0;
     for (;;) {
       const { value } = await read(() => connection.getSignatureStatuses([txId], { searchTransactionHistory: true }));
       const status = value[0];
@@ -230,7 +236,11 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         const final = (await read(() => connection.getSignatureStatuses([txId], { searchTransactionHistory: true }))).value[0];
         return final !== null && final !== undefined && final.err === null;
       }
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      if (!status && signed && Date.now() >= rebroadcastAt) {
+        rebroadcastAt = Date.now() + REBROADCAST_MS;
+        await connection.sendRawTransaction(signed, { skipPreflight: true, maxRetries: 0 }).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, signed ? pollIntervalMs : 2_000));
     }
   }
 
@@ -331,7 +341,8 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       if (existing) return existing;
       const attempts = [...(await journal.attempts(purchaseId))].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
       for (const attempt of attempts) {
-        if (await attemptLanded(attempt.txId, attempt.validUntil)) return await settledEvent(attempt.txId, purchaseId, pool, true);
+        if (await attemptLanded(attempt.txId, attempt.validUntil, attempt.signedTx))
+          return await settledEvent(attempt.txId, purchaseId, pool, true);
       }
     } catch (err) {
       throw rpcUnavailable(err);
@@ -386,9 +397,10 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
       const firstSignature = tx.signatures[0];
       if (firstSignature === undefined) throw new DomainError(ErrorType.Internal, 'transaction was not signed');
       signature = bs58.encode(firstSignature);
-      // Journal before sending, so a crash between send and confirm is found by the next try.
-      await journal.recordAttempt({ purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight) });
+      // Journal before sending, with the signed bytes, so a crash between send and confirm is found
+      // (and the same bytes broadcast again) by the next try.
       signed = tx.serialize();
+      await journal.recordAttempt({ purchaseId, txId: signature, validUntil: BigInt(lastValidBlockHeight), signedTx: signed });
       await connection.sendRawTransaction(signed, { preflightCommitment: commitment, maxRetries: 0 });
     } catch (err) {
       const logs = (err as { logs?: string[] }).logs ?? [];

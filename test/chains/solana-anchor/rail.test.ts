@@ -2,7 +2,7 @@
  * The rail's own decisions (idempotency checks, journaling before sending, error mapping) against a
  * scripted RPC. The settlement program does not run here; sbf-program.test.ts runs its SBF build.
  */
-import { Keypair, PublicKey, VersionedTransaction, type Connection } from '@solana/web3.js';
+import { Keypair, PublicKey, TransactionMessage, VersionedTransaction, type Connection } from '@solana/web3.js';
 import { BN } from '@coral-xyz/anchor';
 import bs58 from 'bs58';
 import { ErrorType } from '../../../src/shared/errors';
@@ -147,6 +147,44 @@ describe('createSolanaAnchorRail', () => {
     expect(result.txId).toBe('earlier');
     expect(result.alreadySettled).toBe(true);
     expect(rpc.sendRawTransaction).not.toHaveBeenCalled();
+  });
+
+  it('broadcasts a journaled attempt the node never saw again, from its journaled bytes, instead of waiting out its blockhash', async () => {
+    const earlier = new VersionedTransaction(
+      new TransactionMessage({
+        payerKey: treasury.publicKey,
+        recentBlockhash: Keypair.generate().publicKey.toBase58(),
+        instructions: [],
+      }).compileToV0Message(),
+    );
+    earlier.sign([treasury]);
+    const txId = bs58.encode(earlier.signatures[0] ?? new Uint8Array());
+    const { rpc, connection } = fakeConnection();
+    const { journal } = memoryJournal([
+      { purchaseId: 'pur_rail_00000001', txId, validUntil: 1_150n, signedTx: earlier.serialize(), createdAt: new Date() },
+    ]);
+    const rail = createSolanaAnchorRail({
+      connection,
+      treasury,
+      programId,
+      usdcMint,
+      priorityFeeCapMicroLamports: 1_000,
+      pollIntervalMs: 50,
+    });
+    const result = await rail.settle(request(), journal);
+    expect(result).toMatchObject({ txId, alreadySettled: true });
+    expect(rpc.sendRawTransaction).toHaveBeenCalledTimes(1);
+    expect(rpc.sendRawTransaction.mock.calls[0]).toEqual([earlier.serialize(), { skipPreflight: true, maxRetries: 0 }]);
+  });
+
+  it('journals the signed bytes with the signature before sending', async () => {
+    const { rpc, connection } = fakeConnection();
+    const { journal, attempts } = memoryJournal();
+    await railWith(connection).settle(request(), journal);
+    const sent = rpc.sendRawTransaction.mock.calls[0]?.[0] as Uint8Array;
+    expect(attempts.map((a) => [a.txId, Buffer.from(a.signedTx ?? []).toString('base64')])).toEqual([
+      [bs58.encode(VersionedTransaction.deserialize(sent).signatures[0] ?? new Uint8Array()), Buffer.from(sent).toString('base64')],
+    ]);
   });
 
   it('tries a read the node did not answer again in place, so one lost request does not fail the attempt', async () => {
