@@ -3,26 +3,33 @@ import fs from 'node:fs';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import bs58 from 'bs58';
 import type { Config } from '../../config';
+import { BoundedMemo } from './derivations';
 
 /**
  * The NFT mint keypair for a purchase: sha256(seed + ':' + purchaseId) as the ed25519 seed. Being
  * deterministic, a second landing of the same settlement fails on the already-existing mint account.
  */
 export function deriveNftMintKeypair(nftMintSeed: string, purchaseId: string): Keypair {
-  const seed = createHash('sha256').update(`${nftMintSeed}:${purchaseId}`, 'utf8').digest();
-  return Keypair.fromSeed(seed);
+  // Keypair.fromSeed is an ed25519 scalar multiplication in JavaScript; a settlement asks several times.
+  return nftMintKeypairs.get(`${nftMintSeed}:${purchaseId}`, () =>
+    Keypair.fromSeed(createHash('sha256').update(`${nftMintSeed}:${purchaseId}`, 'utf8').digest()),
+  );
 }
+const nftMintKeypairs = new BoundedMemo<Keypair>(1_000);
 
 /** An ed25519 public key on the curve: a PDA or random 32 bytes cannot sign for or own an NFT safely. */
 export function isValidSolanaWallet(address: string): boolean {
   if (typeof address !== 'string' || address.length < 32 || address.length > 44) return false;
-  try {
-    const bytes = bs58.decode(address);
-    return bytes.length === 32 && PublicKey.isOnCurve(bytes);
-  } catch {
-    return false;
-  }
+  return walletChecks.get(address, () => {
+    try {
+      const bytes = bs58.decode(address);
+      return bytes.length === 32 && PublicKey.isOnCurve(bytes);
+    } catch {
+      return false;
+    }
+  });
 }
+const walletChecks = new BoundedMemo<boolean>(10_000);
 
 function parseSecretKey(bytes: Uint8Array, source: string): Keypair {
   if (bytes.length !== 64) throw new Error(`treasury keypair from ${source} must be 64 bytes`);

@@ -16,13 +16,7 @@ import {
   TransactionMessage,
   VersionedTransaction,
 } from '@solana/web3.js';
-import {
-  TOKEN_2022_PROGRAM_ID,
-  createAssociatedTokenAccountIdempotentInstruction,
-  getAssociatedTokenAddressSync,
-  unpackAccount,
-  unpackMint,
-} from '@solana/spl-token';
+import { TOKEN_2022_PROGRAM_ID, createAssociatedTokenAccountIdempotentInstruction, unpackAccount, unpackMint } from '@solana/spl-token';
 import bs58 from 'bs58';
 import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementResult } from '../rail';
 import { DomainError, ErrorType } from '../../shared/errors';
@@ -30,6 +24,7 @@ import { PURCHASE_ID_PATTERN } from '../../shared/ids';
 import { Rail } from '../../shared/status';
 import { withRpcRetry } from '../rpc-retry';
 import { ALREADY_PROCESSED, chainFailureToDomainError, isMintAlreadyExists, preflightFailureOf, toDomainError } from './errors';
+import { associatedTokenAddress } from './derivations';
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
@@ -166,7 +161,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     return usdcProgram;
   };
 
-  const treasuryUsdcAccount = async () => getAssociatedTokenAddressSync(deps.usdcMint, treasury.publicKey, true, await usdcProgramId());
+  const treasuryUsdcAccount = async () => associatedTokenAddress(deps.usdcMint, treasury.publicKey, true, await usdcProgramId());
 
   const meets = (status: SignatureStatus) =>
     (COMMITMENT_RANK[status.confirmationStatus ?? 'processed'] ?? 0) >= (COMMITMENT_RANK[commitment] ?? 1);
@@ -371,9 +366,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const checkTreasury = async (payouts: { wallet: PublicKey }[], total: bigint, rentForNft: number, context: Record<string, unknown>) => {
     const program = await usdcProgramId();
     const treasuryAta = await treasuryUsdcAccount();
-    const recipientAtas = [
-      ...new Set(payouts.map((p) => getAssociatedTokenAddressSync(deps.usdcMint, p.wallet, true, program).toBase58())),
-    ].map((a) => new PublicKey(a));
+    const recipientAtas = [...new Set(payouts.map((p) => associatedTokenAddress(deps.usdcMint, p.wallet, true, program).toBase58()))].map(
+      (a) => new PublicKey(a),
+    );
     const [ataInfo, solBalance, ...recipients] = await rpc(context, () =>
       connection.getMultipleAccountsInfo([treasuryAta, treasury.publicKey, ...recipientAtas], commitment),
     );
@@ -409,7 +404,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const prepareRecipientAccounts = async (payouts: { wallet: PublicKey }[], missing: Set<string>, context: Record<string, unknown>) => {
     const program = await usdcProgramId();
     const pending = [...new Map(payouts.map((p) => [p.wallet.toBase58(), p.wallet])).values()].filter((w) =>
-      missing.has(getAssociatedTokenAddressSync(deps.usdcMint, w, true, program).toBase58()),
+      missing.has(associatedTokenAddress(deps.usdcMint, w, true, program).toBase58()),
     );
     if (pending.length === 0) return;
     log?.info({ ...context, accounts: pending.length }, 'creating recipient USDC accounts ahead of the settlement');
@@ -419,7 +414,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
         .map((w) =>
           createAssociatedTokenAccountIdempotentInstruction(
             treasury.publicKey,
-            getAssociatedTokenAddressSync(deps.usdcMint, w, true, program),
+            associatedTokenAddress(deps.usdcMint, w, true, program),
             w,
             deps.usdcMint,
             program,

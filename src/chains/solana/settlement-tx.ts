@@ -13,10 +13,10 @@ import {
   createMintToInstruction,
   createSetAuthorityInstruction,
   createTransferCheckedInstruction,
-  getAssociatedTokenAddressSync,
   getMintLen,
 } from '@solana/spl-token';
 import { createInitializeInstruction, pack, type TokenMetadata } from '@solana/spl-token-metadata';
+import { associatedTokenAddress } from './derivations';
 
 const USDC_DECIMALS = 6;
 
@@ -50,18 +50,18 @@ export function nftMintSizes(
 }
 
 export function buyerNftAccount(nftMint: PublicKey, buyer: PublicKey): PublicKey {
-  return getAssociatedTokenAddressSync(nftMint, buyer, true, TOKEN_2022_PROGRAM_ID);
+  return associatedTokenAddress(nftMint, buyer, true, TOKEN_2022_PROGRAM_ID);
 }
 
 /** Addresses worth putting in a lookup table: everything that is neither a signer nor an invoked program. */
 export function lookupCandidates(
   input: Pick<SettlementPlanInput, 'treasury' | 'usdcMint' | 'usdcProgram' | 'payouts' | 'createRecipientAccounts'>,
 ): PublicKey[] {
-  const treasuryAta = getAssociatedTokenAddressSync(input.usdcMint, input.treasury, true, input.usdcProgram);
+  const treasuryAta = associatedTokenAddress(input.usdcMint, input.treasury, true, input.usdcProgram);
   const out = [input.usdcMint, treasuryAta];
   for (const p of input.payouts) {
     if (input.createRecipientAccounts) out.push(p.wallet);
-    out.push(getAssociatedTokenAddressSync(input.usdcMint, p.wallet, true, input.usdcProgram));
+    out.push(associatedTokenAddress(input.usdcMint, p.wallet, true, input.usdcProgram));
   }
   return out;
 }
@@ -71,7 +71,7 @@ export function settlementInstructions(input: SettlementPlanInput): TransactionI
   const mint = nftMint.publicKey;
   const { space } = nftMintSizes(input.nft, mint, treasury);
   const buyerAta = buyerNftAccount(mint, buyer);
-  const treasuryAta = getAssociatedTokenAddressSync(usdcMint, treasury, true, usdcProgram);
+  const treasuryAta = associatedTokenAddress(usdcMint, treasury, true, usdcProgram);
   const ixs: TransactionInstruction[] = [
     ComputeBudgetProgram.setComputeUnitLimit({ units: input.computeUnitLimit }),
     ComputeBudgetProgram.setComputeUnitPrice({ microLamports: input.priorityFeeMicroLamports }),
@@ -101,7 +101,7 @@ export function settlementInstructions(input: SettlementPlanInput): TransactionI
   ];
   const created = new Set<string>();
   for (const p of input.payouts) {
-    const ata = getAssociatedTokenAddressSync(usdcMint, p.wallet, true, usdcProgram);
+    const ata = associatedTokenAddress(usdcMint, p.wallet, true, usdcProgram);
     if (input.createRecipientAccounts && !created.has(ata.toBase58())) {
       created.add(ata.toBase58());
       ixs.push(
