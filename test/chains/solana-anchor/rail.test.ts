@@ -105,8 +105,8 @@ function fakeConnection(overrides: Partial<Record<RpcMethod, jest.Mock>> = {}, s
   return { rpc, connection: rpc as unknown as Connection };
 }
 
-const railWith = (connection: Connection) =>
-  createSolanaAnchorRail({ connection, treasury, programId, usdcMint, priorityFeeCapMicroLamports: 1_000 });
+const railWith = (connection: Connection, options: { pollIntervalMs?: number } = {}) =>
+  createSolanaAnchorRail({ connection, treasury, programId, usdcMint, priorityFeeCapMicroLamports: 1_000, ...options });
 
 describe('createSolanaAnchorRail', () => {
   it('is the solana-anchor rail and validates wallets', () => {
@@ -163,15 +163,7 @@ describe('createSolanaAnchorRail', () => {
     const { journal } = memoryJournal([
       { purchaseId: 'pur_rail_00000001', txId, validUntil: 1_150n, signedTx: earlier.serialize(), createdAt: new Date() },
     ]);
-    const rail = createSolanaAnchorRail({
-      connection,
-      treasury,
-      programId,
-      usdcMint,
-      priorityFeeCapMicroLamports: 1_000,
-      pollIntervalMs: 50,
-    });
-    const result = await rail.settle(request(), journal);
+    const result = await railWith(connection, { pollIntervalMs: 50 }).settle(request(), journal);
     expect(result).toMatchObject({ txId, alreadySettled: true });
     expect(rpc.sendRawTransaction).toHaveBeenCalledTimes(1);
     expect(rpc.sendRawTransaction.mock.calls[0]).toEqual([earlier.serialize(), { skipPreflight: true, maxRetries: 0 }]);
@@ -208,15 +200,7 @@ describe('createSolanaAnchorRail', () => {
     );
     rpc.sendRawTransaction.mockImplementation(async (raw: Uint8Array) => deliver?.(raw));
     const { journal, attempts } = memoryJournal();
-    const rail = createSolanaAnchorRail({
-      connection,
-      treasury,
-      programId,
-      usdcMint,
-      priorityFeeCapMicroLamports: 1_000,
-      pollIntervalMs: 50,
-    });
-    const result = await rail.settle(request(), journal);
+    const result = await railWith(connection, { pollIntervalMs: 50 }).settle(request(), journal);
     expect(result.alreadySettled).toBe(false);
     const sends = rpc.sendRawTransaction.mock.calls.map(([raw]) => Buffer.from(raw as Uint8Array).toString('base64'));
     expect(sends).toHaveLength(2);
