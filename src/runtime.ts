@@ -43,7 +43,8 @@ export function createRails(config: Readonly<Config>, logger: Logger): Partial<R
   if (config.settlementProgramId !== undefined && solana) {
     // Only where the Anchor program is deployed; products choose it with rail "solana-anchor".
     rails[Rail.SolanaAnchor] = createSolanaAnchorRail({
-      connection: solanaConnection(config.solanaRpcUrl, { commitment: config.SOLANA_COMMITMENT, wsUrl: config.SOLANA_WS_URL }),
+      connection: solanaConnection(config.solanaRpcUrl, { commitment: config.SOLANA_COMMITMENT }),
+      wsUrl: config.SOLANA_WS_URL,
       subscribeSignatures: true,
       treasury: loadTreasuryKeypair(config),
       programId: programIdFromConfig(config),

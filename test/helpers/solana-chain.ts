@@ -109,7 +109,7 @@ export async function startTestChain(opts: TestChainOptions = {}): Promise<TestC
 }
 
 /** web3.js reconnects its PubSub socket forever: a stopped test chain must not leave that behind. */
-export function closeSocket(connection: Connection): void {
+function closeSocket(connection: Connection): void {
   const socket: unknown = Reflect.get(connection, '_rpcWebSocket');
   if (typeof socket !== 'object' || socket === null) return;
   for (const [method, args] of [

@@ -41,7 +41,7 @@ import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementRe
 import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
 import { withRpcRetry } from '../rpc-retry';
-import { signatureWakeup } from '../solana/signature-wakeup';
+import { defaultWsUrl, SignatureNotifications, signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
 const ACCOUNTS_PER_PREPARE_TX = 4;
@@ -64,6 +64,8 @@ export interface SolanaAnchorRailDeps {
   pollIntervalMs?: number;
   /** Also subscribe to each sent signature, so its confirmation is read when the node announces it. */
   subscribeSignatures?: boolean;
+  /** The RPC's WebSocket URL; unset, derived from the connection's (ws/wss, port + 1). */
+  wsUrl?: string;
 }
 
 /** The deployed program's id for this cluster; the rail cannot run without one. */
@@ -140,6 +142,9 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   const treasuryUsdc = getAssociatedTokenAddressSync(usdcMint, treasury.publicKey, false, usdcTokenProgram);
   const program = createSettlementProgram(programId, connection);
   const events = new EventParser(programId, program.coder);
+  const notifications = deps.subscribeSignatures
+    ? new SignatureNotifications(deps.wsUrl ?? defaultWsUrl(connection.rpcEndpoint))
+    : undefined;
   /**
    * A read, tried again in place when the node did not answer (a 503, a dropped connection), so one
    * lost request does not fail the whole settlement attempt and wait out Temporal's backoff. Sends
@@ -261,7 +266,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    * (a minute at 400 ms slots). The same bytes have the same signature, so at most one copy lands.
    */
   async function awaitStatus(txId: TransactionSignature, lastValidBlockHeight: number, signed: Uint8Array): Promise<unknown> {
-    const wakeup = signatureWakeup(connection, txId, commitment, deps.subscribeSignatures === true);
+    const wakeup = signatureWakeup(notifications, txId, commitment);
     let rebroadcastAt = Date.now() + REBROADCAST_MS;
     try {
       for (;;) {

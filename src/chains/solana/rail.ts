@@ -28,7 +28,7 @@ import { associatedTokenAddress } from './derivations';
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
-import { signatureWakeup } from './signature-wakeup';
+import { defaultWsUrl, SignatureNotifications, signatureWakeup } from './signature-wakeup';
 
 /**
  * Most payouts one settlement transaction is guaranteed to carry, measured against the local chain
@@ -121,23 +121,21 @@ export function timeoutFetch(ms: number): typeof fetch {
 }
 
 /** A Connection as the rails use it: commitment, a per-request timeout, no silent 429 retries. */
-export function solanaConnection(
-  rpcUrl: string,
-  opts: { commitment: Commitment; wsUrl?: string | undefined; rpcTimeoutMs?: number | undefined },
-): Connection {
+export function solanaConnection(rpcUrl: string, opts: { commitment: Commitment; rpcTimeoutMs?: number | undefined }): Connection {
   return new Connection(rpcUrl, {
     commitment: opts.commitment,
     disableRetryOnRateLimit: true,
     fetch: timeoutFetch(opts.rpcTimeoutMs ?? 15_000),
-    ...(opts.wsUrl ? { wsEndpoint: opts.wsUrl } : {}),
   });
 }
 
 export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
   const commitment: Commitment = deps.commitment;
-  const connection =
-    deps.connection ?? solanaConnection(deps.rpcUrl ?? '', { commitment, wsUrl: deps.wsUrl, rpcTimeoutMs: deps.rpcTimeoutMs });
+  const connection = deps.connection ?? solanaConnection(deps.rpcUrl ?? '', { commitment, rpcTimeoutMs: deps.rpcTimeoutMs });
+  const notifications = deps.subscribeSignatures
+    ? new SignatureNotifications(deps.wsUrl ?? defaultWsUrl(connection.rpcEndpoint))
+    : undefined;
   const treasury = deps.treasury;
   const log = deps.logger;
   const pollMs = deps.pollIntervalMs ?? 400;
@@ -183,7 +181,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
     const signed = rebroadcast?.signed;
     let failingSince: number | undefined;
     let rebroadcastAt = !rebroadcast ? Infinity : rebroadcast.justSent ? Date.now() + rebroadcastMs : 0;
-    const wakeup = signatureWakeup(connection, signature, commitment, deps.subscribeSignatures === true);
+    const wakeup = signatureWakeup(notifications, signature, commitment);
     try {
       for (;;) {
         try {

@@ -9,16 +9,7 @@ import {
 } from '@solana/spl-token';
 import { isDomainError, ErrorType } from '../../../src/shared/errors';
 import type { SettlementRequest } from '../../../src/chains/rail';
-import {
-  closeSocket,
-  MemoryJournal,
-  newPurchaseId,
-  railFor,
-  startTestChain,
-  usdcOf,
-  wallets,
-  type TestChain,
-} from '../../helpers/solana-chain';
+import { MemoryJournal, newPurchaseId, railFor, startTestChain, usdcOf, wallets, type TestChain } from '../../helpers/solana-chain';
 
 let chain: TestChain;
 beforeAll(async () => {
@@ -152,11 +143,7 @@ test('a confirmation the node announces over the WebSocket is read at once, not 
   // A poll interval longer than the test's timeout: only the signature notification can end the wait.
   const rail = railFor(chain, { subscribeSignatures: true, pollIntervalMs: 600_000 });
   const [a] = wallets(1);
-  try {
-    const result = await rail.settle(request([{ wallet: a!.publicKey.toBase58(), amountMicroUsdc: 7n }]), new MemoryJournal());
-    expect(result.alreadySettled).toBe(false);
-  } finally {
-    closeSocket(rail.connection);
-  }
+  const result = await rail.settle(request([{ wallet: a!.publicKey.toBase58(), amountMicroUsdc: 7n }]), new MemoryJournal());
+  expect(result.alreadySettled).toBe(false);
   expect(await usdcOf(chain.connection, chain.usdcMint, a!.publicKey)).toBe(7n);
 }, 60_000);

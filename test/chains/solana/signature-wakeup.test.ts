@@ -1,88 +1,146 @@
-/** The confirmation loop's wait: a signature notification ends it early, once; the poll interval bounds it otherwise. */
-import type { Commitment, Connection, SignatureResultCallback } from '@solana/web3.js';
-import { signatureWakeup } from '../../../src/chains/solana/signature-wakeup';
+/**
+ * The confirmation loop's wait against a WebSocket server speaking the node's signatureSubscribe: a
+ * notification ends it early, an unannounced subscription is dropped when the wait ends, and a
+ * socket that cannot open leaves plain polling, without a reconnect loop.
+ */
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { defaultWsUrl, SignatureNotifications, signatureWakeup } from '../../../src/chains/solana/signature-wakeup';
 
-/** The two Connection methods the wakeup uses, recorded. */
-function pubsub() {
-  const listeners = new Map<number, { signature: string; commitment: Commitment | undefined; callback: SignatureResultCallback }>();
-  const removed: number[] = [];
-  let next = 0;
-  const connection = {
-    onSignature(signature: string, callback: SignatureResultCallback, commitment?: Commitment) {
-      next += 1;
-      listeners.set(next, { signature, commitment, callback });
-      return next;
-    },
-    async removeSignatureListener(id: number) {
-      removed.push(id);
-      listeners.delete(id);
-    },
+interface Received {
+  method: string;
+  params: unknown[];
+}
+
+/** A node's pubsub: answers each subscribe with an id; `notify` announces a signature. */
+async function pubsubServer(port = 0) {
+  const server = new WebSocketServer({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const received: Received[] = [];
+  const subscriptions = new Map<string, { socket: WebSocket; id: number }>();
+  let connections = 0;
+  let nextId = 40;
+  server.on('connection', (socket) => {
+    connections += 1;
+    socket.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { id: number; method: string; params: unknown[] };
+      received.push({ method: msg.method, params: msg.params });
+      if (msg.method === 'signatureSubscribe') {
+        nextId += 1;
+        subscriptions.set(String(msg.params[0]), { socket, id: nextId });
+        socket.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: nextId }));
+      }
+    });
+  });
+  const subscribed = async (signature: string) => {
+    while (!subscriptions.has(signature)) await new Promise((r) => setTimeout(r, 5));
+    return subscriptions.get(signature)?.id;
   };
-  const announce = (id: number) => {
-    const l = listeners.get(id);
-    listeners.delete(id); // the node drops a signature subscription once it has notified
-    l?.callback({ err: null }, { slot: 1 });
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    port: (server.address() as AddressInfo).port,
+    received,
+    connections: () => connections,
+    subscribed,
+    async notify(signature: string) {
+      const id = await subscribed(signature);
+      const sub = subscriptions.get(signature);
+      sub?.socket.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'signatureNotification',
+          params: { result: { context: { slot: 9 }, value: { err: null } }, subscription: id },
+        }),
+      );
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
   };
-  return { connection: connection as unknown as Connection, listeners, removed, announce };
 }
 
 const HOUR = 3_600_000;
 
-it('subscribes at the commitment, and an announcement ends the current wait', async () => {
-  const ps = pubsub();
-  const wakeup = signatureWakeup(ps.connection, 'sig-1', 'confirmed', true);
-  expect([...ps.listeners.values()].map((l) => [l.signature, l.commitment])).toEqual([['sig-1', 'confirmed']]);
-  const waiting = wakeup.sleep(HOUR);
-  ps.announce(1);
-  await waiting; // an hour-long wait ends now, or the test times out
-  wakeup.close();
-  expect(ps.removed).toEqual([]); // already gone on the node's side: no unsubscribe sent
-});
-
-it('an announcement that comes between two waits ends the next one, and only that one', async () => {
-  jest.useFakeTimers();
+it('subscribes at the commitment, and the announcement ends the current wait', async () => {
+  const node = await pubsubServer();
   try {
-    const ps = pubsub();
-    const wakeup = signatureWakeup(ps.connection, 'sig-2', 'confirmed', true);
-    ps.announce(1);
-    let first = false;
-    void wakeup.sleep(HOUR).then(() => (first = true));
-    await Promise.resolve();
-    expect(first).toBe(true);
-    let second = false;
-    void wakeup.sleep(400).then(() => (second = true));
-    await jest.advanceTimersByTimeAsync(399);
-    expect(second).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(second).toBe(true);
-  } finally {
-    jest.useRealTimers();
-  }
-});
-
-it('close unsubscribes a signature that was never announced', () => {
-  const ps = pubsub();
-  const wakeup = signatureWakeup(ps.connection, 'sig-3', 'finalized', true);
-  wakeup.close();
-  wakeup.close();
-  expect(ps.removed).toEqual([1]);
-});
-
-it('disabled, it subscribes to nothing and waits the whole interval', async () => {
-  jest.useFakeTimers();
-  try {
-    const ps = pubsub();
-    const wakeup = signatureWakeup(ps.connection, 'sig-4', 'confirmed', false);
-    expect(ps.listeners.size).toBe(0);
-    let done = false;
-    void wakeup.sleep(400).then(() => (done = true));
-    await jest.advanceTimersByTimeAsync(399);
-    expect(done).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(done).toBe(true);
+    const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-1', 'confirmed');
+    const waiting = wakeup.sleep(HOUR);
+    await node.notify('sig-1');
+    await waiting; // an hour-long wait ends now, or the test times out
     wakeup.close();
-    expect(ps.removed).toEqual([]);
+    expect(node.received).toEqual([{ method: 'signatureSubscribe', params: ['sig-1', { commitment: 'confirmed' }] }]);
   } finally {
-    jest.useRealTimers();
+    await node.close();
   }
+});
+
+it('an announcement between two waits ends only the next one', async () => {
+  const node = await pubsubServer();
+  try {
+    const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-2', 'confirmed');
+    await node.notify('sig-2');
+    await new Promise((r) => setTimeout(r, 50)); // the notification arrives while no wait is running
+    await wakeup.sleep(HOUR);
+    const started = Date.now();
+    await wakeup.sleep(100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+    wakeup.close();
+  } finally {
+    await node.close();
+  }
+});
+
+it('a wait that ends unannounced unsubscribes with the id the node gave', async () => {
+  const node = await pubsubServer();
+  try {
+    const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-3', 'finalized');
+    const id = await node.subscribed('sig-3');
+    await new Promise((r) => setTimeout(r, 20)); // the node's answer with the id arrives
+    wakeup.close();
+    wakeup.close();
+    while (node.received.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(node.received).toEqual([
+      { method: 'signatureSubscribe', params: ['sig-3', { commitment: 'finalized' }] },
+      { method: 'signatureUnsubscribe', params: [id] },
+    ]);
+  } finally {
+    await node.close();
+  }
+});
+
+it('a socket that cannot open leaves plain polling, and no new socket is tried for a while', async () => {
+  const gone = await pubsubServer();
+  const { port, url } = gone;
+  await gone.close();
+  const notifications = new SignatureNotifications(url);
+  const first = signatureWakeup(notifications, 'sig-4', 'confirmed');
+  await new Promise((r) => setTimeout(r, 100)); // the connection is refused
+  await first.sleep(20); // a plain 20 ms wait
+  first.close();
+  const back = await pubsubServer(port);
+  try {
+    const second = signatureWakeup(notifications, 'sig-5', 'confirmed');
+    await second.sleep(50);
+    second.close();
+    expect(back.connections()).toBe(0);
+  } finally {
+    await back.close();
+  }
+});
+
+it('without notifications the waits are plain timers', async () => {
+  const wakeup = signatureWakeup(undefined, 'sig-6', 'confirmed');
+  const started = Date.now();
+  await wakeup.sleep(60);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+  wakeup.close();
+});
+
+it('derives the WebSocket URL as web3.js does', () => {
+  expect(defaultWsUrl('http://127.0.0.1:8899')).toBe('ws://127.0.0.1:8900/');
+  expect(defaultWsUrl('https://api.devnet.solana.com')).toBe('wss://api.devnet.solana.com/');
+  expect(defaultWsUrl('https://rpc.example.com:8443/key/abc')).toBe('wss://rpc.example.com:8444/key/abc');
 });
