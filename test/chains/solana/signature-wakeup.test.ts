@@ -63,23 +63,28 @@ async function pubsubServer(port = 0) {
 
 const HOUR = 3_600_000;
 
-it('subscribes at the commitment, and the announcement ends the current wait', async () => {
+/** Runs `body` against a fresh pubsub server, closed afterwards. */
+async function withNode(body: (node: Awaited<ReturnType<typeof pubsubServer>>) => Promise<void>): Promise<void> {
   const node = await pubsubServer();
   try {
+    await body(node);
+  } finally {
+    await node.close();
+  }
+}
+
+it('subscribes at the commitment, and the announcement ends the current wait', () =>
+  withNode(async (node) => {
     const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-1', 'confirmed');
     const waiting = wakeup.sleep(HOUR);
     await node.notify('sig-1');
     await waiting; // an hour-long wait ends now, or the test times out
     wakeup.close();
     expect(node.received).toEqual([{ method: 'signatureSubscribe', params: ['sig-1', { commitment: 'confirmed' }] }]);
-  } finally {
-    await node.close();
-  }
-});
+  }));
 
-it('an announcement between two waits ends only the next one', async () => {
-  const node = await pubsubServer();
-  try {
+it('an announcement between two waits ends only the next one', () =>
+  withNode(async (node) => {
     const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-2', 'confirmed');
     await node.notify('sig-2');
     await new Promise((r) => setTimeout(r, 50)); // the notification arrives while no wait is running
@@ -88,14 +93,10 @@ it('an announcement between two waits ends only the next one', async () => {
     await wakeup.sleep(100);
     expect(Date.now() - started).toBeGreaterThanOrEqual(95);
     wakeup.close();
-  } finally {
-    await node.close();
-  }
-});
+  }));
 
-it('a wait that ends unannounced unsubscribes with the id the node gave', async () => {
-  const node = await pubsubServer();
-  try {
+it('a wait that ends unannounced unsubscribes with the id the node gave', () =>
+  withNode(async (node) => {
     const wakeup = signatureWakeup(new SignatureNotifications(node.url), 'sig-3', 'finalized');
     const id = await node.subscribed('sig-3');
     await new Promise((r) => setTimeout(r, 20)); // the node's answer with the id arrives
@@ -106,10 +107,7 @@ it('a wait that ends unannounced unsubscribes with the id the node gave', async 
       { method: 'signatureSubscribe', params: ['sig-3', { commitment: 'finalized' }] },
       { method: 'signatureUnsubscribe', params: [id] },
     ]);
-  } finally {
-    await node.close();
-  }
-});
+  }));
 
 it('a socket that cannot open leaves plain polling, and no new socket is tried for a while', async () => {
   const gone = await pubsubServer();
