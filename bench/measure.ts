@@ -55,17 +55,18 @@ async function sweep(
   apiUrl: string,
   apiPid: number | undefined,
   rates: readonly number[],
-  stepSpec: (rate: number) => LoadSpec,
+  stepSpec: (rate: number) => Omit<LoadSpec, 'vegeta'>,
   log: (line: string) => void,
   label: string,
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
+  const vegeta = vegetaPath(engine.config.VEGETA_PATH); // once, before the first step
   for (const rate of rates) {
     const start = await scrapeApi(apiUrl); // resets the API's histogram: the next reading covers this step only
     const processes = engine.processes();
     const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const result = await runLoad(stepSpec(rate));
+    const result = await runLoad({ ...stepSpec(rate), vegeta });
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const cpuMsPerRequest = Object.fromEntries(
       Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
@@ -126,7 +127,7 @@ export async function webhookAckSweep(
         const d = engine.signedPayment(r);
         return { path: '/webhooks/stripe', body: d.body, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature } };
       });
-      return { vegeta: vegetaPath(engine.config.VEGETA_PATH), url: engine.parkedApiUrl, method: 'POST', rate, seconds, bodies };
+      return { url: engine.parkedApiUrl, method: 'POST', rate, seconds, bodies };
     },
     log,
     'webhook ack',
@@ -150,7 +151,7 @@ export async function statusReadSweep(
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => ({ vegeta: vegetaPath(engine.config.VEGETA_PATH), url: engine.parkedApiUrl, method: 'GET', rate, seconds, paths }),
+    (rate) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, paths }),
     log,
     'status read',
   );
