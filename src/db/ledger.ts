@@ -7,7 +7,7 @@ import { DomainError, ErrorType } from '../shared/errors';
 import { centsToMicro } from '../shared/money';
 import { isRiskReason, type RiskReason } from '../shared/risk';
 import { PurchaseStatus, Rail } from '../shared/status';
-import type { Db, Prisma } from './client';
+import { Prisma, type Db } from './client';
 import { newId } from './ids';
 import { NO_RISK_LIMITS, riskLimitExceeded, type RiskLimits } from './risk-limits';
 
@@ -72,19 +72,45 @@ export async function postJournal(tx: Tx, input: JournalInput): Promise<{ transa
   if (input.lines.some((l) => l.amountMicro === 0n)) {
     input = { ...input, lines: input.lines.filter((l) => l.amountMicro !== 0n) };
   }
-  const existing = await tx.journalTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
-  if (existing) return { transactionId: existing.id, created: false };
-  const id = newId('jtx');
-  await tx.journalTransaction.create({
-    data: { id, idempotencyKey: input.idempotencyKey, kind: input.kind, purchaseId: input.purchaseId, memo: input.memo },
+  // INSERT … ON CONFLICT DO NOTHING RETURNING: a repeated key returns no row and changes nothing.
+  const [created] = await tx.journalTransaction.createManyAndReturn({
+    data: [{ id: newId('jtx'), idempotencyKey: input.idempotencyKey, kind: input.kind, purchaseId: input.purchaseId, memo: input.memo }],
+    skipDuplicates: true,
+    select: { id: true },
   });
-  await tx.journalEntry.createMany({
-    data: input.lines.map((l) => ({ transactionId: id, accountCode: l.account, amountMicro: l.amountMicro })),
-  });
-  for (const line of input.lines) {
-    await tx.ledgerAccount.update({ where: { code: line.account }, data: { balanceMicro: { increment: line.amountMicro } } });
+  if (!created) {
+    const existing = await tx.journalTransaction.findUniqueOrThrow({
+      where: { idempotencyKey: input.idempotencyKey },
+      select: { id: true },
+    });
+    return { transactionId: existing.id, created: false };
   }
-  return { transactionId: id, created: true };
+  await tx.journalEntry.createMany({
+    data: input.lines.map((l) => ({ transactionId: created.id, accountCode: l.account, amountMicro: l.amountMicro })),
+  });
+  await addToBalances(tx, input.lines);
+  return { transactionId: created.id, created: true };
+}
+
+/**
+ * Adds each line to its account's balance in two statements, whatever the number of lines: the
+ * accounts are locked in code order (so two journals over the same accounts cannot deadlock), then
+ * updated in one UPDATE … FROM (VALUES …). The lock is FOR NO KEY UPDATE, the one an UPDATE takes:
+ * FOR UPDATE would also wait on the KEY SHARE locks other journals' entries hold on these rows
+ * through their foreign key, and deadlock with them. The deltas are summed per account first, because an
+ * UPDATE … FROM applies only one joined row to each target row.
+ */
+async function addToBalances(tx: Tx, lines: readonly JournalLine[]): Promise<void> {
+  const deltas = new Map<string, bigint>();
+  for (const l of lines) deltas.set(l.account, (deltas.get(l.account) ?? 0n) + l.amountMicro);
+  const accounts = [...deltas.keys()].sort();
+  if (accounts.length === 0) return;
+  await tx.$queryRaw`SELECT code FROM "LedgerAccount" WHERE code IN (${Prisma.join(accounts)}) ORDER BY code FOR NO KEY UPDATE`;
+  const values = accounts.map((code) => Prisma.sql`(${code}, ${deltas.get(code) ?? 0n}::bigint)`);
+  await tx.$executeRaw`
+    UPDATE "LedgerAccount" AS a SET "balanceMicro" = a."balanceMicro" + v.delta, "updatedAt" = ${new Date()}
+    FROM (VALUES ${Prisma.join(values)}) AS v(code, delta)
+    WHERE a.code = v.code`;
 }
 
 export interface TreasuryPosition {

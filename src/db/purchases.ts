@@ -1,5 +1,6 @@
 /** Products, purchases and the purchase read model: Prisma access for the catalogue and checkout. */
 import type { SettlementAttempt, SettlementJournal } from '../chains/rail';
+import { z } from 'zod';
 import { DomainError, ErrorType } from '../shared/errors';
 import type { FeeBreakdown } from '../shared/money';
 import { ApprovalReason, isRiskReason, RISK_REASONS } from '../shared/risk';
@@ -81,13 +82,44 @@ export async function createPendingPurchase(
   });
 }
 
-export async function loadPurchaseForSettlement(db: Db, purchaseId: string) {
-  const purchase = await db.purchase.findUnique({
-    where: { id: purchaseId },
-    include: { product: { include: { collaborators: { orderBy: { position: 'asc' } } } } },
-  });
-  if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
-  return purchase;
+const collaboratorRows = z.array(
+  z.object({ position: z.number().int(), wallet: z.string(), role: z.string(), shareBps: z.number().int() }).strict(),
+);
+
+export interface PurchaseForSettlement {
+  id: string;
+  productId: string;
+  buyerWallet: string;
+  rail: string;
+  grossCents: bigint | null;
+  product: {
+    title: string;
+    priceCents: bigint;
+    nftSymbol: string;
+    nftUri: string;
+    collaborators: z.infer<typeof collaboratorRows>;
+  };
+}
+
+/** The purchase with its product and the product's collaborators in position order, in one statement. */
+export async function loadPurchaseForSettlement(db: Db, purchaseId: string): Promise<PurchaseForSettlement> {
+  const rows = await db.$queryRaw<
+    (Omit<PurchaseForSettlement, 'product'> & Omit<PurchaseForSettlement['product'], 'collaborators'> & { collaborators: string })[]
+  >`
+    SELECT p.id, p."productId", p."buyerWallet", p.rail, p."grossCents", pr.title, pr."priceCents", pr."nftSymbol", pr."nftUri",
+      COALESCE(
+        (SELECT json_agg(json_build_object('position', c.position, 'wallet', c.wallet, 'role', c.role, 'shareBps', c."shareBps") ORDER BY c.position)
+           FROM "Collaborator" c WHERE c."productId" = p."productId"),
+        '[]'::json)::text AS collaborators
+    FROM "Purchase" p JOIN "Product" pr ON pr.id = p."productId"
+    WHERE p.id = ${purchaseId}`;
+  const row = rows[0];
+  if (!row) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
+  const { title, priceCents, nftSymbol, nftUri, collaborators, ...purchase } = row;
+  return {
+    ...purchase,
+    product: { title, priceCents, nftSymbol, nftUri, collaborators: collaboratorRows.parse(JSON.parse(collaborators)) },
+  };
 }
 
 /** Status changes bump `version`, which the status endpoint uses as its ETag. */
@@ -233,15 +265,17 @@ export async function recordClawback(
 export function createSettlementJournal(db: Db): SettlementJournal {
   return {
     async recordAttempt(attempt) {
-      await db.settlementAttempt.upsert({
-        where: { txId: attempt.txId },
-        create: {
-          txId: attempt.txId,
-          purchaseId: attempt.purchaseId,
-          validUntil: attempt.validUntil,
-          ...(attempt.signedTx ? { signedTx: Buffer.from(attempt.signedTx) } : {}),
-        },
-        update: {},
+      // One INSERT … ON CONFLICT DO NOTHING: a repeat of the same signature keeps the first row.
+      await db.settlementAttempt.createMany({
+        data: [
+          {
+            txId: attempt.txId,
+            purchaseId: attempt.purchaseId,
+            validUntil: attempt.validUntil,
+            ...(attempt.signedTx ? { signedTx: Buffer.from(attempt.signedTx) } : {}),
+          },
+        ],
+        skipDuplicates: true,
       });
     },
     async attempts(purchaseId): Promise<SettlementAttempt[]> {

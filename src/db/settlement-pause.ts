@@ -67,6 +67,23 @@ export async function setSettlementPaused(
  * while it is on, mark it `paused`. Safe to repeat.
  */
 export async function enterSettlement(db: Db, purchaseId: string): Promise<{ entered: boolean }> {
+  // The common case in one statement (its own transaction): the row read FOR SHARE, the purchase
+  // marked in the same statement, the share lock held until it commits.
+  const settling = PurchaseStatus.Settling;
+  const paused = PurchaseStatus.Paused;
+  const [gate] = await db.$queryRaw<{ paused: boolean }[]>`
+    WITH control AS (SELECT "paused" FROM "SettlementControl" WHERE "id" = ${CONTROL_ID} FOR SHARE),
+    marked AS (
+      UPDATE "Purchase" SET
+        "status" = CASE WHEN control."paused" THEN ${paused} ELSE ${settling} END,
+        "version" = "version" + 1,
+        "updatedAt" = ${new Date()}
+      FROM control
+      WHERE "Purchase"."id" = ${purchaseId} AND "Purchase"."status" <> CASE WHEN control."paused" THEN ${paused} ELSE ${settling} END
+    )
+    SELECT "paused" FROM control`;
+  if (gate) return { entered: !gate.paused };
+  // No control row yet (a database the pause was never used on): create it, then as above.
   return db.$transaction(async (tx) => {
     let rows = await tx.$queryRaw<{ paused: boolean }[]>`SELECT "paused" FROM "SettlementControl" WHERE "id" = ${CONTROL_ID} FOR SHARE`;
     if (rows.length === 0) {

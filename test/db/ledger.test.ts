@@ -84,6 +84,29 @@ it('a repeated idempotency key posts once', async () => {
   expect(await db.journalEntry.count({ where: { transactionId: first.transactionId } })).toBe(2);
 });
 
+it('moves each balance by the sum of its lines, with an account named twice and 20 journals at once', async () => {
+  const balances = async () =>
+    Object.fromEntries(
+      (await db.ledgerAccount.findMany({ where: { code: { in: [Account.sales, Account.stripeReceivable, Account.stripeFees] } } })).map(
+        (a) => [a.code, a.balanceMicro],
+      ),
+    );
+  const before = await balances();
+  const lines = [
+    { account: Account.stripeReceivable, amountMicro: 100n },
+    { account: Account.stripeFees, amountMicro: 3n },
+    { account: Account.stripeReceivable, amountMicro: -3n },
+    { account: Account.sales, amountMicro: -100n },
+  ];
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => db.$transaction((tx) => postJournal(tx, { idempotencyKey: `sum-${i}`, kind: 'test', lines }))),
+  );
+  const after = await balances();
+  expect(after[Account.stripeReceivable]).toBe((before[Account.stripeReceivable] ?? 0n) + 20n * 97n);
+  expect(after[Account.stripeFees]).toBe((before[Account.stripeFees] ?? 0n) + 20n * 3n);
+  expect(after[Account.sales]).toBe((before[Account.sales] ?? 0n) - 20n * 100n);
+});
+
 it('expires stale holds only when their purchase has ended; a live run keeps its hold', async () => {
   const { db: d } = await freshDb();
   try {
