@@ -17,6 +17,8 @@ RUN PRISMA_SCHEMA_ENGINE_BINARY=/app/prisma/schema.prisma PRISMA_HIDE_UPDATE_MES
 # --- runtime: production dependencies only, the compiled code, no sources, not root -------------
 FROM node:20.20-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# Two malloc arenas, not one per native thread: the worker's RSS after load is 70 MiB lower (README, Performance).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

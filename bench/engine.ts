@@ -24,7 +24,7 @@ import { childProcessEnv, loadConfig, type Config } from '../src/config';
 import { createDb, type Db } from '../src/db/client';
 import { createDevStripeClient } from '../dev/dev-stripe/client';
 import { freePort, freeStackPorts } from '../dev/net';
-import { startStack, type Stack } from '../dev/stack';
+import { startStack, workerProcess, type Stack } from '../dev/stack';
 import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../dev/stripe-test-events';
 import { PROJECT_ROOT } from '../dev/tools';
 import { Rail } from '../src/shared/status';
@@ -144,12 +144,7 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
       env: parkedEnv,
     });
     for (let i = 2; i <= opts.workers; i += 1) {
-      await stack.supervisor.start({
-        name: `worker-${i}`,
-        command: process.execPath,
-        args: [path.join(PROJECT_ROOT, 'dist', 'worker.js')],
-        env: childEnv({}),
-      });
+      await stack.supervisor.start({ name: `worker-${i}`, ...workerProcess(childEnv({})) });
     }
     await stack.supervisor.start({
       name: 'baseline-worker',

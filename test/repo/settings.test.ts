@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Keypair } from '@solana/web3.js';
 import { parse } from 'yaml';
+import { WORKER_PROCESS } from '../../dev/stack';
 import {
   ConfigError,
   DEV_ADMIN_TOKEN,
@@ -108,7 +109,9 @@ it('docker-compose.yml boots the apps in production with every secret from a Doc
       }
       expect(() => loadConfig(realEnv)).not.toThrow();
       // the compiled entry points of the image, with a health check
-      expect({ app, command: svc.command }).toEqual({ app, command: ['node', app === 'api' ? 'dist/server.js' : 'dist/worker.js'] });
+      // the worker's process flags are the dev stack's (dev/stack.ts WORKER_PROCESS)
+      const command = app === 'api' ? ['node', 'dist/server.js'] : ['node', ...WORKER_PROCESS.nodeArgs, 'dist/worker.js'];
+      expect({ app, command: svc.command }).toEqual({ app, command });
       expect({ app, healthcheck: svc.healthcheck?.test?.join(' ') }).toEqual({
         app,
         healthcheck: expect.stringContaining('scripts/healthcheck.mjs'),
@@ -138,4 +141,9 @@ it('an invalid setting stops the boot with its name', () => {
   expect(() => loadConfig({ APPROVAL_TIMEOUT: 'soon' })).toThrow(/APPROVAL_TIMEOUT/);
   expect(() => loadConfig({ STRIPE_SECRET_KEY: 'pk_live_nope' })).toThrow(/STRIPE_SECRET_KEY/);
   expect(() => loadConfig({ APPROVAL_THRESHOLD_CENTS: '12.5' })).toThrow(/APPROVAL_THRESHOLD_CENTS/);
+});
+
+it("the image sets the worker's malloc arenas as the dev stack does", () => {
+  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  expect(dockerfile).toContain(`ENV MALLOC_ARENA_MAX=${WORKER_PROCESS.env.MALLOC_ARENA_MAX}\n`);
 });
