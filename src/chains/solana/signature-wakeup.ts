@@ -24,6 +24,12 @@ export function defaultWsUrl(rpcUrl: string): string {
 
 interface Subscription {
   announce: () => void;
+  /**
+   * Sent only once the socket opened: a confirmation in between may have gone unannounced (a node
+   * need not announce a signature already confirmed when the subscription arrives), so the node's
+   * answer to the subscribe counts as an announcement and the waiter reads the status once more.
+   */
+  catchUp: boolean;
   /** the node's id, once it has answered the subscribe request */
   id?: number;
   cancelled: boolean;
@@ -52,13 +58,14 @@ export class SignatureNotifications {
     const socket = this.open();
     if (!socket) return () => undefined;
     const request = this.nextRequest++;
-    const sub: Subscription = { announce, cancelled: false };
+    const open = socket.readyState === WebSocket.OPEN;
+    const sub: Subscription = { announce, catchUp: !open, cancelled: false };
     this.requests.set(request, sub);
     this.live += 1;
     clearTimeout(this.idleTimer);
     const send = () =>
       socket.send(JSON.stringify({ jsonrpc: '2.0', id: request, method: 'signatureSubscribe', params: [signature, { commitment }] }));
-    if (socket.readyState === WebSocket.OPEN) send();
+    if (open) send();
     else socket.once('open', send);
     return () => {
       if (sub.cancelled) return;
@@ -106,6 +113,7 @@ export class SignatureNotifications {
       if (sub && !sub.cancelled) {
         sub.id = msg.result;
         this.byId.set(msg.result, sub);
+        if (sub.catchUp) sub.announce();
       }
       return;
     }
