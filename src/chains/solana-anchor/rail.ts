@@ -41,6 +41,7 @@ import type { SettlementJournal, SettlementRail, SettlementRequest, SettlementRe
 import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAddress, purchaseIdSeed, sharesFromAmounts } from './client';
 import { SettlementProgramError } from './idl';
 import { withRpcRetry } from '../rpc-retry';
+import { RECENT_READ_TTL_MS, RecentReads } from '../solana/recent-reads';
 import { defaultWsUrl, SignatureNotifications, signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
@@ -151,6 +152,10 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
    * are not routed here: a preflight verdict must reach the caller as it is.
    */
   const read = <T>(call: () => Promise<T>): Promise<T> => withRpcRetry(call, rpcUnavailable);
+  /** Shared by every settlement of this rail for a short while (recent-reads.ts). */
+  const blockhashes = new RecentReads<Commitment, Awaited<ReturnType<Connection['getLatestBlockhash']>>>(RECENT_READ_TTL_MS.blockhash);
+  const priorityFees = new RecentReads<'treasury', number>(RECENT_READ_TTL_MS.priorityFees);
+  const latestBlockhash = () => blockhashes.get(commitment, () => read(() => connection.getLatestBlockhash(commitment)));
 
   const isValidWallet = (address: string): boolean => {
     try {
@@ -249,12 +254,14 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
     }
   }
 
-  async function priorityFee(): Promise<number> {
-    const cap = deps.priorityFeeCapMicroLamports ?? 100_000;
-    const fees = await read(() => connection.getRecentPrioritizationFees({ lockedWritableAccounts: [treasuryUsdc] }));
-    const sorted = fees.map((f) => f.prioritizationFee).sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-    return Math.min(median, cap);
+  function priorityFee(): Promise<number> {
+    return priorityFees.get('treasury', async () => {
+      const cap = deps.priorityFeeCapMicroLamports ?? 100_000;
+      const fees = await read(() => connection.getRecentPrioritizationFees({ lockedWritableAccounts: [treasuryUsdc] }));
+      const sorted = fees.map((f) => f.prioritizationFee).sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+      return Math.min(median, cap);
+    });
   }
 
   /**
@@ -307,7 +314,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   /** Creates recipients' USDC accounts ahead of a settlement with no room for them, a few per transaction. */
   async function createRecipientAccounts(missing: { owner: PublicKey; account: PublicKey }[]): Promise<void> {
     for (let i = 0; i < missing.length; i += ACCOUNTS_PER_PREPARE_TX) {
-      const latest = await read(() => connection.getLatestBlockhash(commitment));
+      const latest = await latestBlockhash();
       const tx = new VersionedTransaction(
         new TransactionMessage({
           payerKey: treasury.publicKey,
@@ -382,7 +389,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
         ComputeBudgetProgram.setComputeUnitPrice({ microLamports: await priorityFee() }),
       ];
       const compile = async (creating: typeof payees) => {
-        const latest = await read(() => connection.getLatestBlockhash(commitment));
+        const latest = await latestBlockhash();
         lastValidBlockHeight = latest.lastValidBlockHeight;
         return compileSettlement([...budget, ...creating.map(createRecipientAccount), settleIx], latest.blockhash);
       };

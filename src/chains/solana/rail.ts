@@ -28,7 +28,7 @@ import { associatedTokenAddress } from './derivations';
 import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
-import { RecentReads } from './recent-reads';
+import { RECENT_READ_TTL_MS, RecentReads } from './recent-reads';
 import { defaultWsUrl, SignatureNotifications, signatureWakeup } from './signature-wakeup';
 
 /**
@@ -53,14 +53,6 @@ const NFT_TRACE = 9 + 1 + ATA_CREATE_CPIS;
 const ATAS_PER_PREPARE_TX = 4;
 const SIGNATURE_FEE_LAMPORTS = 5000;
 const COMMITMENT_RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
-/**
- * How long one answer serves every settlement (recent-reads.ts): the latest blockhash for half a
- * second (a few slots of its 150), the recent priority fees for a second, the rent for a size for
- * ten minutes. At ten settlements a second that is five RPC calls fewer per settlement.
- */
-const BLOCKHASH_TTL_MS = 500;
-const PRIORITY_FEE_TTL_MS = 1_000;
-const RENT_TTL_MS = 10 * 60_000;
 
 export interface SolanaRailLogger {
   info(obj: object, msg?: string): void;
@@ -151,9 +143,9 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   const rebroadcastMs = deps.rebroadcastIntervalMs ?? 2_000;
   const failureBudgetMs = deps.rpcFailureBudgetMs ?? 30_000;
   let usdcProgram: PublicKey | undefined;
-  const blockhashes = new RecentReads<Commitment, Awaited<ReturnType<Connection['getLatestBlockhash']>>>(BLOCKHASH_TTL_MS);
-  const priorityFees = new RecentReads<'treasury', number>(PRIORITY_FEE_TTL_MS);
-  const rents = new RecentReads<number, number>(RENT_TTL_MS);
+  const blockhashes = new RecentReads<Commitment, Awaited<ReturnType<Connection['getLatestBlockhash']>>>(RECENT_READ_TTL_MS.blockhash);
+  const priorityFees = new RecentReads<'treasury', number>(RECENT_READ_TTL_MS.priorityFees);
+  const rents = new RecentReads<number, number>(RECENT_READ_TTL_MS.rent);
 
   /**
    * One RPC call. A call the node did not answer (a 503, a dropped connection) is tried again in
