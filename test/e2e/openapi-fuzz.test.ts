@@ -92,8 +92,10 @@ it('schemathesis finds no disagreement between openapi.yaml and the server', asy
     process.env.FUZZ_MAX_EXAMPLES ?? '60',
     '--seed',
     process.env.FUZZ_SEED ?? '20260101',
+    // One worker: with two, schemathesis 4.32.5 once stopped on an internal KeyError (a cache its
+    // threads share) instead of a finding, and the run failed on it.
     '--workers',
-    '2',
+    '1',
     '--suppress-health-check',
     'all',
     '--report',
