@@ -18,17 +18,16 @@ export interface CapturedFee {
 }
 
 export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
-  async function paymentRefs(purchaseId: string): Promise<PaymentRefs & { purchaseId: string }> {
+  async function paymentRefs(purchaseId: string): Promise<PaymentRefs> {
     const purchase = await findPaymentRefs(db, purchaseId);
     if (!purchase) throw new DomainError(ErrorType.NotFound, `purchase ${purchaseId} not found`);
-    return { ...purchase, purchaseId };
+    return purchase;
   }
 
   /** The purchase's PaymentIntent: stored once the webhook named it, else read from its Checkout Session. */
-  async function paymentIntentId(purchase: PaymentRefs & { purchaseId: string }): Promise<string> {
+  async function paymentIntentId(purchaseId: string, purchase: PaymentRefs): Promise<string> {
     if (purchase.paymentIntentId) return purchase.paymentIntentId;
-    if (!purchase.checkoutSessionId)
-      throw new DomainError(ErrorType.ValidationFailed, `purchase ${purchase.purchaseId} has no checkout session`);
+    if (!purchase.checkoutSessionId) throw new DomainError(ErrorType.ValidationFailed, `purchase ${purchaseId} has no checkout session`);
     const session = await stripe.checkout.sessions.retrieve(purchase.checkoutSessionId);
     const pi = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
     if (!pi) throw new DomainError(ErrorType.FeeNotYetAvailable, `checkout session ${session.id} has no payment intent yet`);
@@ -44,7 +43,7 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
     async captureStripeFee(purchaseId: string): Promise<CapturedFee> {
       return withHeartbeat(async () => {
         const purchase = await paymentRefs(purchaseId);
-        const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchase), {
+        const pi = await stripe.paymentIntents.retrieve(await paymentIntentId(purchaseId, purchase), {
           expand: ['latest_charge.balance_transaction'],
         });
         if (pi.status === 'canceled') throw new DomainError(ErrorType.PaymentNotSucceeded, `payment intent ${pi.id} was canceled`);
@@ -70,7 +69,7 @@ export function createStripeActivities({ db, stripe }: StripeActivityDeps) {
     /** Compensation, only when policy says so. The idempotency key makes a retried refund a no-op at Stripe. */
     async refundPayment(purchaseId: string): Promise<{ refundId: string }> {
       return withHeartbeat(async () => {
-        const pi = await paymentIntentId(await paymentRefs(purchaseId));
+        const pi = await paymentIntentId(purchaseId, await paymentRefs(purchaseId));
         const refund = await stripe.refunds.create(
           { payment_intent: pi, reason: 'requested_by_customer', metadata: { purchase_id: purchaseId } },
           { idempotencyKey: idempotencyKey(purchaseId, 'refund') },

@@ -42,7 +42,7 @@ import { buildSettlePurchaseInstruction, createSettlementProgram, findReceiptAdd
 import { SettlementProgramError } from './idl';
 import { withRpcRetry } from '../rpc-retry';
 import { RECENT_READ_TTL_MS, RecentReads } from '../solana/recent-reads';
-import { defaultWsUrl, SignatureNotifications, signatureWakeup } from '../solana/signature-wakeup';
+import { railSignatureNotifications, signatureWakeup } from '../solana/signature-wakeup';
 
 /** Recipient token accounts created per transaction when the settlement has no room for them. */
 const ACCOUNTS_PER_PREPARE_TX = 4;
@@ -143,9 +143,7 @@ export function createSolanaAnchorRail(deps: SolanaAnchorRailDeps): SettlementRa
   const treasuryUsdc = getAssociatedTokenAddressSync(usdcMint, treasury.publicKey, false, usdcTokenProgram);
   const program = createSettlementProgram(programId, connection);
   const events = new EventParser(programId, program.coder);
-  const notifications = deps.subscribeSignatures
-    ? new SignatureNotifications(deps.wsUrl ?? defaultWsUrl(connection.rpcEndpoint))
-    : undefined;
+  const notifications = railSignatureNotifications(connection.rpcEndpoint, deps);
   /**
    * A read, tried again in place when the node did not answer (a 503, a dropped connection), so one
    * lost request does not fail the whole settlement attempt and wait out Temporal's backoff. Sends

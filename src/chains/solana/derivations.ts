@@ -1,6 +1,20 @@
 import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import type { PublicKey } from '@solana/web3.js';
 
+/** A Map that keeps at most `limit` keys: setting a new key past it drops the oldest set. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    // Oldest first out: a Map iterates in insertion order, and a key set again moves to the end.
+    this.delete(key);
+    if (this.size >= this.limit) this.delete(this.keys().next().value ?? key);
+    return super.set(key, value);
+  }
+}
+
 /**
  * Solana's address derivations remembered per process. Deriving an associated token account runs
  * ed25519 curve checks in JavaScript (about a millisecond each), and one settlement derives the
@@ -9,15 +23,15 @@ import type { PublicKey } from '@solana/web3.js';
  * The results are pure functions of their inputs, so remembering them changes nothing but the CPU.
  */
 export class BoundedMemo<V> {
-  private readonly entries = new Map<string, V>();
-  constructor(private readonly limit: number) {}
+  private readonly entries: BoundedMap<string, V>;
+  constructor(limit: number) {
+    this.entries = new BoundedMap(limit);
+  }
 
   get(key: string, compute: () => V): V {
     const hit = this.entries.get(key);
     if (hit !== undefined) return hit;
     const value = compute();
-    // Oldest first out: a Map iterates in insertion order.
-    if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value ?? key);
     this.entries.set(key, value);
     return value;
   }

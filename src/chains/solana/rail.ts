@@ -29,7 +29,7 @@ import { deriveNftMintKeypair, isValidSolanaWallet } from './keys';
 import { LookupTables } from './lookup-tables';
 import { buyerNftAccount, lookupCandidates, nftMintSizes, settlementInstructions } from './settlement-tx';
 import { RECENT_READ_TTL_MS, RecentReads } from './recent-reads';
-import { defaultWsUrl, SignatureNotifications, signatureWakeup } from './signature-wakeup';
+import { railSignatureNotifications, signatureWakeup } from './signature-wakeup';
 
 /**
  * Most payouts one settlement transaction is guaranteed to carry, measured against the local chain
@@ -134,9 +134,7 @@ export function createSolanaRail(deps: SolanaRailDeps): SolanaRail {
   if (!deps.connection && !deps.rpcUrl) throw new Error('createSolanaRail needs connection or rpcUrl');
   const commitment: Commitment = deps.commitment;
   const connection = deps.connection ?? solanaConnection(deps.rpcUrl ?? '', { commitment, rpcTimeoutMs: deps.rpcTimeoutMs });
-  const notifications = deps.subscribeSignatures
-    ? new SignatureNotifications(deps.wsUrl ?? defaultWsUrl(connection.rpcEndpoint))
-    : undefined;
+  const notifications = railSignatureNotifications(connection.rpcEndpoint, deps);
   const treasury = deps.treasury;
   const log = deps.logger;
   const pollMs = deps.pollIntervalMs ?? 400;

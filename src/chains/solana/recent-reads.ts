@@ -1,3 +1,5 @@
+import { BoundedMap } from './derivations';
+
 /**
  * Chain reads whose answer stays good for a while, shared across settlements: the rent for an
  * account size, the recent priority fees, the latest blockhash. Within `ttlMs` of a read every
@@ -14,14 +16,16 @@
 export const RECENT_READ_TTL_MS = { blockhash: 500, priorityFees: 1_000, rent: 10 * 60_000 } as const;
 
 export class RecentReads<K, V> {
-  private readonly entries = new Map<K, { readAt: number; value: Promise<V> }>();
+  private readonly entries: BoundedMap<K, { readAt: number; value: Promise<V> }>;
 
   constructor(
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
     /** distinct keys kept at most; past it the oldest is dropped */
-    private readonly limit = 1_024,
-  ) {}
+    limit = 1_024,
+  ) {
+    this.entries = new BoundedMap(limit);
+  }
 
   get(key: K, read: () => Promise<V>): Promise<V> {
     const at = this.now();
@@ -29,8 +33,6 @@ export class RecentReads<K, V> {
     // The age counts from when the request was sent: its answer is at least that fresh.
     if (hit && at - hit.readAt < this.ttlMs) return hit.value;
     const entry = { readAt: at, value: read() };
-    this.entries.delete(key);
-    if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value ?? key);
     this.entries.set(key, entry);
     entry.value.catch(() => {
       if (this.entries.get(key) === entry) this.entries.delete(key);

@@ -130,6 +130,14 @@ export class SignatureNotifications {
   }
 }
 
+/** A rail's notifications when it subscribes: on `wsUrl`, else on the socket its RPC URL implies. */
+export function railSignatureNotifications(
+  rpcEndpoint: string,
+  opts: { subscribeSignatures?: boolean | undefined; wsUrl?: string | undefined },
+): SignatureNotifications | undefined {
+  return opts.subscribeSignatures ? new SignatureNotifications(opts.wsUrl ?? defaultWsUrl(rpcEndpoint)) : undefined;
+}
+
 const plainSleep: SignatureWakeup = {
   sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   close: () => undefined,
