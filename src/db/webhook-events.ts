@@ -1,12 +1,28 @@
 /** Stripe webhook events, stored once under their event id with the outcome of acting on them. */
 import type Stripe from 'stripe';
-import type { Db, Prisma } from './client';
+import { z } from 'zod';
+import { preparedQuery, type Db, type PreparedStatement, type Prisma } from './client';
+
+const STORE_WEBHOOK_EVENT: PreparedStatement = {
+  name: 'store_webhook_event_v1',
+  text: `
+    WITH ins AS (
+      INSERT INTO "WebhookEvent" (id, type, livemode, "stripeCreatedAt", payload, attempts, "nextAttemptAt")
+      VALUES ($1::text, $2::text, $3::boolean, to_timestamp($4::bigint) AT TIME ZONE 'UTC', $5::jsonb, 1, $6::timestamptz AT TIME ZONE 'UTC')
+      ON CONFLICT (id) DO NOTHING
+      RETURNING true AS stored
+    )
+    SELECT true AS stored, false AS processed FROM ins
+    UNION ALL
+    SELECT false, "processedAt" IS NOT NULL FROM "WebhookEvent" WHERE id = $1::text AND NOT EXISTS (SELECT 1 FROM ins)`,
+};
+const storedRow = z.object({ stored: z.boolean(), processed: z.boolean() });
 
 /**
  * Store the event unless its id is already stored, leased to the caller until `leaseUntil` (who acts
  * on it next). `rawBody` is the verified body itself, stored as the payload. `processed` tells
- * whether an earlier delivery already acted on it. One statement: the acknowledgement's only
- * round trip for a new event.
+ * whether an earlier delivery already acted on it. One prepared statement: the acknowledgement's
+ * only round trip for a new event.
  */
 export async function storeWebhookEvent(
   db: Db,
@@ -14,16 +30,12 @@ export async function storeWebhookEvent(
   rawBody: string,
   leaseUntil: Date,
 ): Promise<{ stored: boolean; processed: boolean }> {
-  const rows = await db.$queryRaw<{ stored: boolean; processed: boolean }[]>`
-    WITH ins AS (
-      INSERT INTO "WebhookEvent" (id, type, livemode, "stripeCreatedAt", payload, attempts, "nextAttemptAt")
-      VALUES (${event.id}, ${event.type}, ${event.livemode}, ${new Date(event.created * 1000)}, ${rawBody}::jsonb, 1, ${leaseUntil})
-      ON CONFLICT (id) DO NOTHING
-      RETURNING true AS stored
-    )
-    SELECT true AS stored, false AS processed FROM ins
-    UNION ALL
-    SELECT false, "processedAt" IS NOT NULL FROM "WebhookEvent" WHERE id = ${event.id} AND NOT EXISTS (SELECT 1 FROM ins)`;
+  const rows = await preparedQuery(
+    db,
+    STORE_WEBHOOK_EVENT,
+    [event.id, event.type, event.livemode, event.created, rawBody, leaseUntil.toISOString()],
+    storedRow,
+  );
   return rows[0] ?? { stored: false, processed: false };
 }
 

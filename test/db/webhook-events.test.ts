@@ -1,0 +1,63 @@
+/**
+ * The webhook's one statement (`storeWebhookEvent`, prepared on the pool under Prisma): the columns it
+ * writes, whatever the session's time zone, and its answer for a new, a repeated and a processed event.
+ */
+import { checkoutSessionCompleted, newPaymentIntentId } from '../../dev/stripe-test-events';
+import { createDb, type Db } from '../../src/db/client';
+import { markWebhookEventProcessed, storeWebhookEvent } from '../../src/db/webhook-events';
+import { freshDb } from '../helpers/db';
+
+let db: Db;
+let url: string;
+beforeAll(async () => {
+  ({ db, url } = await freshDb());
+});
+afterAll(async () => {
+  await db?.$disconnect();
+});
+
+function newEvent() {
+  const purchaseId = `pur_store${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+  return checkoutSessionCompleted({
+    purchaseId,
+    checkoutSessionId: `cs_${purchaseId}`,
+    paymentIntentId: newPaymentIntentId(),
+    amountCents: 2500n,
+  });
+}
+
+it('stores a new event once with its Stripe time and lease, and tells a repeat and a processed event apart', async () => {
+  const event = newEvent();
+  const body = JSON.stringify(event);
+  const leaseUntil = new Date(Date.now() + 10_000);
+  expect(await storeWebhookEvent(db, event, body, leaseUntil)).toEqual({ stored: true, processed: false });
+
+  const row = await db.webhookEvent.findUniqueOrThrow({ where: { id: event.id } });
+  expect(row).toMatchObject({ type: event.type, livemode: event.livemode, attempts: 1, processedAt: null });
+  expect(row.stripeCreatedAt.getTime()).toBe(event.created * 1000);
+  expect(row.nextAttemptAt.getTime()).toBe(leaseUntil.getTime());
+  expect(row.payload).toEqual(JSON.parse(body));
+
+  expect(await storeWebhookEvent(db, event, body, new Date())).toEqual({ stored: false, processed: false });
+  expect((await db.webhookEvent.findUniqueOrThrow({ where: { id: event.id } })).nextAttemptAt.getTime()).toBe(leaseUntil.getTime());
+  await markWebhookEventProcessed(db, event.id, 'started', new Date());
+  expect(await storeWebhookEvent(db, event, body, new Date())).toEqual({ stored: false, processed: true });
+});
+
+it('writes the same instants when the session runs in another time zone', async () => {
+  // The columns hold UTC without a zone; a session in UTC+14 must not shift them.
+  const farEast = createDb(`${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c TimeZone=Pacific/Kiritimati')}`, {
+    poolSize: 1,
+  });
+  try {
+    expect((await farEast.pool.query('SHOW TimeZone')).rows).toEqual([{ TimeZone: 'Pacific/Kiritimati' }]);
+    const event = newEvent();
+    const leaseUntil = new Date(Date.now() + 5_000);
+    await storeWebhookEvent(farEast, event, JSON.stringify(event), leaseUntil);
+    const row = await db.webhookEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(row.stripeCreatedAt.getTime()).toBe(event.created * 1000);
+    expect(row.nextAttemptAt.getTime()).toBe(leaseUntil.getTime());
+  } finally {
+    await farEast.$disconnect();
+  }
+});
