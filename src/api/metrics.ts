@@ -2,10 +2,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * The event-loop delay is sampled by a timer of this period (prom-client's
+ * `eventLoopMonitoringPrecision`); each `nodejs_eventloop_lag_*` value is that period plus the lag,
+ * so an idle loop reads about this much, not 0.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 10;
+
 /** Prometheus metrics served at /metrics. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
     registry,
     webhooks: new Counter({
