@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     const mib = (b: number) => (b / 2 ** 20).toFixed(0);
     console.log('');
     console.log(
-      `worker RSS: ${mib(parked.workerRssBytes)} MiB with ${parked.parked}/${parked.requested} workflows parked (idle before: ${mib(parked.workerRssIdleBytes)} MiB; samples ${parked.samplesBytes.map(mib).join(', ')} MiB); workflow cache ${parked.maxCachedWorkflows} (${parked.maxCachedWorkflowsSource})`,
+      `worker RSS: ${mib(parked.workerRssBytes)} MiB steady with ${parked.parked}/${parked.requested} workflows parked (${mib(parked.workerRssJustParkedBytes)} MiB just after they parked; idle before: ${mib(parked.workerRssIdleBytes)} MiB; samples every 2 s ${parked.samplesBytes.map(mib).join(', ')} MiB); workflow cache ${parked.maxCachedWorkflows} (${parked.maxCachedWorkflowsSource})`,
     );
   }
   console.log('');

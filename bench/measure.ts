@@ -348,14 +348,25 @@ export interface ParkedResult {
   parked: number;
   requested: number;
   workerRssIdleBytes: number;
-  /** median of three samples, two seconds apart, once every purchase was waiting */
+  /** median of the first three samples, two seconds apart, once every purchase was waiting */
+  workerRssJustParkedBytes: number;
+  /** median of the last three, PARKED_SETTLE_SECONDS later: the steady state */
   workerRssBytes: number;
+  /** every sample, two seconds apart */
   samplesBytes: number[];
   /** the worker's workflow cache size (maxCachedWorkflows) */
   maxCachedWorkflows: number;
   maxCachedWorkflowsSource: string;
   secondsToPark: number;
 }
+
+/**
+ * How long the worker's RSS is sampled once every purchase waits. Right after a burst the RSS still
+ * holds what the burst freed: V8 gives an isolate's spare heap back only when its memory reducer runs
+ * (seconds to a minute after the allocation rate falls), and the allocator its spare pages on its own
+ * schedule. The steady state is read at the end.
+ */
+const PARKED_SETTLE_SECONDS = 60;
 
 /** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
 export async function parkAndMeasure(
@@ -389,16 +400,17 @@ export async function parkAndMeasure(
   log(`parked ${waiting}/${refs.length} purchases at the approval step (${secondsToPark.toFixed(0)} s)`);
   await sleep(3_000); // let the last workflow tasks and activities finish
   const samples: number[] = [];
-  for (let i = 0; i < 3; i += 1) {
+  for (let i = 0; i <= PARKED_SETTLE_SECONDS / 2; i += 1) {
+    if (i > 0) await sleep(2_000);
     samples.push(rssBytes(pid) ?? NaN);
-    if (i < 2) await sleep(2_000);
   }
-  const sorted = [...samples].sort((a, b) => a - b);
+  const median3 = (three: number[]) => [...three].sort((a, b) => a - b)[1] ?? NaN;
   return {
     parked: waiting,
     requested: refs.length,
     workerRssIdleBytes: idle,
-    workerRssBytes: sorted[1] ?? NaN,
+    workerRssJustParkedBytes: median3(samples.slice(0, 3)),
+    workerRssBytes: median3(samples.slice(-3)),
     samplesBytes: samples,
     maxCachedWorkflows: cache.size,
     maxCachedWorkflowsSource: cache.source,

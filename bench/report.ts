@@ -152,10 +152,17 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
     ),
     fig(
       'workerRssParkedMiB',
-      `worker RSS, ${parked?.parked ?? 0} workflows parked`,
+      `worker RSS, ${parked?.parked ?? 0} workflows parked, steady (a minute on)`,
       'MiB',
       'lower',
       parked ? [mib(parked.workerRssBytes)] : [],
+    ),
+    fig(
+      'workerRssJustParkedMiB',
+      `worker RSS, ${parked?.parked ?? 0} workflows parked, just after`,
+      'MiB',
+      'lower',
+      parked ? [mib(parked.workerRssJustParkedBytes)] : [],
     ),
     fig(
       'solanaRpcPerSecond',

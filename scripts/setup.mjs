@@ -363,26 +363,47 @@ function surfpool() {
   );
 }
 
-// Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts). Only when it is
-// missing and only where apt-get exists; a failure is a warning, since that one test skips without it.
-function chromium() {
-  if (onPath('chromium') || onPath('chromium-browser') || process.env.CHROMIUM_PATH) return;
-  if (!onPath('apt-get')) return;
+/**
+ * A Debian package through apt-get, when `present()` says it is missing: only where apt-get exists
+ * and as root (or through sudo without a password); a failure is a warning, for what can run without.
+ */
+function debianPackage(pkg, present, why, without) {
+  if (present() || !onPath('apt-get')) return;
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!asRoot && !onPath('sudo')) {
-    log('chromium is missing and apt-get needs root: the admin page e2e test will skip (apt-get install -y chromium)');
+    log(`${pkg} is missing and apt-get needs root: ${without} (apt-get install -y ${pkg})`);
     return;
   }
   const [cmd, ...pre] = asRoot ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
   const apt = (args) =>
     spawnSync(cmd, [...pre, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  log('installing chromium with apt-get (for the admin page e2e test)');
-  if (
-    apt(['install', '-y', 'chromium']).status !== 0 &&
-    (apt(['update']).status !== 0 || apt(['install', '-y', 'chromium']).status !== 0)
-  ) {
-    log('warning: apt-get could not install chromium; the admin page e2e test will skip');
+  log(`installing ${pkg} with apt-get (${why})`);
+  if (apt(['install', '-y', pkg]).status !== 0 && (apt(['update']).status !== 0 || apt(['install', '-y', pkg]).status !== 0)) {
+    log(`warning: apt-get could not install ${pkg}: ${without}`);
   }
+}
+
+// Headless Chromium for the admin page's end-to-end test (test/e2e/admin-page.test.ts); that one test
+// skips without it.
+function chromium() {
+  debianPackage(
+    'chromium',
+    () => onPath('chromium') || onPath('chromium-browser') || Boolean(process.env.CHROMIUM_PATH),
+    'for the admin page e2e test',
+    'the admin page e2e test will skip',
+  );
+}
+
+// jemalloc, which the stack preloads into the worker (dev/stack.ts JEMALLOC_LIBRARY); the worker runs
+// on glibc's malloc without it.
+function jemalloc() {
+  debianPackage(
+    'libjemalloc2',
+    () =>
+      process.platform !== 'linux' || ['x86_64-linux-gnu', 'aarch64-linux-gnu'].some((t) => existsSync(`/usr/lib/${t}/libjemalloc.so.2`)),
+    "for the worker's malloc",
+    "the worker will run on glibc's malloc",
+  );
 }
 
 try {
@@ -394,6 +415,7 @@ try {
   contracts();
   compiledBuild();
   chromium();
+  jemalloc();
   schemathesis();
   temporalTestServer();
   log('ready');

@@ -143,7 +143,10 @@ it('an invalid setting stops the boot with its name', () => {
   expect(() => loadConfig({ APPROVAL_THRESHOLD_CENTS: '12.5' })).toThrow(/APPROVAL_THRESHOLD_CENTS/);
 });
 
-it("the image sets the worker's malloc arenas as the dev stack does", () => {
+it("the image sets the worker's malloc as the dev stack does", () => {
   const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   expect(dockerfile).toContain(`ENV MALLOC_ARENA_MAX=${WORKER_PROCESS.env.MALLOC_ARENA_MAX}\n`);
+  expect(dockerfile).toContain(`ENV MALLOC_CONF=${WORKER_PROCESS.env.MALLOC_CONF}\n`);
+  expect(dockerfile).toContain('install -y --no-install-recommends libjemalloc2');
+  expect(dockerfile).toContain('ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2\n');
 });
