@@ -379,8 +379,11 @@ export async function purchaseVersion(db: Db, purchaseId: string): Promise<numbe
   return (await db.purchase.findUnique({ where: { id: purchaseId }, select: { version: true } }))?.version;
 }
 
+const FIND_PURCHASE_ID: PreparedStatement = { name: 'find_purchase_id_v1', text: `SELECT id FROM "Purchase" WHERE id = $1::text` };
+
+/** Whether the purchase exists (its id, or undefined). Prepared: once per payment webhook. */
 export async function findPurchaseId(db: Db, purchaseId: string): Promise<string | undefined> {
-  return (await db.purchase.findUnique({ where: { id: purchaseId }, select: { id: true } }))?.id;
+  return (await preparedQuery(db, FIND_PURCHASE_ID, [purchaseId], z.object({ id: z.string() })))[0]?.id;
 }
 
 export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: string): Promise<string | undefined> {
@@ -388,8 +391,14 @@ export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: str
 }
 
 /** Remember the purchase's PaymentIntent, unless one is already recorded. */
+const ATTACH_PAYMENT_INTENT: PreparedStatement = {
+  name: 'attach_payment_intent_v1',
+  text: `UPDATE "Purchase" SET "paymentIntentId" = $2::text, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::text AND "paymentIntentId" IS NULL`,
+};
+
+/** Ties the PaymentIntent to the purchase, once: a later event never replaces it. Prepared: once per payment webhook. */
 export async function attachPaymentIntent(db: Db, purchaseId: string, paymentIntentId: string): Promise<void> {
-  await db.purchase.updateMany({ where: { id: purchaseId, paymentIntentId: null }, data: { paymentIntentId } });
+  await preparedQuery(db, ATTACH_PAYMENT_INTENT, [purchaseId, paymentIntentId], z.never()); // returns no rows
 }
 
 export interface PaymentRefs {

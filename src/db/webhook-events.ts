@@ -39,25 +39,32 @@ export async function storeWebhookEvent(
   return rows[0] ?? { stored: false, processed: false };
 }
 
+const CLAIM_DUE_WEBHOOK_EVENTS: PreparedStatement = {
+  name: 'claim_due_webhook_events_v1',
+  text: `
+    UPDATE "WebhookEvent" SET attempts = attempts + 1, "nextAttemptAt" = $2::timestamptz AT TIME ZONE 'UTC'
+    WHERE id IN (
+      SELECT id FROM "WebhookEvent"
+      WHERE "processedAt" IS NULL AND "nextAttemptAt" <= $1::timestamptz AT TIME ZONE 'UTC'
+      ORDER BY "nextAttemptAt"
+      LIMIT $3::int
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, attempts, payload`,
+};
+const claimedRow = z.object({ id: z.string(), attempts: z.number().int(), payload: z.json() });
+
 /**
  * Claim up to `limit` stored events nobody has acted on whose `nextAttemptAt` has passed (or passes
  * before `dueBefore`): each is leased to the caller until `leaseUntil`. Concurrent claimers (several
- * API processes) skip each other's rows.
+ * API processes) skip each other's rows. Prepared, as every statement of acting on an event is: it
+ * runs once or more per webhook.
  */
 export async function claimDueWebhookEvents(
   db: Db,
   opts: { dueBefore: Date; leaseUntil: Date; limit: number },
 ): Promise<{ id: string; attempts: number; payload: Prisma.JsonValue }[]> {
-  return db.$queryRaw`
-    UPDATE "WebhookEvent" SET attempts = attempts + 1, "nextAttemptAt" = ${opts.leaseUntil}
-    WHERE id IN (
-      SELECT id FROM "WebhookEvent"
-      WHERE "processedAt" IS NULL AND "nextAttemptAt" <= ${opts.dueBefore}
-      ORDER BY "nextAttemptAt"
-      LIMIT ${opts.limit}
-      FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id, attempts, payload`;
+  return preparedQuery(db, CLAIM_DUE_WEBHOOK_EVENTS, [opts.dueBefore.toISOString(), opts.leaseUntil.toISOString(), opts.limit], claimedRow);
 }
 
 /** A failed attempt: act on the event again from `at`. */
@@ -65,8 +72,15 @@ export async function deferWebhookEvent(db: Db, eventId: string, at: Date): Prom
   await db.webhookEvent.updateMany({ where: { id: eventId, processedAt: null }, data: { nextAttemptAt: at } });
 }
 
+const MARK_WEBHOOK_EVENT_PROCESSED: PreparedStatement = {
+  name: 'mark_webhook_event_processed_v1',
+  text: `UPDATE "WebhookEvent" SET "processedAt" = $2::timestamptz AT TIME ZONE 'UTC', outcome = $3::text WHERE id = $1::text RETURNING id`,
+};
+const idRow = z.object({ id: z.string() });
+
 export async function markWebhookEventProcessed(db: Db, eventId: string, outcome: string, at: Date): Promise<void> {
-  await db.webhookEvent.update({ where: { id: eventId }, data: { processedAt: at, outcome } });
+  const rows = await preparedQuery(db, MARK_WEBHOOK_EVENT_PROCESSED, [eventId, at.toISOString(), outcome], idRow);
+  if (rows.length === 0) throw new Error(`webhook event ${eventId} is not stored`);
 }
 
 /** The refund and dispute events that act on a purchase once its PaymentIntent is known. */
@@ -77,18 +91,18 @@ export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[numbe
  * Refunds and disputes stored as `unknown_purchase` for this PaymentIntent: they arrived before the
  * payment event that ties the PaymentIntent to its purchase (Stripe does not order deliveries).
  */
+const UNMATCHED_CHARGE_REVERSALS: PreparedStatement = {
+  name: 'unmatched_charge_reversals_v1',
+  text: `
+    SELECT id, type FROM "WebhookEvent"
+    WHERE outcome = 'unknown_purchase' AND type = ANY($2::text[]) AND payload #>> '{data,object,payment_intent}' = $1::text
+    ORDER BY "stripeCreatedAt"`,
+};
+const reversalRow = z.object({ id: z.string(), type: z.enum(CHARGE_REVERSAL_EVENT_TYPES) });
+
 export async function unmatchedChargeReversals(
   db: Db,
   paymentIntentId: string,
 ): Promise<Array<{ id: string; type: ChargeReversalEventType }>> {
-  const rows = await db.webhookEvent.findMany({
-    where: {
-      outcome: 'unknown_purchase',
-      type: { in: [...CHARGE_REVERSAL_EVENT_TYPES] },
-      payload: { path: ['data', 'object', 'payment_intent'], equals: paymentIntentId },
-    },
-    select: { id: true, type: true },
-    orderBy: { stripeCreatedAt: 'asc' },
-  });
-  return rows.flatMap((r) => (r.type === 'charge.refunded' || r.type === 'charge.dispute.created' ? [{ id: r.id, type: r.type }] : []));
+  return preparedQuery(db, UNMATCHED_CHARGE_REVERSALS, [paymentIntentId, CHARGE_REVERSAL_EVENT_TYPES], reversalRow);
 }

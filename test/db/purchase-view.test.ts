@@ -4,7 +4,14 @@
  */
 import { Keypair } from '@solana/web3.js';
 import type { Db } from '../../src/db/client';
-import { createPendingPurchase, createProduct, purchaseView } from '../../src/db/purchases';
+import {
+  attachPaymentIntent,
+  createPendingPurchase,
+  createProduct,
+  findPurchaseId,
+  findPurchaseIdByPaymentIntent,
+  purchaseView,
+} from '../../src/db/purchases';
 import { Rail } from '../../src/shared/status';
 import { freshDb } from '../helpers/db';
 
@@ -66,4 +73,33 @@ it('answers the purchase with its product split, then its approval reason; undef
     failure: { type: 'x', message: 'y' },
   });
   expect(await purchaseView(db, 'pur_unknown')).toBeUndefined();
+});
+
+it('finds a purchase by id and ties its PaymentIntent once, moving updatedAt', async () => {
+  const product = await createProduct(db, {
+    title: 'Attach',
+    priceCents: 2500n,
+    currency: 'usd',
+    rail: Rail.Solana,
+    collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }],
+  });
+  const purchase = await createPendingPurchase(db, {
+    id: `pur_attach${Date.now()}`,
+    productId: product.id,
+    buyerWallet: Keypair.generate().publicKey.toBase58(),
+    rail: Rail.Solana,
+    grossCents: 2500n,
+    checkoutSessionId: `cs_attach${Date.now()}`,
+  });
+  expect(await findPurchaseId(db, purchase.id)).toBe(purchase.id);
+  expect(await findPurchaseId(db, 'pur_unknown')).toBeUndefined();
+  const before = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
+  await new Promise((r) => setTimeout(r, 5));
+  await attachPaymentIntent(db, purchase.id, 'pi_first');
+  await attachPaymentIntent(db, purchase.id, 'pi_second');
+  const after = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
+  expect(after.paymentIntentId).toBe('pi_first');
+  expect(after.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
+  expect(after.updatedAt.getTime()).toBeLessThanOrEqual(Date.now());
+  expect(await findPurchaseIdByPaymentIntent(db, 'pi_first')).toBe(purchase.id);
 });

@@ -2,9 +2,9 @@
  * The webhook's one statement (`storeWebhookEvent`, prepared on the pool under Prisma): the columns it
  * writes, whatever the session's time zone, and its answer for a new, a repeated and a processed event.
  */
-import { checkoutSessionCompleted, newPaymentIntentId } from '../../dev/stripe-test-events';
+import { chargeRefunded, checkoutSessionCompleted, newPaymentIntentId } from '../../dev/stripe-test-events';
 import { createDb, type Db } from '../../src/db/client';
-import { markWebhookEventProcessed, storeWebhookEvent } from '../../src/db/webhook-events';
+import { claimDueWebhookEvents, markWebhookEventProcessed, storeWebhookEvent, unmatchedChargeReversals } from '../../src/db/webhook-events';
 import { freshDb } from '../helpers/db';
 
 let db: Db;
@@ -60,4 +60,25 @@ it('writes the same instants when the session runs in another time zone', async 
   } finally {
     await farEast.$disconnect();
   }
+});
+
+it('claims due events with their payload and lease, skips them while leased, and finds a refund stored before its payment', async () => {
+  const event = newEvent();
+  await storeWebhookEvent(db, event, JSON.stringify(event), new Date(Date.now() - 1_000));
+  const now = Date.now();
+  const claimed = await claimDueWebhookEvents(db, { dueBefore: new Date(now), leaseUntil: new Date(now + 10_000), limit: 100 });
+  const mine = claimed.find((c) => c.id === event.id);
+  expect(mine).toEqual({ id: event.id, attempts: 2, payload: JSON.parse(JSON.stringify(event)) });
+  expect((await db.webhookEvent.findUniqueOrThrow({ where: { id: event.id } })).nextAttemptAt.getTime()).toBe(now + 10_000);
+  const again = await claimDueWebhookEvents(db, { dueBefore: new Date(now), leaseUntil: new Date(now + 10_000), limit: 100 });
+  expect(again.map((c) => c.id)).not.toContain(event.id);
+  await expect(markWebhookEventProcessed(db, 'evt_not_stored', 'started', new Date())).rejects.toThrow('not stored');
+
+  const paymentIntentId = newPaymentIntentId();
+  const refund = chargeRefunded({ purchaseId: 'pur_later', checkoutSessionId: 'cs_later', paymentIntentId, amountCents: 2500n });
+  await storeWebhookEvent(db, refund, JSON.stringify(refund), new Date());
+  expect(await unmatchedChargeReversals(db, paymentIntentId)).toEqual([]);
+  await markWebhookEventProcessed(db, refund.id, 'unknown_purchase', new Date());
+  expect(await unmatchedChargeReversals(db, paymentIntentId)).toEqual([{ id: refund.id, type: 'charge.refunded' }]);
+  expect(await unmatchedChargeReversals(db, newPaymentIntentId())).toEqual([]);
 });
