@@ -363,10 +363,10 @@ export interface ParkedResult {
 /**
  * How long the worker's RSS is sampled once every purchase waits. Right after a burst the RSS still
  * holds what the burst freed: V8 gives an isolate's spare heap back only when its memory reducer runs
- * (seconds to a minute after the allocation rate falls), and the allocator its spare pages on its own
- * schedule. The steady state is read at the end.
+ * (30 to 46 s after the last purchase parked in the runs so far), and the allocator its spare pages
+ * on its own schedule. The steady state is read at the end.
  */
-const PARKED_SETTLE_SECONDS = 60;
+export const PARKED_SETTLE_SECONDS = 90;
 
 /** Parks N purchases at the approval step and reads the worker's RSS once they all wait. */
 export async function parkAndMeasure(

@@ -4,7 +4,7 @@
  */
 import { EVENT_LOOP_SAMPLE_MS } from '../src/api/metrics';
 import type { HistoryBreakdown } from './history';
-import type { BatchResult, ParkedResult, SingleResult, SweepStep } from './measure';
+import { PARKED_SETTLE_SECONDS, type BatchResult, type ParkedResult, type SingleResult, type SweepStep } from './measure';
 import type { SolanaBenchResult } from './solana';
 import { fmt, median, table } from './stats';
 
@@ -152,7 +152,7 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
     ),
     fig(
       'workerRssParkedMiB',
-      `worker RSS, ${parked?.parked ?? 0} workflows parked, steady (a minute on)`,
+      `worker RSS, ${parked?.parked ?? 0} workflows parked, steady (${PARKED_SETTLE_SECONDS} s on)`,
       'MiB',
       'lower',
       parked ? [mib(parked.workerRssBytes)] : [],
