@@ -23,26 +23,34 @@ afterAll(async () => {
   await db?.$disconnect();
 });
 
-it('answers the purchase with its product split, then its approval reason; undefined for an unknown id', async () => {
-  const wallets = [Keypair.generate().publicKey.toBase58(), Keypair.generate().publicKey.toBase58()];
+/** A $25 Solana purchase, pending, of a new product split between `wallets` (7000/3000 for two). */
+async function pendingPurchase(name: string, wallets: string[]) {
+  const roles = ['artist', 'writer'];
   const product = await createProduct(db, {
-    title: 'View',
+    title: name,
     priceCents: 2500n,
     currency: 'usd',
     rail: Rail.Solana,
-    collaborators: [
-      { wallet: wallets[0] ?? '', role: 'artist', shareBps: 7000 },
-      { wallet: wallets[1] ?? '', role: 'writer', shareBps: 3000 },
-    ],
+    collaborators: wallets.map((wallet, i) => ({
+      wallet,
+      role: roles[i] ?? 'artist',
+      shareBps: wallets.length === 1 ? 10_000 : i === 0 ? 7000 : 3000,
+    })),
   });
   const purchase = await createPendingPurchase(db, {
-    id: `pur_view${Date.now()}`,
+    id: `pur_${name}${Date.now()}`,
     productId: product.id,
     buyerWallet: Keypair.generate().publicKey.toBase58(),
     rail: Rail.Solana,
     grossCents: 2500n,
-    checkoutSessionId: `cs_view${Date.now()}`,
+    checkoutSessionId: `cs_${name}${Date.now()}`,
   });
+  return { product, purchase };
+}
+
+it('answers the purchase with its product split, then its approval reason; undefined for an unknown id', async () => {
+  const wallets = [Keypair.generate().publicKey.toBase58(), Keypair.generate().publicKey.toBase58()];
+  const { product, purchase } = await pendingPurchase('view', wallets);
   const view = await purchaseView(db, purchase.id);
   const row = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
   expect(view?.version).toBe(row.version);
@@ -76,21 +84,7 @@ it('answers the purchase with its product split, then its approval reason; undef
 });
 
 it('finds a purchase by id and ties its PaymentIntent once, moving updatedAt', async () => {
-  const product = await createProduct(db, {
-    title: 'Attach',
-    priceCents: 2500n,
-    currency: 'usd',
-    rail: Rail.Solana,
-    collaborators: [{ wallet: Keypair.generate().publicKey.toBase58(), role: 'artist', shareBps: 10_000 }],
-  });
-  const purchase = await createPendingPurchase(db, {
-    id: `pur_attach${Date.now()}`,
-    productId: product.id,
-    buyerWallet: Keypair.generate().publicKey.toBase58(),
-    rail: Rail.Solana,
-    grossCents: 2500n,
-    checkoutSessionId: `cs_attach${Date.now()}`,
-  });
+  const { purchase } = await pendingPurchase('attach', [Keypair.generate().publicKey.toBase58()]);
   expect(await findPurchaseId(db, purchase.id)).toBe(purchase.id);
   expect(await findPurchaseId(db, 'pur_unknown')).toBeUndefined();
   const before = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
