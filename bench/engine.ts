@@ -24,7 +24,7 @@ import { childProcessEnv, loadConfig, type Config } from '../src/config';
 import { createDb, type Db } from '../src/db/client';
 import { createDevStripeClient } from '../dev/dev-stripe/client';
 import { freePort, freeStackPorts } from '../dev/net';
-import { startStack, WORKER_PROCESS, workerProcess, type Stack } from '../dev/stack';
+import { startStack, workerProcess, type Stack } from '../dev/stack';
 import { checkoutSessionCompleted, newPaymentIntentId, signedDelivery, type PaymentRefs } from '../dev/stripe-test-events';
 import { PROJECT_ROOT } from '../dev/tools';
 import { Rail } from '../src/shared/status';
@@ -149,9 +149,8 @@ export async function startBenchEngine(opts: EngineOptions): Promise<BenchEngine
     await stack.supervisor.start({
       name: 'baseline-worker',
       command: process.execPath,
-      // The engine worker's process flags and malloc too (WORKER_PROCESS).
-      args: [...WORKER_PROCESS.nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'baseline', 'worker.ts')],
-      env: childEnv({ [BASELINE_TASK_QUEUE_VARIABLE]: BASELINE_TASK_QUEUE, ...WORKER_PROCESS.env }),
+      args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'baseline', 'worker.ts')],
+      env: childEnv({ [BASELINE_TASK_QUEUE_VARIABLE]: BASELINE_TASK_QUEUE }),
     });
     const connection = await Connection.connect({ address: config.temporalAddress });
     closeAll.push(() => connection.close());

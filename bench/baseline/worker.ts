@@ -1,14 +1,13 @@
 /**
  * The baseline's worker, in its own process like the engine's: same Temporal server and
- * namespace, its own task queue (BENCH_BASELINE_TASK_QUEUE), the engine worker's options
- * (workerTuning).
+ * namespace, its own task queue (BENCH_BASELINE_TASK_QUEUE), the engine worker's options.
  *   node --import tsx bench/baseline/worker.ts
  */
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { HEARTBEAT_INTERVAL_MS } from '../../src/activities/heartbeat';
 import { loadConfig } from '../../src/config';
 import { connectTemporalWorker } from '../../src/runtime';
-import { workerTuning } from '../../src/worker-tuning';
 import { createBaselineActivities } from './activities';
 
 export const BASELINE_TASK_QUEUE_VARIABLE = 'BENCH_BASELINE_TASK_QUEUE';
@@ -29,7 +28,8 @@ async function main(): Promise<void> {
     taskQueue,
     workflowBundle,
     activities: createBaselineActivities(),
-    ...workerTuning(config),
+    shutdownGraceTime: '5 seconds',
+    maxHeartbeatThrottleInterval: HEARTBEAT_INTERVAL_MS,
   });
   process.stdout.write(`baseline worker polling ${taskQueue}\n`);
   await worker.run();
