@@ -1,6 +1,9 @@
 /**
  * The baseline's worker, in its own process like the engine's: same Temporal server and
- * namespace, its own task queue (BENCH_BASELINE_TASK_QUEUE), the engine worker's options.
+ * namespace, its own task queue (BENCH_BASELINE_TASK_QUEUE), the engine worker's shutdown grace and
+ * heartbeat throttle. Its workflow task slots and cache are the SDK's defaults, the fastest this
+ * shape runs: the engine's smaller ones, which bound the engine worker's memory, made the baseline
+ * evict and replay its own runs at 200 in flight (13.0 → 7.9 runs/s) and would flatter the ratio.
  *   node --import tsx bench/baseline/worker.ts
  */
 import path from 'node:path';
