@@ -291,12 +291,6 @@ export function createSettlementJournal(db: Db): SettlementJournal {
   };
 }
 
-/**
- * The polling frontend's read model (`GET /api/purchases/:id`): the purchase, its payouts (the payment
- * rows once settled, else the product's split without amounts) and why it waits for approval, as the
- * JSON text of the answer, built by PostgreSQL in one prepared statement. The hot read: one round
- * trip, no row objects in between, and no parse or plan per call.
- */
 const PURCHASE_VIEW: PreparedStatement = {
   name: 'purchase_view_v1',
   text: `
@@ -325,6 +319,12 @@ const PURCHASE_VIEW: PreparedStatement = {
 };
 const purchaseViewRow = z.object({ version: z.number().int(), json: z.string() });
 
+/**
+ * The polling frontend's read model (`GET /api/purchases/:id`): the purchase, its payouts (the payment
+ * rows once settled, else the product's split without amounts) and why it waits for approval, as the
+ * JSON text of the answer, built by PostgreSQL in one prepared statement. The hot read: one round
+ * trip, no row objects in between, and no parse or plan per call.
+ */
 export async function purchaseView(db: Db, purchaseId: string): Promise<{ version: number; json: string } | undefined> {
   const rows = await preparedQuery(
     db,
@@ -390,7 +390,6 @@ export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: str
   return (await db.purchase.findUnique({ where: { paymentIntentId }, select: { id: true } }))?.id;
 }
 
-/** Remember the purchase's PaymentIntent, unless one is already recorded. */
 const ATTACH_PAYMENT_INTENT: PreparedStatement = {
   name: 'attach_payment_intent_v1',
   text: `UPDATE "Purchase" SET "paymentIntentId" = $2::text, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::text AND "paymentIntentId" IS NULL`,

@@ -87,10 +87,6 @@ export async function markWebhookEventProcessed(db: Db, eventId: string, outcome
 const CHARGE_REVERSAL_EVENT_TYPES = ['charge.refunded', 'charge.dispute.created'] as const;
 export type ChargeReversalEventType = (typeof CHARGE_REVERSAL_EVENT_TYPES)[number];
 
-/**
- * Refunds and disputes stored as `unknown_purchase` for this PaymentIntent: they arrived before the
- * payment event that ties the PaymentIntent to its purchase (Stripe does not order deliveries).
- */
 const UNMATCHED_CHARGE_REVERSALS: PreparedStatement = {
   name: 'unmatched_charge_reversals_v1',
   text: `
@@ -100,6 +96,10 @@ const UNMATCHED_CHARGE_REVERSALS: PreparedStatement = {
 };
 const reversalRow = z.object({ id: z.string(), type: z.enum(CHARGE_REVERSAL_EVENT_TYPES) });
 
+/**
+ * Refunds and disputes stored as `unknown_purchase` for this PaymentIntent: they arrived before the
+ * payment event that ties the PaymentIntent to its purchase (Stripe does not order deliveries).
+ */
 export async function unmatchedChargeReversals(
   db: Db,
   paymentIntentId: string,

@@ -1,4 +1,11 @@
-import { BoundedMap } from './derivations';
+import { BoundedMap } from '../../shared/bounded-map';
+
+/**
+ * How long one answer serves every settlement of a rail: the latest blockhash for half a second (a
+ * few slots of its 150), the recent priority fees for a second, the rent for a size for ten minutes.
+ * At ten settlements a second that is several RPC calls fewer per settlement.
+ */
+export const RECENT_READ_TTL_MS = { blockhash: 500, priorityFees: 1_000, rent: 10 * 60_000 } as const;
 
 /**
  * Chain reads whose answer stays good for a while, shared across settlements: the rent for an
@@ -8,13 +15,6 @@ import { BoundedMap } from './derivations';
  * apart from another needs no fresher answer than this: a blockhash stays valid for 150 blocks, fees
  * are a percentile over the last 150 slots, and rent only changes with the cluster's rent sysvar.
  */
-/**
- * How long one answer serves every settlement of a rail: the latest blockhash for half a second (a
- * few slots of its 150), the recent priority fees for a second, the rent for a size for ten minutes.
- * At ten settlements a second that is several RPC calls fewer per settlement.
- */
-export const RECENT_READ_TTL_MS = { blockhash: 500, priorityFees: 1_000, rent: 10 * 60_000 } as const;
-
 export class RecentReads<K, V> {
   private readonly entries: BoundedMap<K, { readAt: number; value: Promise<V> }>;
 
