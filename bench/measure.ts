@@ -27,6 +27,8 @@ export interface SweepStep extends LoadResult {
    */
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
+  /** the API process's garbage-collection pauses over the step, ms per second of the step (prom-client's nodejs_gc_duration_seconds, every kind) */
+  apiGcMsPerSecond: number;
   /** CPU the API process spent per answered request over the step (/proc utime+stime): what the rate costs, whatever the machine's load */
   apiCpuMsPerRequest: number;
   /** of the status reads in the step, the share answered from the API's status cache (null: none read) */
@@ -37,16 +39,24 @@ export interface SweepStep extends LoadResult {
 
 /**
  * The API's event-loop delay since its previous scrape (prom-client resets the histogram on each),
- * and its status reads so far by source (the status cache's counter).
+ * its garbage-collection pauses so far, and its status reads so far by source (the status cache's
+ * counter).
  */
-async function scrapeApi(apiUrl: string): Promise<{ p99Ms: number; maxMs: number; readsFromMemory: number; readsFromDatabase: number }> {
+async function scrapeApi(
+  apiUrl: string,
+): Promise<{ p99Ms: number; maxMs: number; gcSeconds: number; readsFromMemory: number; readsFromDatabase: number }> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
   const value = (name: string, labels = '(?:\\{[^}]*\\})?') => {
     const m = new RegExp(`^${name}${labels} ([0-9.eE+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : NaN;
   };
   const reads = (source: string) => value('settlement_status_reads_total', `\\{source="${source}"\\}`) || 0;
+  const gcSeconds = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.eE+-]+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
   return {
+    gcSeconds,
     p99Ms: Math.max(value('nodejs_eventloop_lag_p99_seconds') * 1000 - EVENT_LOOP_SAMPLE_MS, 0),
     maxMs: Math.max(value('nodejs_eventloop_lag_max_seconds') * 1000 - EVENT_LOOP_SAMPLE_MS, 0),
     readsFromMemory: reads('memory'),
@@ -85,13 +95,14 @@ async function sweep(
       saturated: saturated(result),
       eventLoopP99Ms: end.p99Ms,
       eventLoopMaxMs: end.maxMs,
+      apiGcMsPerSecond: result.seconds > 0 ? ((end.gcSeconds - start.gcSeconds) * 1000) / result.seconds : NaN,
       apiCpuMsPerRequest,
       statusReadsFromMemory: fromMemory + fromDatabase > 0 ? fromMemory / (fromMemory + fromDatabase) : null,
       cpuMsPerRequest,
     };
     steps.push(step);
     log(
-      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request${step.statusReadsFromMemory === null ? '' : `, ${(step.statusReadsFromMemory * 100).toFixed(0)}% from the status cache`}${step.saturated ? ' (saturated)' : ''}; CPU ms/request ${Object.entries(
+      `${label} ${rate}/s: achieved ${step.achievedPerSecond.toFixed(0)}/s, p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, API CPU ${step.apiCpuMsPerRequest.toFixed(2)} ms/request, API GC ${step.apiGcMsPerSecond.toFixed(1)} ms/s${step.statusReadsFromMemory === null ? '' : `, ${(step.statusReadsFromMemory * 100).toFixed(0)}% from the status cache`}${step.saturated ? ' (saturated)' : ''}; CPU ms/request ${Object.entries(
         step.cpuMsPerRequest,
       )
         .filter(([, ms]) => ms >= 0.05)

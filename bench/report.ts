@@ -209,6 +209,10 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
         1,
       ),
       fmt(
+        m((s) => s.apiGcMsPerSecond),
+        1,
+      ),
+      fmt(
         m((s) => s.apiCpuMsPerRequest),
         2,
       ),
@@ -217,7 +221,18 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
     ];
   });
   return table(
-    ['open loop', 'runs', 'achieved/s', 'p50 ms', 'p99 ms', 'API loop lag p99 ms', 'API CPU ms/req', 'non-2xx+err', 'saturated'],
+    [
+      'open loop',
+      'runs',
+      'achieved/s',
+      'p50 ms',
+      'p99 ms',
+      'API loop lag p99 ms',
+      'API GC ms/s',
+      'API CPU ms/req',
+      'non-2xx+err',
+      'saturated',
+    ],
     rows,
   );
 }

@@ -1,6 +1,7 @@
 /** API entry point: builds real dependencies and listens. */
 import type { Server } from 'node:http';
 import { createApp, type ApiDeps } from './api/app';
+import { createHttpServer } from './api/http-server';
 import { createMetrics } from './api/metrics';
 import { createChangeFeed } from './db/change-feed';
 import { pingDatabase } from './db/health';
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   // Acting here: also on stored events nobody acted on (a predecessor killed after acknowledging,
   // failed attempts). Otherwise the worker runs the outbox.
   const stopOutbox = deps.events.actOnReceipt ? deps.events.startOutbox() : () => Promise.resolve();
-  const server: Server = app.listen(config.PORT, config.HOST, () =>
+  const server: Server = createHttpServer(app).listen(config.PORT, config.HOST, () =>
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening'),
   );
   let stopping = false;

@@ -129,6 +129,7 @@ const step = (rate: number, p99: number, isSaturated: boolean): SweepStep => ({
   saturated: isSaturated,
   eventLoopP99Ms: 3,
   eventLoopMaxMs: 5,
+  apiGcMsPerSecond: 4,
   apiCpuMsPerRequest: 0.5,
   statusReadsFromMemory: null,
   cpuMsPerRequest: { api: 0.5 },

@@ -16,6 +16,7 @@ import { Keypair } from '@solana/web3.js';
 import { Wallet } from 'ethers';
 import Stripe from 'stripe';
 import { createApp } from '../../src/api/app';
+import { createHttpServer } from '../../src/api/http-server';
 import { deployEvmContracts, DEFAULT_LOCAL_TREASURY_FUNDING_MICRO_USDC, type EvmDeployment } from '../../src/chains/evm/deploy';
 import { loadConfig, type Config } from '../../src/config';
 import type { Db } from '../../src/db/client';
@@ -188,7 +189,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const stopOutbox = api.events.actOnReceipt ? api.events.startOutbox() : () => Promise.resolve();
   let stopEventActor: (() => Promise<void>) | undefined;
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createHttpServer(app).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const stripe = new Stripe(config.STRIPE_SECRET_KEY);
