@@ -8,7 +8,7 @@
  *   npm run bench                        full: 3 runs + 1,000 parked workflows (many minutes)
  *   npm run bench -- --quick             1 run, small counts: a sanity check in about a minute
  *   npm run bench -- --compare a.json b.json
- *   options: --runs N --ack-rates 25,50,100 --read-rates 250,500,1000 --step-seconds S --batch N
+ *   options: --runs N --ack-rates 25,50,100 --read-rates 250,500,1000 --step-seconds S --hold-seconds S --batch N
  *            --single N --parked N --solana-seconds S --settle-timeout S --workers N --slot-ms MS --out file.json
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,17 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../dev/tools';
 import type { PaymentRefs } from '../dev/stripe-test-events';
 import { startBenchEngine, type BenchEngine } from './engine';
-import { baselineBatch, parkAndMeasure, purchaseBatch, single, statusReadSweep, webhookAckSweep, type ParkedResult } from './measure';
+import {
+  baselineBatch,
+  parkAndMeasure,
+  purchaseBatch,
+  single,
+  statusReadSweep,
+  webhookAckSweep,
+  webhookAckSweepSize,
+  type ParkedResult,
+  type SweepTiming,
+} from './measure';
 import { breakdownTable, compareTable, cpuTable, figures, figuresTable, sweepTable, type BenchResults, type RunResult } from './report';
 import { runSolanaBench } from './solana';
 import { pool } from './stats';
@@ -32,6 +42,7 @@ const { values: args, positionals } = parseArgs({
     'ack-rates': { type: 'string' },
     'read-rates': { type: 'string' },
     'step-seconds': { type: 'string' },
+    'hold-seconds': { type: 'string' },
     batch: { type: 'string' },
     single: { type: 'string' },
     parked: { type: 'string' },
@@ -74,6 +85,11 @@ const opts = {
   readRates: [...new Set([...rates('read-rates', [250, 500, 1000, 2000, 4000], [1000]), READ_TARGET])].sort((a, b) => a - b),
   stepSeconds: int('step-seconds', 3, 2),
   /**
+   * The step at each headline rate (ACK_TARGET, READ_TARGET) runs this long: a p99 over a 3-second
+   * step at 100/s is its third-slowest answer, which one stall anywhere on the machine decides.
+   */
+  holdSeconds: int('hold-seconds', 20, 5),
+  /**
    * Purchases (and baseline runs) started at once for the throughput figure: enough that the rate is
    * the sustained one, not the batch's ramp. At 50 the first and last second of a 4-second batch
    * weighed on the purchase, whose path to its first activity is longer (webhook, actor, start).
@@ -91,6 +107,16 @@ const opts = {
    * the bench runs short slots and its breakdown shows the chain's share (settleOnChain).
    */
   slotMs: int('slot-ms', 50, 50),
+};
+
+const WARMUP_SECONDS = 1;
+const ackTiming: SweepTiming = {
+  secondsAt: (rate) => (rate === ACK_TARGET ? opts.holdSeconds : opts.stepSeconds),
+  warmupSeconds: WARMUP_SECONDS,
+};
+const readTiming: SweepTiming = {
+  secondsAt: (rate) => (rate === READ_TARGET ? opts.holdSeconds : opts.stepSeconds),
+  warmupSeconds: WARMUP_SECONDS,
 };
 
 const SETTLE_PRICE_CENTS = 500n;
@@ -171,19 +197,19 @@ async function main(): Promise<void> {
 
     for (let run = 1; run <= opts.runs; run += 1) {
       progress(`run ${run}/${opts.runs}`);
-      const ackNeeded = opts.ackRates.reduce((n, r) => n + Math.round(r * opts.stepSeconds), 0);
+      const ackNeeded = webhookAckSweepSize(opts.ackRates, ackTiming);
       const t0 = Date.now();
       const ackRefs = await prepare(engine, ackProduct, ackNeeded, false);
       const settleRefs = await prepare(engine, settleProduct, opts.single + opts.batch, true);
       progress(`prepared ${ackRefs.length + settleRefs.length} checkouts (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-      const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, opts.stepSeconds, progress);
+      const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, ackTiming, progress);
       // The reads are measured alone: not beside the parked actor still starting the runs just acknowledged.
       await drainParkedBacklog(engine, opts.settleTimeoutSeconds * 1000, progress);
       const statusRead = await statusReadSweep(
         engine,
         ackRefs.map((r) => r.purchaseId),
         opts.readRates,
-        opts.stepSeconds,
+        readTiming,
         progress,
       );
       const alone = await single(engine, settleRefs.slice(0, opts.single), opts.single, opts.settleTimeoutSeconds * 1000, progress);

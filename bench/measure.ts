@@ -64,23 +64,40 @@ async function scrapeApi(
   };
 }
 
+/** How long each step of a sweep runs, and the unmeasured warm-up before its first. */
+export interface SweepTiming {
+  secondsAt: (rate: number) => number;
+  /**
+   * A step at the first rate, not measured, before the sweep: the API it loads has served none of
+   * these requests yet, and its first hundred or so pay V8's compilation of the route and the pool's
+   * new PostgreSQL connections (a 50–80 ms stall at the start of the step, seen here).
+   */
+  warmupSeconds: number;
+}
+
 async function sweep(
   engine: BenchEngine,
   apiUrl: string,
   apiPid: number | undefined,
   rates: readonly number[],
-  stepSpec: (rate: number) => Omit<LoadSpec, 'vegeta'>,
+  timing: SweepTiming,
+  stepSpec: (rate: number, seconds: number) => Omit<LoadSpec, 'vegeta'>,
   log: (line: string) => void,
   label: string,
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
   const vegeta = vegetaPath(engine.config.VEGETA_PATH); // once, before the first step
+  const [first] = rates;
+  if (first !== undefined && timing.warmupSeconds > 0) {
+    const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), vegeta });
+    log(`${label} warm-up ${first}/s for ${timing.warmupSeconds} s (not measured): p99 ${warm.latencyMs.p99.toFixed(1)} ms`);
+  }
   for (const rate of rates) {
     const start = await scrapeApi(apiUrl); // resets the API's histogram: the next reading covers this step only
     const processes = engine.processes();
     const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const result = await runLoad({ ...stepSpec(rate), vegeta });
+    const result = await runLoad({ ...stepSpec(rate, timing.secondsAt(rate)), vegeta });
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const cpuMsPerRequest = Object.fromEntries(
       Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
@@ -115,15 +132,21 @@ async function sweep(
   return steps;
 }
 
+/** The checkouts a webhook sweep sends, one each: its warm-up's and every step's. */
+export function webhookAckSweepSize(rates: readonly number[], timing: SweepTiming): number {
+  const warmup = rates[0] === undefined ? 0 : Math.round(rates[0] * timing.warmupSeconds);
+  return rates.reduce((n, rate) => n + Math.round(rate * timing.secondsAt(rate)), warmup);
+}
+
 /**
- * POST /webhooks/stripe, one distinct checkout each, to the parked API (its actor starts the runs on
- * a task queue nobody polls), at each rate for `seconds`.
+ * POST /webhooks/stripe, one distinct checkout each (webhookAckSweepSize of them), to the parked API
+ * (its actor starts the runs on a task queue nobody polls).
  */
 export async function webhookAckSweep(
   engine: BenchEngine,
   refs: PaymentRefs[],
   rates: readonly number[],
-  seconds: number,
+  timing: SweepTiming,
   log: (line: string) => void,
 ): Promise<SweepStep[]> {
   let next = 0;
@@ -132,7 +155,8 @@ export async function webhookAckSweep(
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => {
+    timing,
+    (rate, seconds) => {
       const n = Math.round(rate * seconds);
       const slice = refs.slice(next, next + n);
       next += n;
@@ -157,7 +181,7 @@ export async function statusReadSweep(
   engine: BenchEngine,
   purchaseIds: string[],
   rates: readonly number[],
-  seconds: number,
+  timing: SweepTiming,
   log: (line: string) => void,
 ): Promise<SweepStep[]> {
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
@@ -166,7 +190,8 @@ export async function statusReadSweep(
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
-    (rate) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, paths }),
+    timing,
+    (rate, seconds) => ({ url: engine.parkedApiUrl, method: 'GET', rate, seconds, paths }),
     log,
     'status read',
   );

@@ -191,6 +191,10 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
     const m = (f: (s: SweepStep) => number) => median(steps.map(f));
     return [
       `${name} ${rate}/s`,
+      fmt(
+        m((s) => s.seconds),
+        0,
+      ),
       String(steps.length),
       fmt(
         m((s) => s.achievedPerSecond),
@@ -223,6 +227,7 @@ export function sweepTable(name: string, sweeps: readonly (readonly SweepStep[])
   return table(
     [
       'open loop',
+      'step s',
       'runs',
       'achieved/s',
       'p50 ms',

@@ -3,8 +3,16 @@ import { breakdownHistory, breakdownTotals, type HistoryEventLike } from '../../
 import { loadResultOf } from '../../bench/load';
 import { parseProcStat } from '../../bench/proc';
 import { compareTable, figures, saturationRate, type BenchResults, type RunResult } from '../../bench/report';
-import type { SweepStep } from '../../bench/measure';
+import { webhookAckSweepSize, type SweepStep } from '../../bench/measure';
 import { median, percentile, spanRate, summarize } from '../../bench/stats';
+
+describe('sweep timing', () => {
+  it("counts one checkout per webhook: the warm-up's at the first rate, then each step's at its own length", () => {
+    const timing = { secondsAt: (rate: number) => (rate === 100 ? 20 : 3), warmupSeconds: 1 };
+    expect(webhookAckSweepSize([25, 50, 100], timing)).toBe(25 + 25 * 3 + 50 * 3 + 100 * 20);
+    expect(webhookAckSweepSize([], timing)).toBe(0);
+  });
+});
 
 describe('load results', () => {
   // The shape `vegeta report -type=json` prints (durations in ns), from a 2-second step at 100/s.
