@@ -18,10 +18,10 @@ import {
   getAssociatedTokenAddressSync,
 } from '@solana/spl-token';
 import { z } from 'zod';
+import { USDC_DECIMALS } from '../../src/shared/money';
 import { freePortPair } from '../net';
 import { resolveTool } from '../tools';
 
-const USDC_DECIMALS = 6;
 const TREASURY_LAMPORTS = 1_000n * 1_000_000_000n;
 
 /** Where the chain keeps its state: an SQLite file under DATA_DIR that survives a restart, or memory. */

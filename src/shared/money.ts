@@ -4,6 +4,8 @@
  */
 import { DomainError, ErrorType } from './errors';
 
+/** USDC's decimals on both chains: one USDC is 10^6 of the units every amount here counts. */
+export const USDC_DECIMALS = 6;
 export const BPS_DENOMINATOR = 10_000n;
 export const MICRO_PER_CENT = 10_000n;
 

@@ -16,9 +16,8 @@ import {
   getMintLen,
 } from '@solana/spl-token';
 import { createInitializeInstruction, pack, type TokenMetadata } from '@solana/spl-token-metadata';
+import { USDC_DECIMALS } from '../../shared/money';
 import { associatedTokenAddress } from './derivations';
-
-const USDC_DECIMALS = 6;
 
 export interface SettlementPlanInput {
   treasury: PublicKey;
