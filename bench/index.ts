@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the engine laid out as `npm start` lays it out (each component its own
- * process), load from a separate process (autocannon, open loop at fixed rates, swept up to
+ * process), load from a separate process (vegeta, open loop at fixed rates, swept up to
  * saturation), and a bare baseline workflow on the same Temporal server so every throughput is
  * read against Temporal's own ceiling here. Three runs, medians, one table; the results go to
  * bench/results/<commit>.json so two commits can be compared. Measures, never asserts.
