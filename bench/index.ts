@@ -109,15 +109,13 @@ const opts = {
   slotMs: int('slot-ms', 50, 50),
 };
 
-const WARMUP_SECONDS = 1;
-const ackTiming: SweepTiming = {
-  secondsAt: (rate) => (rate === ACK_TARGET ? opts.holdSeconds : opts.stepSeconds),
-  warmupSeconds: WARMUP_SECONDS,
-};
-const readTiming: SweepTiming = {
-  secondsAt: (rate) => (rate === READ_TARGET ? opts.holdSeconds : opts.stepSeconds),
-  warmupSeconds: WARMUP_SECONDS,
-};
+/** A sweep's steps: `--hold-seconds` at its headline rate, `--step-seconds` elsewhere, after a 1-s warm-up. */
+const sweepTiming = (headlineRate: number): SweepTiming => ({
+  secondsAt: (rate) => (rate === headlineRate ? opts.holdSeconds : opts.stepSeconds),
+  warmupSeconds: 1,
+});
+const ackTiming = sweepTiming(ACK_TARGET);
+const readTiming = sweepTiming(READ_TARGET);
 
 const SETTLE_PRICE_CENTS = 500n;
 const PARKED_PRICE_CENTS = 2500n;

@@ -4,7 +4,7 @@
  * it is built makes V8 keep that request's young objects through the next scavenge: at 1,000
  * status reads a second, about a third of the young generation survived each scavenge and was
  * promoted, so a scavenge paused the API for 4–9 ms every quarter of a second and the promoted
- * garbage brought a 20 ms mark-compact every few seconds. With the same Express app on a plain
+ * garbage brought mark-compacts of about 20 ms. With the same Express app on a plain
  * `node:http` server built here, nothing survived and a scavenge took under 1 ms.
  *
  * So the server builds each request and response from classes whose prototypes already are the

@@ -39,9 +39,8 @@ export interface PreparedStatement {
  * statement is parsed and planned once per connection, not once per call, and skips Prisma's query
  * pipeline: for the statements run once or more per webhook or status poll (storing and acting on
  * an event, the status read), where Prisma's `$queryRaw` cost about five times the CPU and latency
- * of the statement itself. Everything else
- * goes through Prisma. Dates go in as ISO text (cast in the SQL) so the session's time zone never
- * applies.
+ * of the statement itself. Everything else goes through Prisma. Dates go in as ISO text (cast in
+ * the SQL) so the session's time zone never applies.
  */
 export async function preparedQuery<Row>(
   db: Db,
