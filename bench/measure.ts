@@ -10,7 +10,7 @@ import type { PaymentRefs } from '../dev/stripe-test-events';
 import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
-import { runLoad, vegetaPath, type LoadResult, type LoadSpec } from './load';
+import { loadTool, runLoad, type LoadResult, type LoadSpec } from './load';
 import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
@@ -35,6 +35,8 @@ export interface SweepStep extends LoadResult {
   statusReadsFromMemory: number | null;
   /** CPU per answered request over the step, every process of the engine (ms): who pays for the rate */
   cpuMsPerRequest: Record<string, number>;
+  /** the niceness vegeta ran at (LOAD_GENERATOR_NICE where the bench may raise a priority) */
+  loadGeneratorNiceness: number;
 }
 
 /**
@@ -81,23 +83,25 @@ async function sweep(
   apiPid: number | undefined,
   rates: readonly number[],
   timing: SweepTiming,
-  stepSpec: (rate: number, seconds: number) => Omit<LoadSpec, 'vegeta'>,
+  stepSpec: (rate: number, seconds: number) => Omit<LoadSpec, 'tool'>,
   log: (line: string) => void,
   label: string,
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
-  const vegeta = vegetaPath(engine.config.VEGETA_PATH); // once, before the first step
+  const tool = loadTool(engine.config.VEGETA_PATH); // once, before the first step
   const [first] = rates;
   if (first !== undefined && timing.warmupSeconds > 0) {
-    const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), vegeta });
-    log(`${label} warm-up ${first}/s for ${timing.warmupSeconds} s (not measured): p99 ${warm.latencyMs.p99.toFixed(1)} ms`);
+    const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), tool });
+    log(
+      `${label} warm-up ${first}/s for ${timing.warmupSeconds} s (not measured; vegeta at niceness ${tool.niceness}): p99 ${warm.latencyMs.p99.toFixed(1)} ms`,
+    );
   }
   for (const rate of rates) {
     const start = await scrapeApi(apiUrl); // resets the API's histogram: the next reading covers this step only
     const processes = engine.processes();
     const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const result = await runLoad({ ...stepSpec(rate, timing.secondsAt(rate)), vegeta });
+    const result = await runLoad({ ...stepSpec(rate, timing.secondsAt(rate)), tool });
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const cpuMsPerRequest = Object.fromEntries(
       Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
@@ -116,6 +120,7 @@ async function sweep(
       apiCpuMsPerRequest,
       statusReadsFromMemory: fromMemory + fromDatabase > 0 ? fromMemory / (fromMemory + fromDatabase) : null,
       cpuMsPerRequest,
+      loadGeneratorNiceness: tool.niceness,
     };
     steps.push(step);
     log(

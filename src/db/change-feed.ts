@@ -1,6 +1,7 @@
 /**
  * What changed in PostgreSQL, pushed as it commits: one connection LISTENing to the channels the
- * triggers of migration `change_notifications` NOTIFY on.
+ * triggers of migration `change_notifications` NOTIFY on (and `webhook_event_stored`, which the API
+ * sends after storing an event: `announceStoredWebhookEvents`).
  *
  * A notification is only delivered to a connection that is listening, so whenever the feed is not
  * (before the first connect, after the connection drops, until it listens again) a subscriber is

@@ -380,10 +380,13 @@ export async function purchaseVersion(db: Db, purchaseId: string): Promise<numbe
 }
 
 const FIND_PURCHASE_ID: PreparedStatement = { name: 'find_purchase_id_v1', text: `SELECT id FROM "Purchase" WHERE id = $1::text` };
+// Schemas are built once: zod compiles an object schema's parser on its first parse.
+const purchaseIdRow = z.object({ id: z.string() });
+const noRow = z.never();
 
 /** Whether the purchase exists (its id, or undefined). Prepared: once per payment webhook. */
 export async function findPurchaseId(db: Db, purchaseId: string): Promise<string | undefined> {
-  return (await preparedQuery(db, FIND_PURCHASE_ID, [purchaseId], z.object({ id: z.string() })))[0]?.id;
+  return (await preparedQuery(db, FIND_PURCHASE_ID, [purchaseId], purchaseIdRow))[0]?.id;
 }
 
 export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: string): Promise<string | undefined> {
@@ -397,7 +400,7 @@ const ATTACH_PAYMENT_INTENT: PreparedStatement = {
 
 /** Ties the PaymentIntent to the purchase, once: a later event never replaces it. Prepared: once per payment webhook. */
 export async function attachPaymentIntent(db: Db, purchaseId: string, paymentIntentId: string): Promise<void> {
-  await preparedQuery(db, ATTACH_PAYMENT_INTENT, [purchaseId, paymentIntentId], z.never()); // returns no rows
+  await preparedQuery(db, ATTACH_PAYMENT_INTENT, [purchaseId, paymentIntentId], noRow); // returns no rows
 }
 
 export interface PaymentRefs {

@@ -1,6 +1,7 @@
 /** Stripe webhook events, stored once under their event id with the outcome of acting on them. */
 import type Stripe from 'stripe';
 import { z } from 'zod';
+import { CHANGE_CHANNELS } from './change-feed';
 import { preparedQuery, type Db, type PreparedStatement, type Prisma } from './client';
 
 const STORE_WEBHOOK_EVENT: PreparedStatement = {
@@ -37,6 +38,24 @@ export async function storeWebhookEvent(
     storedRow,
   );
   return rows[0] ?? { stored: false, processed: false };
+}
+
+const ANNOUNCE_STORED_WEBHOOK_EVENTS: PreparedStatement = {
+  name: 'announce_stored_webhook_events_v1',
+  text: `SELECT pg_notify($1::text, id) FROM unnest($2::text[]) AS id`,
+};
+const notifiedRow = z.object({ pg_notify: z.string() });
+
+/**
+ * Tell whoever runs the outbox that these events are stored (`webhook_event_stored`, one
+ * notification each), in a statement of its own after their inserts committed. A NOTIFY sent inside
+ * the insert's transaction would make its commit take PostgreSQL's one cluster-wide notification
+ * lock, held until the commit is flushed, behind every other notifying commit (the settlement
+ * writes' `purchase_changed`). The notification only wakes the outbox early: its poll finds an
+ * event whose notification never came.
+ */
+export async function announceStoredWebhookEvents(db: Db, eventIds: readonly string[]): Promise<void> {
+  await preparedQuery(db, ANNOUNCE_STORED_WEBHOOK_EVENTS, [CHANGE_CHANNELS.webhookEventStored, eventIds], notifiedRow);
 }
 
 const CLAIM_DUE_WEBHOOK_EVENTS: PreparedStatement = {

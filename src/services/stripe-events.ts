@@ -2,9 +2,9 @@
  * Stripe webhook events through an outbox in PostgreSQL: the webhook stores each event once under its
  * event id and is acknowledged; then an actor acts on it (start or signal the purchase run). The
  * actor is either the API process itself, in the background right after the acknowledgement
- * (`actOnReceipt`), or another process running the outbox (the worker, by default), woken by
- * PostgreSQL's `webhook_event_stored` notification, so the API's event loop only verifies and
- * stores. An event not acted on (its actor died, Temporal or PostgreSQL was down) is claimed again by
+ * (`actOnReceipt`), or another process running the outbox (the worker, by default), woken by the
+ * `webhook_event_stored` notification the API sends once the event's insert has committed, so the
+ * API's event loop only verifies and stores. An event not acted on (its actor died, Temporal or PostgreSQL was down) is claimed again by
  * an outbox poller once its lease or backoff has passed, so no acknowledged event is lost. Acting is
  * idempotent per event, so acting twice (two processes, a lease that ran out) changes nothing.
  */
@@ -14,6 +14,7 @@ import { CHANGE_CHANNELS, type ChangeFeed } from '../db/change-feed';
 import type { Db } from '../db/client';
 import { attachPaymentIntent, findPurchaseId, findPurchaseIdByPaymentIntent } from '../db/purchases';
 import {
+  announceStoredWebhookEvents,
   claimDueWebhookEvents,
   deferWebhookEvent,
   markWebhookEventProcessed,
@@ -232,9 +233,33 @@ export function createStripeEventHandler({
     return rows.length;
   }
 
-  function idle(): Promise<void> {
-    if (active === 0 && queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => idleWaiters.push(resolve));
+  // Stored events not yet announced to the outbox; one announcement in flight at a time takes them all.
+  let unannounced: string[] = [];
+  let announcing: Promise<void> | undefined;
+
+  /** Announce a stored event to whoever runs the outbox, after the acknowledgement, never holding it up. */
+  function announce(eventId: string): void {
+    unannounced.push(eventId);
+    announcing ??= (async () => {
+      while (unannounced.length > 0) {
+        const eventIds = unannounced;
+        unannounced = [];
+        // Lost, the outbox's next poll (pollMs) still takes the events.
+        await announceStoredWebhookEvents(db, eventIds).catch((err: unknown) =>
+          logger.warn(
+            { events: eventIds.length, err: err instanceof Error ? err.message : String(err) },
+            'stored stripe events not announced',
+          ),
+        );
+      }
+      announcing = undefined;
+    })();
+  }
+
+  async function idle(): Promise<void> {
+    await announcing;
+    if (active === 0 && queue.length === 0) return;
+    await new Promise<void>((resolve) => idleWaiters.push(resolve));
   }
 
   return {
@@ -245,9 +270,15 @@ export function createStripeEventHandler({
      * the outbox once its lease or backoff passes.
      */
     async receive(event: Stripe.Event, rawBody: string): Promise<ReceiveOutcome> {
-      const { processed } = await storeWebhookEvent(db, event, rawBody, new Date(actOnReceipt ? Date.now() + opts.leaseMs : Date.now()));
+      const { stored, processed } = await storeWebhookEvent(
+        db,
+        event,
+        rawBody,
+        new Date(actOnReceipt ? Date.now() + opts.leaseMs : Date.now()),
+      );
       if (processed) return 'duplicate';
       if (actOnReceipt) enqueue(event, 1);
+      else if (stored) announce(event.id);
       return 'queued';
     },
 
@@ -305,7 +336,7 @@ export function createStripeEventHandler({
       };
     },
 
-    /** Resolves once this process is acting on nothing (tests, shutdown). */
+    /** Resolves once this process is acting on and announcing nothing (tests, shutdown). */
     idle,
   };
 }

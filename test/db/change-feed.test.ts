@@ -1,6 +1,6 @@
 /**
- * PostgreSQL's change notifications (`src/db/change-feed.ts`, the triggers of migration
- * `change_notifications`) and the status cache that trusts them (`src/services/purchase-view-cache.ts`):
+ * PostgreSQL's change notifications (`src/db/change-feed.ts`: the triggers of migration
+ * `change_notifications`, and the API's announcement of a stored webhook event) and the status cache that trusts them (`src/services/purchase-view-cache.ts`):
  * a write drops the cached view, a load overtaken by a write is not kept, and while the feed's
  * connection is gone nothing is served from memory.
  */
@@ -10,9 +10,9 @@ import { checkoutSessionCompleted, newPaymentIntentId } from '../../dev/stripe-t
 import { CHANGE_CHANNELS, createChangeFeed, type ChangeFeed } from '../../src/db/change-feed';
 import type { Db } from '../../src/db/client';
 import { createPendingPurchase, createProduct, purchaseView, setPurchaseStatus } from '../../src/db/purchases';
-import { storeWebhookEvent } from '../../src/db/webhook-events';
 import { createLogger } from '../../src/logger';
 import { createPurchaseViewCache, type PurchaseView } from '../../src/services/purchase-view-cache';
+import { createStripeEventHandler } from '../../src/services/stripe-events';
 import { PurchaseStatus, Rail } from '../../src/shared/status';
 import { freshDb } from '../helpers/db';
 
@@ -75,6 +75,16 @@ it('announces a purchase update and a stored webhook event, with their ids', asy
   await setPurchaseStatus(db, id, PurchaseStatus.Paid);
   await until('the purchase notification', () => purchases.seen.includes(id));
 
+  // The API's side of the outbox: it stores, and another process acts (so it announces).
+  const api = createStripeEventHandler({
+    db,
+    workflows: {
+      start: () => Promise.reject(new Error('the API acts on nothing here')),
+      abort: () => Promise.reject(new Error('the API acts on nothing here')),
+    },
+    logger,
+    actOnReceipt: false,
+  });
   const event = checkoutSessionCompleted({
     purchaseId: id,
     checkoutSessionId: `cs_${id}`,
@@ -82,10 +92,12 @@ it('announces a purchase update and a stored webhook event, with their ids', asy
     amountCents: 2500n,
   });
   const body = JSON.stringify(event);
-  await storeWebhookEvent(db, event, body, new Date());
+  await expect(api.receive(event, body)).resolves.toBe('queued');
   await until('the webhook event notification', () => events.seen.includes(event.id));
-  // Only the insert announces: a duplicate delivery stores nothing.
-  await storeWebhookEvent(db, event, body, new Date());
+  // Only the first delivery announces (a duplicate stores nothing), and the insert itself sends
+  // nothing: the announcement is a statement of its own after the commit.
+  await expect(api.receive(event, body)).resolves.toBe('queued');
+  await api.idle();
   await setPurchaseStatus(db, id, PurchaseStatus.FeeCaptured);
   await until('the second purchase notification', () => purchases.seen.filter((p) => p === id).length === 2);
   expect(events.seen.filter((e) => e === event.id)).toHaveLength(1);
