@@ -77,6 +77,31 @@ export interface SweepTiming {
   warmupSeconds: number;
 }
 
+/** A machine is quiet when the engine's processes together use less than this share of one core. */
+const QUIET_CORES = 0.1;
+const QUIET_TIMEOUT_MS = 30_000;
+
+/**
+ * Wait until the engine's processes together use less than QUIET_CORES over a second, for at most
+ * QUIET_TIMEOUT_MS: what ran before (the warm-up's runs, the previous run's batches) keeps some of
+ * them busy for seconds after it ends (the workers' and the Temporal server's garbage collection,
+ * the baseline worker's cache), and a sweep measures the load it brings, not leftovers.
+ */
+async function untilQuiet(engine: BenchEngine, log: (line: string) => void, label: string): Promise<void> {
+  const started = Date.now();
+  let cores = Infinity;
+  while (Date.now() - started < QUIET_TIMEOUT_MS) {
+    const before = cpuSnapshot(engine.processes());
+    await sleep(1_000);
+    cores = Object.values(cpuDelta(before, cpuSnapshot(engine.processes()))).reduce((a, b) => a + b, 0);
+    if (cores < QUIET_CORES) {
+      log(`${label}: the engine quiet (${cores.toFixed(2)} cores) after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      return;
+    }
+  }
+  log(`${label}: the engine still used ${cores.toFixed(2)} cores after ${QUIET_TIMEOUT_MS / 1000} s; measuring anyway`);
+}
+
 async function sweep(
   engine: BenchEngine,
   apiUrl: string,
@@ -89,6 +114,7 @@ async function sweep(
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
   const tool = loadTool(engine.config.VEGETA_PATH); // once, before the first step
+  await untilQuiet(engine, log, label);
   const [first] = rates;
   if (first !== undefined && timing.warmupSeconds > 0) {
     const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), tool });
