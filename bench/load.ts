@@ -6,7 +6,7 @@
  * queue in the tool. `vegeta report -type=json` gives the latencies (ns) and status codes.
  *
  * vegeta shares this machine's cores with what it measures, so its attacks run at a raised priority
- * (LOAD_GENERATOR_NICE) where the bench may raise one: a latency it reports includes its own wake-up
+ * (`--load-nice`, -10) where the bench may raise one (root or CAP_SYS_NICE): a latency it reports includes its own wake-up
  * once the answer has arrived, which would otherwise wait behind the Temporal server and the worker.
  * A load generator on a machine of its own, as a real client is, never waits there.
  */
@@ -19,13 +19,10 @@ import { resolveTool } from '../dev/tools';
 
 const execFileAsync = promisify(execFile);
 
-/** The niceness vegeta's attacks run at, where the bench may raise a priority (root or CAP_SYS_NICE). */
-const LOAD_GENERATOR_NICE = -10;
-
 export interface LoadTool {
   /** the vegeta binary */
   vegeta: string;
-  /** the niceness its attacks run at: LOAD_GENERATOR_NICE, or this process's own where it may not raise one */
+  /** the niceness its attacks run at: the one asked for, or this process's own where it may not raise one */
   niceness: number;
 }
 
@@ -120,11 +117,11 @@ function targetsOf(spec: LoadSpec): VegetaTarget[] {
 }
 
 /** vegeta (VEGETA_PATH, else the one set-up installs, else PATH's), and the niceness it may run at. */
-export function loadTool(override: string | undefined): LoadTool {
+export function loadTool(override: string | undefined, niceness: number): LoadTool {
   const vegeta = resolveTool('vegeta', override);
   if (!vegeta) throw new Error('vegeta is not installed: `npm run bench` installs it into .tools/bin (or set VEGETA_PATH)');
   // `nice` alone prints its niceness; refused a raise, `nice -n` warns and runs it unchanged.
-  const probe = spawnSync('nice', ['-n', String(LOAD_GENERATOR_NICE - os.getPriority()), 'nice'], { encoding: 'utf8' });
+  const probe = spawnSync('nice', ['-n', String(niceness - os.getPriority()), 'nice'], { encoding: 'utf8' });
   const probed = Number.parseInt(probe.stdout ?? '', 10);
   return { vegeta, niceness: probe.status === 0 && Number.isInteger(probed) ? probed : os.getPriority() };
 }

@@ -10,7 +10,7 @@ import type { PaymentRefs } from '../dev/stripe-test-events';
 import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
-import { loadTool, runLoad, type LoadResult, type LoadSpec } from './load';
+import { runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load';
 import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
@@ -35,7 +35,7 @@ export interface SweepStep extends LoadResult {
   statusReadsFromMemory: number | null;
   /** CPU per answered request over the step, every process of the engine (ms): who pays for the rate */
   cpuMsPerRequest: Record<string, number>;
-  /** the niceness vegeta ran at (LOAD_GENERATOR_NICE where the bench may raise a priority) */
+  /** the niceness vegeta ran at (`--load-nice` where the bench may raise a priority) */
   loadGeneratorNiceness: number;
 }
 
@@ -104,6 +104,7 @@ async function untilQuiet(engine: BenchEngine, log: (line: string) => void, labe
 
 async function sweep(
   engine: BenchEngine,
+  tool: LoadTool,
   apiUrl: string,
   apiPid: number | undefined,
   rates: readonly number[],
@@ -113,7 +114,6 @@ async function sweep(
   label: string,
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
-  const tool = loadTool(engine.config.VEGETA_PATH); // once, before the first step
   await untilQuiet(engine, log, label);
   const [first] = rates;
   if (first !== undefined && timing.warmupSeconds > 0) {
@@ -175,6 +175,7 @@ export function webhookAckSweepSize(rates: readonly number[], timing: SweepTimin
  */
 export async function webhookAckSweep(
   engine: BenchEngine,
+  tool: LoadTool,
   refs: PaymentRefs[],
   rates: readonly number[],
   timing: SweepTiming,
@@ -183,6 +184,7 @@ export async function webhookAckSweep(
   let next = 0;
   return sweep(
     engine,
+    tool,
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
@@ -210,6 +212,7 @@ export async function webhookAckSweep(
  */
 export async function statusReadSweep(
   engine: BenchEngine,
+  tool: LoadTool,
   purchaseIds: string[],
   rates: readonly number[],
   timing: SweepTiming,
@@ -218,6 +221,7 @@ export async function statusReadSweep(
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
     engine,
+    tool,
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
