@@ -9,7 +9,7 @@
  *   npm run bench -- --quick             1 run, small counts: a sanity check in about a minute
  *   npm run bench -- --compare a.json b.json
  *   options: --runs N --ack-rates 25,50,100 --read-rates 250,500,1000 --step-seconds S --hold-seconds S --batch N
- *            --single N --parked N --solana-seconds S --settle-timeout S --workers N --slot-ms MS --load-nice N --out file.json
+ *            --single N --parked N --solana-seconds S --settle-timeout S --workers N --slot-ms MS --out file.json
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +19,6 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../dev/tools';
 import type { PaymentRefs } from '../dev/stripe-test-events';
 import { startBenchEngine, type BenchEngine } from './engine';
-import { loadTool } from './load';
 import {
   baselineBatch,
   parkAndMeasure,
@@ -51,7 +50,6 @@ const { values: args, positionals } = parseArgs({
     'settle-timeout': { type: 'string' },
     workers: { type: 'string' },
     'slot-ms': { type: 'string' },
-    'load-nice': { type: 'string' },
     out: { type: 'string' },
   },
   allowPositionals: true,
@@ -109,12 +107,6 @@ const opts = {
    * the bench runs short slots and its breakdown shows the chain's share (settleOnChain).
    */
   slotMs: int('slot-ms', 50, 50),
-  /**
-   * vegeta's niceness, where the bench may raise a priority: on two shared cores its own wake-up
-   * after an answer would otherwise wait behind the Temporal server and the worker, and count as the
-   * API's latency. `--load-nice 0` measures with it at the bench's own priority.
-   */
-  loadNice: int('load-nice', -10, -10, -20),
 };
 
 /** A sweep's steps: `--hold-seconds` at its headline rate, `--step-seconds` elsewhere, after a 1-s warm-up. */
@@ -192,8 +184,6 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   let parked: ParkedResult | null = null;
   try {
-    const loadGenerator = loadTool(engine.config.VEGETA_PATH, opts.loadNice);
-    progress(`load: ${loadGenerator.vegeta} at niceness ${loadGenerator.niceness}`);
     const settleProduct = await engine.createProduct(SETTLE_PRICE_CENTS);
     const parkedProduct = await engine.createProduct(PARKED_PRICE_CENTS);
     const ackProduct = await engine.createProduct(PARKED_PRICE_CENTS, true);
@@ -210,12 +200,11 @@ async function main(): Promise<void> {
       const ackRefs = await prepare(engine, ackProduct, ackNeeded, false);
       const settleRefs = await prepare(engine, settleProduct, opts.single + opts.batch, true);
       progress(`prepared ${ackRefs.length + settleRefs.length} checkouts (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-      const webhookAck = await webhookAckSweep(engine, loadGenerator, ackRefs, opts.ackRates, ackTiming, progress);
+      const webhookAck = await webhookAckSweep(engine, ackRefs, opts.ackRates, ackTiming, progress);
       // The reads are measured alone: not beside the parked actor still starting the runs just acknowledged.
       await drainParkedBacklog(engine, opts.settleTimeoutSeconds * 1000, progress);
       const statusRead = await statusReadSweep(
         engine,
-        loadGenerator,
         ackRefs.map((r) => r.purchaseId),
         opts.readRates,
         readTiming,

@@ -4,13 +4,8 @@
  * sends at a constant rate, evenly spaced, starting new workers whenever the ones it has are busy:
  * an open loop, so a slow answer delays no later request and its latency is the server's, not a
  * queue in the tool. `vegeta report -type=json` gives the latencies (ns) and status codes.
- *
- * vegeta shares this machine's cores with what it measures, so its attacks run at a raised priority
- * (`--load-nice`, -10) where the bench may raise one (root or CAP_SYS_NICE): a latency it reports includes its own wake-up
- * once the answer has arrived, which would otherwise wait behind the Temporal server and the worker.
- * A load generator on a machine of its own, as a real client is, never waits there.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,15 +14,9 @@ import { resolveTool } from '../dev/tools';
 
 const execFileAsync = promisify(execFile);
 
-export interface LoadTool {
-  /** the vegeta binary */
-  vegeta: string;
-  /** the niceness its attacks run at: the one asked for, or this process's own where it may not raise one */
-  niceness: number;
-}
-
 export interface LoadSpec {
-  tool: LoadTool;
+  /** the vegeta binary (vegetaPath) */
+  vegeta: string;
   /** base URL of the target */
   url: string;
   method: 'GET' | 'POST';
@@ -116,14 +105,11 @@ function targetsOf(spec: LoadSpec): VegetaTarget[] {
   return (spec.paths ?? ['/']).map((p) => ({ method: spec.method, url: `${base}${p}`, header: headerLists(spec.headers) }));
 }
 
-/** vegeta (VEGETA_PATH, else the one set-up installs, else PATH's), and the niceness it may run at. */
-export function loadTool(override: string | undefined, niceness: number): LoadTool {
+/** VEGETA_PATH, else the one set-up installs, else PATH's. */
+export function vegetaPath(override: string | undefined): string {
   const vegeta = resolveTool('vegeta', override);
   if (!vegeta) throw new Error('vegeta is not installed: `npm run bench` installs it into .tools/bin (or set VEGETA_PATH)');
-  // `nice` alone prints its niceness; refused a raise, `nice -n` warns and runs it unchanged.
-  const probe = spawnSync('nice', ['-n', String(niceness - os.getPriority()), 'nice'], { encoding: 'utf8' });
-  const probed = Number.parseInt(probe.stdout ?? '', 10);
-  return { vegeta, niceness: probe.status === 0 && Number.isInteger(probed) ? probed : os.getPriority() };
+  return vegeta;
 }
 
 /** One constant-rate step against the target; resolves with what vegeta measured. */
@@ -132,7 +118,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (spec.bodies && spec.bodies.length < requests) {
     throw new Error(`load: ${requests} bodies needed at ${spec.rate}/s for ${spec.seconds} s, ${spec.bodies.length} given`);
   }
-  const { vegeta, niceness } = spec.tool;
+  const { vegeta } = spec;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bench-load-'));
   try {
     const targets = path.join(dir, 'targets.jsonl');
@@ -143,19 +129,19 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         .map((t) => JSON.stringify(t))
         .join('\n')}\n`,
     );
-    const attack = [
-      'attack',
-      '-format=json',
-      `-targets=${targets}`,
-      `-rate=${spec.rate}/s`,
-      `-duration=${spec.seconds}s`,
-      '-timeout=30s',
-      `-output=${results}`,
-    ];
-    const raise = niceness - os.getPriority();
-    await execFileAsync(raise < 0 ? 'nice' : vegeta, raise < 0 ? ['-n', String(raise), vegeta, ...attack] : attack, {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await execFileAsync(
+      vegeta,
+      [
+        'attack',
+        '-format=json',
+        `-targets=${targets}`,
+        `-rate=${spec.rate}/s`,
+        `-duration=${spec.seconds}s`,
+        '-timeout=30s',
+        `-output=${results}`,
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
     const { stdout } = await execFileAsync(vegeta, ['report', '-type=json', results], { maxBuffer: 16 * 1024 * 1024 });
     return loadResultOf(spec.rate, JSON.parse(stdout) as VegetaReport);
   } finally {

@@ -10,7 +10,7 @@ import type { PaymentRefs } from '../dev/stripe-test-events';
 import type { baselineWorkflow } from './baseline/workflows';
 import { BASELINE_TASK_QUEUE, type BenchEngine } from './engine';
 import { breakdownHistory, type HistoryBreakdown } from './history';
-import { runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load';
+import { runLoad, vegetaPath, type LoadResult, type LoadSpec } from './load';
 import { cpuDelta, cpuSnapshot, readProcStat, rssBytes } from './proc';
 import { pool, spanRate, summarize, type Summary } from './stats';
 
@@ -35,8 +35,6 @@ export interface SweepStep extends LoadResult {
   statusReadsFromMemory: number | null;
   /** CPU per answered request over the step, every process of the engine (ms): who pays for the rate */
   cpuMsPerRequest: Record<string, number>;
-  /** the niceness vegeta ran at (`--load-nice` where the bench may raise a priority) */
-  loadGeneratorNiceness: number;
 }
 
 /**
@@ -77,57 +75,29 @@ export interface SweepTiming {
   warmupSeconds: number;
 }
 
-/** A machine is quiet when the engine's processes together use less than this share of one core. */
-const QUIET_CORES = 0.1;
-const QUIET_TIMEOUT_MS = 30_000;
-
-/**
- * Wait until the engine's processes together use less than QUIET_CORES over a second, for at most
- * QUIET_TIMEOUT_MS: what ran before (the warm-up's runs, the previous run's batches) keeps some of
- * them busy for seconds after it ends (the workers' and the Temporal server's garbage collection,
- * the baseline worker's cache), and a sweep measures the load it brings, not leftovers.
- */
-async function untilQuiet(engine: BenchEngine, log: (line: string) => void, label: string): Promise<void> {
-  const started = Date.now();
-  let cores = Infinity;
-  while (Date.now() - started < QUIET_TIMEOUT_MS) {
-    const before = cpuSnapshot(engine.processes());
-    await sleep(1_000);
-    cores = Object.values(cpuDelta(before, cpuSnapshot(engine.processes()))).reduce((a, b) => a + b, 0);
-    if (cores < QUIET_CORES) {
-      log(`${label}: the engine quiet (${cores.toFixed(2)} cores) after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-      return;
-    }
-  }
-  log(`${label}: the engine still used ${cores.toFixed(2)} cores after ${QUIET_TIMEOUT_MS / 1000} s; measuring anyway`);
-}
-
 async function sweep(
   engine: BenchEngine,
-  tool: LoadTool,
   apiUrl: string,
   apiPid: number | undefined,
   rates: readonly number[],
   timing: SweepTiming,
-  stepSpec: (rate: number, seconds: number) => Omit<LoadSpec, 'tool'>,
+  stepSpec: (rate: number, seconds: number) => Omit<LoadSpec, 'vegeta'>,
   log: (line: string) => void,
   label: string,
 ): Promise<SweepStep[]> {
   const steps: SweepStep[] = [];
-  await untilQuiet(engine, log, label);
+  const vegeta = vegetaPath(engine.config.VEGETA_PATH); // once, before the first step
   const [first] = rates;
   if (first !== undefined && timing.warmupSeconds > 0) {
-    const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), tool });
-    log(
-      `${label} warm-up ${first}/s for ${timing.warmupSeconds} s (not measured; vegeta at niceness ${tool.niceness}): p99 ${warm.latencyMs.p99.toFixed(1)} ms`,
-    );
+    const warm = await runLoad({ ...stepSpec(first, timing.warmupSeconds), vegeta });
+    log(`${label} warm-up ${first}/s for ${timing.warmupSeconds} s (not measured): p99 ${warm.latencyMs.p99.toFixed(1)} ms`);
   }
   for (const rate of rates) {
     const start = await scrapeApi(apiUrl); // resets the API's histogram: the next reading covers this step only
     const processes = engine.processes();
     const cpuBefore = cpuSnapshot(processes);
     const before = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
-    const result = await runLoad({ ...stepSpec(rate, timing.secondsAt(rate)), tool });
+    const result = await runLoad({ ...stepSpec(rate, timing.secondsAt(rate)), vegeta });
     const after = apiPid === undefined ? undefined : readProcStat(apiPid)?.cpuSeconds;
     const cpuMsPerRequest = Object.fromEntries(
       Object.entries(perRun(cpuDelta(cpuBefore, cpuSnapshot(processes)), result.completed)).map(([name, sec]) => [name, sec * 1000]),
@@ -146,7 +116,6 @@ async function sweep(
       apiCpuMsPerRequest,
       statusReadsFromMemory: fromMemory + fromDatabase > 0 ? fromMemory / (fromMemory + fromDatabase) : null,
       cpuMsPerRequest,
-      loadGeneratorNiceness: tool.niceness,
     };
     steps.push(step);
     log(
@@ -175,7 +144,6 @@ export function webhookAckSweepSize(rates: readonly number[], timing: SweepTimin
  */
 export async function webhookAckSweep(
   engine: BenchEngine,
-  tool: LoadTool,
   refs: PaymentRefs[],
   rates: readonly number[],
   timing: SweepTiming,
@@ -184,7 +152,6 @@ export async function webhookAckSweep(
   let next = 0;
   return sweep(
     engine,
-    tool,
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,
@@ -212,7 +179,6 @@ export async function webhookAckSweep(
  */
 export async function statusReadSweep(
   engine: BenchEngine,
-  tool: LoadTool,
   purchaseIds: string[],
   rates: readonly number[],
   timing: SweepTiming,
@@ -221,7 +187,6 @@ export async function statusReadSweep(
   const paths = purchaseIds.map((id) => `/api/purchases/${id}`);
   return sweep(
     engine,
-    tool,
     engine.parkedApiUrl,
     engine.stack.supervisor.pid('api-parked'),
     rates,

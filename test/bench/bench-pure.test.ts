@@ -141,7 +141,6 @@ const step = (rate: number, p99: number, isSaturated: boolean): SweepStep => ({
   apiCpuMsPerRequest: 0.5,
   statusReadsFromMemory: null,
   cpuMsPerRequest: { api: 0.5 },
-  loadGeneratorNiceness: -10,
 });
 const batch = (perSecond: number) => ({ n: 10, completed: 10, perSecond, latencyMs: summarize([1]), cpuSecondsPerRun: { worker: 0.1 } });
 const run = (purchases: number, baseline: number): RunResult => ({
