@@ -382,7 +382,6 @@ export async function purchaseVersion(db: Db, purchaseId: string): Promise<numbe
 const FIND_PURCHASE_ID: PreparedStatement = { name: 'find_purchase_id_v1', text: `SELECT id FROM "Purchase" WHERE id = $1::text` };
 // Schemas are built once: zod compiles an object schema's parser on its first parse.
 const purchaseIdRow = z.object({ id: z.string() });
-const noRow = z.never();
 
 /** Whether the purchase exists (its id, or undefined). Prepared: once per payment webhook. */
 export async function findPurchaseId(db: Db, purchaseId: string): Promise<string | undefined> {
@@ -394,13 +393,22 @@ export async function findPurchaseIdByPaymentIntent(db: Db, paymentIntentId: str
 }
 
 const ATTACH_PAYMENT_INTENT: PreparedStatement = {
-  name: 'attach_payment_intent_v1',
-  text: `UPDATE "Purchase" SET "paymentIntentId" = $2::text, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::text AND "paymentIntentId" IS NULL`,
+  name: 'attach_payment_intent_v2',
+  text: `
+    WITH attached AS (
+      UPDATE "Purchase" SET "paymentIntentId" = $2::text, "updatedAt" = now() AT TIME ZONE 'UTC'
+      WHERE id = $1::text AND "paymentIntentId" IS NULL
+    )
+    SELECT id FROM "Purchase" WHERE id = $1::text`,
 };
 
-/** Ties the PaymentIntent to the purchase, once: a later event never replaces it. Prepared: once per payment webhook. */
-export async function attachPaymentIntent(db: Db, purchaseId: string, paymentIntentId: string): Promise<void> {
-  await preparedQuery(db, ATTACH_PAYMENT_INTENT, [purchaseId, paymentIntentId], noRow); // returns no rows
+/**
+ * Ties the PaymentIntent to the purchase, once: a later event never replaces it. Returns the
+ * purchase's id, or undefined if there is no such purchase: one round trip for finding the purchase
+ * a payment event names and tying its PaymentIntent. Prepared: once per payment webhook.
+ */
+export async function attachPaymentIntent(db: Db, purchaseId: string, paymentIntentId: string): Promise<string | undefined> {
+  return (await preparedQuery(db, ATTACH_PAYMENT_INTENT, [purchaseId, paymentIntentId], purchaseIdRow))[0]?.id;
 }
 
 export interface PaymentRefs {

@@ -93,9 +93,20 @@ export function createStripeEventHandler({
     return findPurchaseIdByPaymentIntent(db, pi);
   }
 
+  /**
+   * The purchase a payment event is for, with its PaymentIntent tied to it. Named by the event, it is
+   * found and tied in one statement; found by its PaymentIntent, it already has it.
+   */
+  async function paidPurchaseId(
+    claimedId: string | null | undefined,
+    paymentIntentId: string | null | undefined,
+  ): Promise<string | undefined> {
+    if (!claimedId) return paymentIntentId ? findPurchaseIdByPaymentIntent(db, paymentIntentId) : undefined;
+    return paymentIntentId ? attachPaymentIntent(db, claimedId, paymentIntentId) : findPurchaseId(db, claimedId);
+  }
+
   async function start(purchaseId: string | undefined, paymentIntentId?: string | null): Promise<EventOutcome> {
     if (!purchaseId) return 'unknown_purchase';
-    if (paymentIntentId) await attachPaymentIntent(db, purchaseId, paymentIntentId);
     const outcome = (await workflows.start(purchaseId)) === 'running' ? 'started' : 'already_completed';
     if (paymentIntentId) await applyEarlyReversals(purchaseId, paymentIntentId);
     return outcome;
@@ -130,12 +141,12 @@ export function createStripeEventHandler({
       case 'checkout.session.async_payment_succeeded': {
         const session = event.data.object;
         if (session.payment_status === 'unpaid') return 'awaiting_async_payment';
-        const id = await purchaseIdFor(session.metadata?.purchase_id ?? session.client_reference_id, session.payment_intent);
-        return start(id, typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id);
+        const paymentIntentId = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+        return start(await paidPurchaseId(session.metadata?.purchase_id ?? session.client_reference_id, paymentIntentId), paymentIntentId);
       }
       case 'payment_intent.succeeded': {
         const pi = event.data.object;
-        return start(await purchaseIdFor(pi.metadata.purchase_id, pi.id), pi.id);
+        return start(await paidPurchaseId(pi.metadata.purchase_id, pi.id), pi.id);
       }
       case 'checkout.session.async_payment_failed': {
         const session = event.data.object;

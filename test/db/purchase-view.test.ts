@@ -83,14 +83,15 @@ it('answers the purchase with its product split, then its approval reason; undef
   expect(await purchaseView(db, 'pur_unknown')).toBeUndefined();
 });
 
-it('finds a purchase by id and ties its PaymentIntent once, moving updatedAt', async () => {
+it('finds a purchase by id and ties its PaymentIntent once, moving updatedAt, in one statement that also finds it', async () => {
   const { purchase } = await pendingPurchase('attach', [Keypair.generate().publicKey.toBase58()]);
   expect(await findPurchaseId(db, purchase.id)).toBe(purchase.id);
   expect(await findPurchaseId(db, 'pur_unknown')).toBeUndefined();
   const before = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
   await new Promise((r) => setTimeout(r, 5));
-  await attachPaymentIntent(db, purchase.id, 'pi_first');
-  await attachPaymentIntent(db, purchase.id, 'pi_second');
+  await expect(attachPaymentIntent(db, purchase.id, 'pi_first')).resolves.toBe(purchase.id);
+  await expect(attachPaymentIntent(db, purchase.id, 'pi_second')).resolves.toBe(purchase.id);
+  await expect(attachPaymentIntent(db, 'pur_unknown', 'pi_third')).resolves.toBeUndefined();
   const after = await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
   expect(after.paymentIntentId).toBe('pi_first');
   expect(after.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
