@@ -4,9 +4,10 @@
  * actor is either the API process itself, in the background right after the acknowledgement
  * (`actOnReceipt`), or another process running the outbox (the worker, by default), woken by the
  * `webhook_event_stored` notification the API sends once the event's insert has committed, so the
- * API's event loop only verifies and stores. An event not acted on (its actor died, Temporal or PostgreSQL was down) is claimed again by
- * an outbox poller once its lease or backoff has passed, so no acknowledged event is lost. Acting is
- * idempotent per event, so acting twice (two processes, a lease that ran out) changes nothing.
+ * API's event loop only verifies and stores. An event not acted on (its actor died, Temporal or
+ * PostgreSQL was down) is claimed again by an outbox poller once its lease or backoff has passed, so
+ * no acknowledged event is lost. Acting is idempotent per event, so acting twice (two processes, a
+ * lease that ran out) changes nothing.
  */
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
@@ -101,8 +102,8 @@ export function createStripeEventHandler({
     claimedId: string | null | undefined,
     paymentIntentId: string | null | undefined,
   ): Promise<string | undefined> {
-    if (!claimedId) return paymentIntentId ? findPurchaseIdByPaymentIntent(db, paymentIntentId) : undefined;
-    return paymentIntentId ? attachPaymentIntent(db, claimedId, paymentIntentId) : findPurchaseId(db, claimedId);
+    if (claimedId && paymentIntentId) return attachPaymentIntent(db, claimedId, paymentIntentId);
+    return purchaseIdFor(claimedId, paymentIntentId);
   }
 
   async function start(purchaseId: string | undefined, paymentIntentId?: string | null): Promise<EventOutcome> {

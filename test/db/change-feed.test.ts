@@ -1,8 +1,9 @@
 /**
  * PostgreSQL's change notifications (`src/db/change-feed.ts`: the triggers of migration
- * `change_notifications`, and the API's announcement of a stored webhook event) and the status cache that trusts them (`src/services/purchase-view-cache.ts`):
- * a write drops the cached view, a load overtaken by a write is not kept, and while the feed's
- * connection is gone nothing is served from memory.
+ * `change_notifications`, and the API's announcement of a stored webhook event) and the status
+ * cache that trusts them (`src/services/purchase-view-cache.ts`): a write drops the cached view, a
+ * load overtaken by a write is not kept, and while the feed's connection is gone nothing is served
+ * from memory.
  */
 import { Keypair } from '@solana/web3.js';
 import { Client } from 'pg';

@@ -83,7 +83,7 @@ it('answers the purchase with its product split, then its approval reason; undef
   expect(await purchaseView(db, 'pur_unknown')).toBeUndefined();
 });
 
-it('finds a purchase by id and ties its PaymentIntent once, moving updatedAt, in one statement that also finds it', async () => {
+it('finds a purchase by id, and ties its PaymentIntent once in a statement that also finds it, moving updatedAt', async () => {
   const { purchase } = await pendingPurchase('attach', [Keypair.generate().publicKey.toBase58()]);
   expect(await findPurchaseId(db, purchase.id)).toBe(purchase.id);
   expect(await findPurchaseId(db, 'pur_unknown')).toBeUndefined();
