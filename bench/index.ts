@@ -217,7 +217,9 @@ async function main(): Promise<void> {
       const purchases = await purchaseBatch(engine, settleRefs.slice(opts.single), opts.settleTimeoutSeconds * 1000, progress);
       progress(`purchases: ${opts.batch} at once, ${purchases.completed} settled, ${purchases.perSecond.toFixed(1)}/s`);
       const solana = await runSolanaBench(engine.config, opts.solanaSeconds);
-      progress(`solana: ${solana.rpc.perSecond.toFixed(1)} settlements/s over JSON-RPC`);
+      progress(
+        `solana: ${solana.rpc.perSecond.toFixed(1)} settlements/s over JSON-RPC, ${solana.inProcess.perSecond.toFixed(1)}/s in-process`,
+      );
       runs.push({ webhookAck, statusRead, single: alone, baseline, purchases, solana });
     }
     if (opts.parked > 0) {

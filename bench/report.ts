@@ -165,11 +165,25 @@ export function figures(runs: readonly RunResult[], parked: ParkedResult | null,
       parked ? [mib(parked.workerRssJustParkedBytes)] : [],
     ),
     fig(
+      'solanaInProcessVsRpc',
+      'Solana rail on in-process LiteSVM ÷ over JSON-RPC (throughput)',
+      'x',
+      'higher',
+      runs.map((r) => r.solana.ratio),
+    ),
+    fig(
       'solanaRpcPerSecond',
       'Solana rail over JSON-RPC, sequential',
       '/s',
       'higher',
       runs.map((r) => r.solana.rpc.perSecond),
+    ),
+    fig(
+      'solanaInProcessPerSecond',
+      'Solana rail on in-process LiteSVM, sequential',
+      '/s',
+      'higher',
+      runs.map((r) => r.solana.inProcess.perSecond),
     ),
   ];
 }

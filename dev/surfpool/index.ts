@@ -175,9 +175,8 @@ export interface BootstrapOptions {
 
 /**
  * The dev bootstrap, done once per chain state: the treasury gets SOL (written with the
- * `surfnet_setAccount` cheatcode), then ordinary transactions create the USDC mint (the treasury is
- * its authority, so dev can top it up with a plain mintTo; the mint key is thrown away), the
- * treasury's USDC account, and mint `funding` into it. Kept when the recorded mint still exists.
+ * `surfnet_setAccount` cheatcode), then `createDevUsdcMint` makes the USDC mint and funds the
+ * treasury's USDC account with `funding`. Kept when the recorded mint still exists.
  */
 export async function bootstrapDevChain(rpcUrl: string, opts: BootstrapOptions): Promise<Bootstrap> {
   const treasury = loadOrCreateTreasury(opts.treasuryKeypairPath);
@@ -198,6 +197,16 @@ export async function bootstrapDevChain(rpcUrl: string, opts: BootstrapOptions):
       { lamports: Number(TREASURY_LAMPORTS), owner: SystemProgram.programId.toBase58() },
     ]);
   }
+  const mint = await createDevUsdcMint(connection, treasury, opts.funding);
+  return write({ usdcMint: mint.toBase58(), treasury: treasury.publicKey.toBase58() });
+}
+
+/**
+ * Creates a USDC mint on the chain behind `connection` in one ordinary transaction: the mint (the
+ * treasury is its authority, so dev can top it up with a plain mintTo; the mint key is thrown away),
+ * the treasury's USDC account, and `funding` micro-USDC minted into it. The treasury pays.
+ */
+export async function createDevUsdcMint(connection: Connection, treasury: Keypair, funding: bigint): Promise<PublicKey> {
   const mint = Keypair.generate();
   const ata = getAssociatedTokenAddressSync(mint.publicKey, treasury.publicKey);
   const tx = new Transaction().add(
@@ -210,14 +219,14 @@ export async function bootstrapDevChain(rpcUrl: string, opts: BootstrapOptions):
     }),
     createInitializeMint2Instruction(mint.publicKey, USDC_DECIMALS, treasury.publicKey, null),
     createAssociatedTokenAccountIdempotentInstruction(treasury.publicKey, ata, treasury.publicKey, mint.publicKey),
-    createMintToInstruction(mint.publicKey, ata, treasury.publicKey, opts.funding),
+    createMintToInstruction(mint.publicKey, ata, treasury.publicKey, funding),
   );
   const latest = await connection.getLatestBlockhash('confirmed');
   tx.recentBlockhash = latest.blockhash;
   tx.feePayer = treasury.publicKey;
   tx.sign(treasury, mint);
   await confirmed(connection, await connection.sendRawTransaction(tx.serialize()), latest.lastValidBlockHeight);
-  return write({ usdcMint: mint.publicKey.toBase58(), treasury: treasury.publicKey.toBase58() });
+  return mint.publicKey;
 }
 
 /** Polls the signature's status (no PubSub socket to leave behind) until it is confirmed. */

@@ -152,6 +152,8 @@ const run = (purchases: number, baseline: number): RunResult => ({
   solana: {
     payouts: 3,
     rpc: { name: 'rpc', count: 10, seconds: 1, perSecond: 10, latencyMs: summarize([100]) },
+    inProcess: { name: 'svm', count: 40, seconds: 1, perSecond: 40, latencyMs: summarize([25]) },
+    ratio: 4,
   },
 });
 
@@ -166,6 +168,7 @@ describe('figures', () => {
     expect(get('webhookAckSaturationRate')?.median).toBe(200);
     expect(get('statusReadSaturationRate')?.median).toBeNaN();
     expect(get('solanaRpcPerSecond')?.median).toBe(10);
+    expect(get('solanaInProcessVsRpc')?.median).toBe(4);
     expect(saturationRate([step(10, 1, false)])).toBeNaN();
   });
 
