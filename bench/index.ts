@@ -218,7 +218,8 @@ async function main(): Promise<void> {
       progress(`purchases: ${opts.batch} at once, ${purchases.completed} settled, ${purchases.perSecond.toFixed(1)}/s`);
       const solana = await runSolanaBench(engine.config, opts.solanaSeconds);
       progress(
-        `solana: ${solana.rpc.perSecond.toFixed(1)} settlements/s over JSON-RPC, ${solana.inProcess.perSecond.toFixed(1)}/s in-process`,
+        `solana: ${solana.rpc.perSecond.toFixed(1)} settlements/s over JSON-RPC (p50 ${solana.rpc.latencyMs.p50.toFixed(1)} ms), ` +
+          `${solana.inProcess.perSecond.toFixed(1)}/s in-process (p50 ${solana.inProcess.latencyMs.p50.toFixed(1)} ms)`,
       );
       runs.push({ webhookAck, statusRead, single: alone, baseline, purchases, solana });
     }
